@@ -1,0 +1,1 @@
+"""The ``territory`` command line (Typer)."""

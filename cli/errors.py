@@ -1,0 +1,41 @@
+"""Map our exceptions to exit codes and readable messages (no tracebacks for known errors)."""
+
+from __future__ import annotations
+
+import typer
+
+from config import SettingsError
+from connector.errors import CrmError, FatalCrmError
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_FATAL_CRM = 3
+EXIT_PARTIAL = 4
+
+
+class InputError(Exception):
+    """Bad user input (file, row, value): exit code 2 with the message as is."""
+
+
+def run_with_exit_codes(app: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the Typer app, turning known errors into messages and exit codes.
+
+    Typer/Click handle usage errors themselves (exit 2); our own errors are caught here.
+    """
+    try:
+        app(args=args, standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except SettingsError as exc:
+        typer.secho(f"Configuration error: {exc.variable}: {exc.problem}", err=True, fg="red")
+        return EXIT_CONFIG
+    except InputError as exc:
+        typer.secho(f"Input error: {exc}", err=True, fg="red")
+        return EXIT_CONFIG
+    except FatalCrmError as exc:
+        typer.secho(f"CRM error: {exc}", err=True, fg="red")
+        return EXIT_FATAL_CRM
+    except CrmError as exc:
+        typer.secho(f"CRM error (gave up after retries): {exc}", err=True, fg="red")
+        return EXIT_FATAL_CRM
+    return EXIT_OK

@@ -1,0 +1,53 @@
+"""``territory`` command line: parses arguments and prints; the work lives in the packages.
+
+Exit codes: 0 ok, 2 configuration or input error, 3 fatal CRM error, 4 partial success.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli import demo_cmd, plan_cmd, rules_cmd, sandbox_cmd, sync_cmd
+
+app = typer.Typer(
+    name="territory",
+    help=(
+        "territory-agent: sync accounts, owners and open opportunities from Salesforce or "
+        "HubSpot, evaluate rules of engagement, plan balanced territories and write approved "
+        "changes back with an audit trail."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def root() -> None:
+    """territory-agent command line. Settings come from the environment or a .env file."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the installed version of territory-agent."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("territory-agent"))
+
+
+for module in (sandbox_cmd, sync_cmd, rules_cmd, plan_cmd, demo_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from cli.errors import run_with_exit_codes
+
+    sys.exit(run_with_exit_codes(app))
+
+
+if __name__ == "__main__":
+    main()

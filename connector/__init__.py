@@ -1,0 +1,43 @@
+"""CRM access through the official clients; our vocabulary and error taxonomy."""
+
+from connector.base import CrmConnector
+from connector.errors import (
+    CrmError,
+    FatalCrmError,
+    RetriableCrmError,
+    SessionExpiredError,
+    SkippableRecordError,
+)
+from connector.records import (
+    AccountRecord,
+    ActivityRequest,
+    ApiUsage,
+    ChangeCursor,
+    ChangePage,
+    ObjectKind,
+    OpportunityRecord,
+    OwnerChange,
+    OwnerRecord,
+    SkippedRecord,
+    WriteResult,
+)
+
+__all__ = [
+    "AccountRecord",
+    "ActivityRequest",
+    "ApiUsage",
+    "ChangeCursor",
+    "ChangePage",
+    "CrmConnector",
+    "CrmError",
+    "FatalCrmError",
+    "ObjectKind",
+    "OpportunityRecord",
+    "OwnerChange",
+    "OwnerRecord",
+    "RetriableCrmError",
+    "SessionExpiredError",
+    "SkippableRecordError",
+    "SkippedRecord",
+    "WriteResult",
+]
