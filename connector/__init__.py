@@ -10,6 +10,7 @@ from connector.errors import (
 )
 from connector.records import (
     AccountRecord,
+    ActivityRecord,
     ActivityRequest,
     ApiUsage,
     ChangeCursor,
@@ -24,6 +25,7 @@ from connector.records import (
 
 __all__ = [
     "AccountRecord",
+    "ActivityRecord",
     "ActivityRequest",
     "ApiUsage",
     "ChangeCursor",

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from connector.records import (
+    ActivityRecord,
     ActivityRequest,
     ApiUsage,
     ChangeCursor,
@@ -45,6 +46,19 @@ class CrmConnector(Protocol):
 
     def apply_activities(self, requests: Sequence[ActivityRequest]) -> list[WriteResult]:
         """Create notes/tasks on accounts, batched; per-record results in input order."""
+        ...
+
+    def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
+        """Tasks/notes attached to these accounts, with our ``external_key`` parsed back.
+
+        Connectors embed ``ActivityRequest.external_key`` as the marker ``[territory:KEY]``
+        at the end of the subject, so a crash between the CRM write and our local commit can
+        be reconciled by reading it back (exactly-once flags and audit notes).
+        """
+        ...
+
+    def complete_activities(self, activity_ids: Sequence[str]) -> list[WriteResult]:
+        """Mark tasks completed (e.g. a conflict that has been resolved)."""
         ...
 
     def fetch_usage(self) -> ApiUsage:

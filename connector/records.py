@@ -130,6 +130,19 @@ class ActivityRequest:
 
 
 @dataclass(frozen=True)
+class ActivityRecord:
+    """A task or note found on an account; ``external_key`` is parsed from our marker."""
+
+    id: str
+    account_id: str | None
+    kind: str
+    subject: str
+    body: str
+    completed: bool
+    external_key: str | None = None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """Per-record outcome of a batched write."""
 
