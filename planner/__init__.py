@@ -1,0 +1,37 @@
+"""Rebalance planner: pure functions from an instance to a validated plan (no CRM, no DB).
+
+The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools).
+"""
+
+from planner.distance import DistanceModel, GreatCircleDistance, build_distance_model, haversine_km, nearest_reps
+from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
+from planner.validate import (
+    BALANCE_KINDS,
+    HARD_KINDS,
+    Violation,
+    balance_deviations,
+    balance_targets,
+    rep_loads,
+    validate_plan,
+)
+
+__all__ = [
+    "BALANCE_KINDS",
+    "HARD_KINDS",
+    "DistanceModel",
+    "GreatCircleDistance",
+    "Instance",
+    "Move",
+    "Plan",
+    "PlanAccount",
+    "PlanOptions",
+    "PlanRep",
+    "Violation",
+    "balance_deviations",
+    "balance_targets",
+    "build_distance_model",
+    "haversine_km",
+    "nearest_reps",
+    "rep_loads",
+    "validate_plan",
+]
