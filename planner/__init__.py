@@ -4,6 +4,7 @@ The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Too
 """
 
 from planner.distance import DistanceModel, GreatCircleDistance, build_distance_model, haversine_km, nearest_reps
+from planner.generate import generate_instance
 from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
 from planner.validate import (
     BALANCE_KINDS,
@@ -30,6 +31,7 @@ __all__ = [
     "balance_deviations",
     "balance_targets",
     "build_distance_model",
+    "generate_instance",
     "haversine_km",
     "nearest_reps",
     "rep_loads",
