@@ -114,6 +114,13 @@ class ApiFlavour:
 
     name: str = ""
     path_prefix: str = ""
+    state: CrmState
+    server: "EmulatorServer"
+
+    def bind(self, server: "EmulatorServer") -> None:
+        """Called by the server before :meth:`register`: gives handlers the data and server."""
+        self.server = server
+        self.state = server.state
 
     def register(self, router: Router) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -148,6 +155,7 @@ class EmulatorServer:
         self.faults = faults or FaultPlan()
         self.router = Router()
         for flavour in flavours:
+            flavour.bind(self)
             flavour.register(self.router)
         self.request_log: list[tuple[str, str]] = []
         self._tmp = tempfile.TemporaryDirectory(prefix="territory-emulator-")
