@@ -1,0 +1,116 @@
+"""``territory doctor``: check settings, store and CRM access; say what to fix.
+
+Checks run in order and stop early where later ones cannot run (no CRM checks without valid
+settings). Each result names the check, whether it passed and either a detail or the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.settings import Settings, SettingsError
+from connector.base import CrmConnector
+from connector.errors import CrmError
+from sync.store import create_store_engine, head_revision, migrate_to_head, schema_revision
+
+AREA_CONFIG = "config"
+AREA_STORE = "store"
+AREA_CRM = "crm"
+USAGE_WARN_SHARE = 0.9
+"""Fail the usage check once this share of the CRM's API allowance is used."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One doctor check."""
+
+    name: str
+    passed: bool
+    detail: str
+    area: str
+
+
+def check_settings(load: Callable[[], Settings]) -> tuple[CheckResult, Settings | None]:
+    """Settings load and name a CRM with complete credentials."""
+    try:
+        settings = load()
+        crm = settings.require_crm()
+    except SettingsError as exc:
+        return CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG), None
+    return CheckResult("settings", True, f"CRM {crm}, credentials complete", AREA_CONFIG), settings
+
+
+def check_store(url: str) -> CheckResult:
+    """The store is reachable and its schema is at the newest revision (migrating if not)."""
+    try:
+        engine = create_store_engine(url)
+    except Exception as exc:  # noqa: BLE001 - any driver error is a failed check
+        return CheckResult("store", False, f"bad TERRITORY_DB_URL: {exc}", AREA_STORE)
+    try:
+        before = schema_revision(engine)
+        head = head_revision()
+        if before != head:
+            migrate_to_head(engine)
+        detail = f"{engine.url.render_as_string(hide_password=True)} at schema {head}"
+        if before != head:
+            detail += f" (migrated from {before or 'empty'})"
+        return CheckResult("store", True, detail, AREA_STORE)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(
+            "store", False,
+            f"cannot open the store: {type(exc).__name__}: {exc}. Check TERRITORY_DB_URL, that "
+            "the database server runs and that the user may create tables.",
+            AREA_STORE,
+        )
+    finally:
+        engine.dispose()
+
+
+def check_crm(
+    settings: Settings, build: Callable[[Settings], CrmConnector]
+) -> list[CheckResult]:
+    """Connectivity, authentication, permissions/scopes and API usage left."""
+    try:
+        connector = build(settings)
+    except CrmError as exc:
+        return [CheckResult("crm connection", False, str(exc), AREA_CRM)]
+    try:
+        results = [
+            CheckResult(name, passed, detail, AREA_CRM)
+            for name, passed, detail in connector.check_access()
+        ]
+    except CrmError as exc:
+        return [CheckResult("crm access", False, str(exc), AREA_CRM)]
+    if results and not all(r.passed for r in results):
+        return results
+    results.append(_check_usage(connector))
+    return results
+
+
+def _check_usage(connector: CrmConnector) -> CheckResult:
+    try:
+        usage = connector.fetch_usage()
+    except CrmError as exc:
+        return CheckResult("api usage", False, str(exc), AREA_CRM)
+    if usage.used is None or usage.limit is None:
+        return CheckResult("api usage", True, "the CRM does not report a daily limit", AREA_CRM)
+    left = usage.limit - usage.used
+    detail = f"{usage.used} of {usage.limit} API calls used today, {left} left"
+    if usage.used >= USAGE_WARN_SHARE * usage.limit:
+        return CheckResult(
+            "api usage", False,
+            detail + ": wait for the daily reset or raise the limit before a full sync",
+            AREA_CRM,
+        )
+    return CheckResult("api usage", True, detail, AREA_CRM)
+
+
+def doctor_exit_code(results: list[CheckResult]) -> int:
+    """0 all passed, 2 a settings/store problem, 3 a CRM problem."""
+    failed = {r.area for r in results if not r.passed}
+    if failed & {AREA_CONFIG, AREA_STORE}:
+        return 2
+    if AREA_CRM in failed:
+        return 3
+    return 0

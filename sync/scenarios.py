@@ -1,0 +1,87 @@
+"""Saved planner scenarios and their proposed moves (the planner itself stays pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from sync.tables import PlanMoveRow, ScenarioRow, utc_now
+
+MOVE_STATUSES = ("proposed", "approved", "rejected", "applied")
+
+
+@dataclass(frozen=True)
+class MoveInput:
+    """One move to store with a scenario."""
+
+    account_id: str
+    from_owner_id: str | None
+    to_owner_id: str | None
+    reason: str | None = None
+
+
+class ScenarioExistsError(ValueError):
+    """A scenario with that name is already saved."""
+
+
+class Scenarios:
+    """Save and read planner scenarios."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save(
+        self,
+        name: str,
+        options: dict[str, Any],
+        metrics: dict[str, Any],
+        moves: Sequence[MoveInput],
+    ) -> int:
+        """Store a scenario with its moves (status ``proposed``); returns its id."""
+        with Session(self._engine) as session:
+            if session.exec(select(ScenarioRow).where(ScenarioRow.name == name)).first():
+                raise ScenarioExistsError(f"scenario {name!r} exists: choose another name")
+            scenario = ScenarioRow(name=name, options=options, metrics=metrics, created_at=utc_now())
+            session.add(scenario)
+            session.flush()
+            assert scenario.id is not None
+            session.add_all(
+                PlanMoveRow(scenario_id=scenario.id, **move.__dict__) for move in moves
+            )
+            session.commit()
+            return scenario.id
+
+    def get(self, name: str) -> tuple[ScenarioRow, list[PlanMoveRow]] | None:
+        """The scenario and its moves (by id), or None."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            scenario = session.exec(select(ScenarioRow).where(ScenarioRow.name == name)).first()
+            if scenario is None:
+                return None
+            moves = session.exec(
+                select(PlanMoveRow)
+                .where(PlanMoveRow.scenario_id == scenario.id)
+                .order_by(col(PlanMoveRow.id))
+            ).all()
+            return scenario, list(moves)
+
+    def names(self) -> list[str]:
+        """Saved scenario names, oldest first."""
+        with Session(self._engine) as session:
+            return list(session.exec(select(ScenarioRow.name).order_by(col(ScenarioRow.id))))
+
+    def set_move_status(self, move_ids: Sequence[int], status: str) -> None:
+        """Move moves to ``status`` (proposed, approved, rejected, applied)."""
+        if status not in MOVE_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(MOVE_STATUSES)}")
+        with Session(self._engine) as session:
+            for move_id in move_ids:
+                move = session.get(PlanMoveRow, move_id)
+                if move is None:
+                    raise KeyError(f"plan move {move_id} does not exist")
+                move.status = status
+                session.add(move)
+            session.commit()

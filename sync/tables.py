@@ -1,0 +1,227 @@
+"""The store's tables (SQLModel). Schema changes go through an Alembic migration too.
+
+Records are keyed by ``(crm, id)`` so one store can hold a Salesforce org and a HubSpot
+portal side by side. Every CRM record row carries ``is_deleted`` (a tombstone: deletes and
+archivals are kept so a late, older copy cannot resurrect the record) and ``synced_at``.
+
+``ownership_history`` is append-only: rows are inserted and never updated or deleted. The
+store has no method that changes them, an ORM guard rejects it in code, and the migration
+installs database triggers that reject it in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zone type, so values are normalised to naive UTC there (its text
+    format then sorts chronologically, which the newer-wins upsert relies on).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        aware = aware.astimezone(UTC)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+class OwnerRow(SQLModel, table=True):
+    """A sales rep (Salesforce User / HubSpot owner) as last synced."""
+
+    __tablename__ = "owners"
+
+    crm: str = Field(primary_key=True, max_length=16)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    email: str | None = None
+    is_active: bool = True
+    manager_id: str | None = None
+    teams: list[str] = _json(default_factory=list)
+    modified_at: datetime = _ts()
+    is_deleted: bool = False
+    synced_at: datetime = _ts()
+
+
+class AccountRow(SQLModel, table=True):
+    """An account / company as last synced."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (sa.Index("ix_accounts_crm_owner", "crm", "owner_id"),)
+
+    crm: str = Field(primary_key=True, max_length=16)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    owner_id: str | None = None
+    domain: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    industry: str | None = None
+    employees: int | None = None
+    annual_revenue: float | None = None
+    parent_id: str | None = None
+    modified_at: datetime = _ts()
+    is_deleted: bool = False
+    synced_at: datetime = _ts()
+
+
+class OpportunityRow(SQLModel, table=True):
+    """An opportunity / deal as last synced."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (sa.Index("ix_opportunities_crm_account", "crm", "account_id"),)
+
+    crm: str = Field(primary_key=True, max_length=16)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    account_id: str | None = None
+    owner_id: str | None = None
+    amount: float | None = None
+    stage: str | None = None
+    close_date: date | None = None
+    is_closed: bool = False
+    modified_at: datetime = _ts()
+    is_deleted: bool = False
+    synced_at: datetime = _ts()
+
+
+class SyncCursorRow(SQLModel, table=True):
+    """The committed bookmark for one CRM object kind (see ``connector.ChangeCursor``)."""
+
+    __tablename__ = "sync_cursors"
+
+    crm: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
+    modified_at: datetime | None = _ts(default=None, nullable=True)
+    seen_ids: list[str] = _json(default_factory=list)
+    token: str | None = None
+    phase: str = "incremental"
+    updated_at: datetime = _ts()
+
+
+class OwnershipHistoryRow(SQLModel, table=True):
+    """One ownership decision or observed change. Append-only: never updated or deleted."""
+
+    __tablename__ = "ownership_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=16)
+    account_id: str = Field(index=True, max_length=64)
+    old_owner_id: str | None = None
+    new_owner_id: str | None = None
+    reason: str
+    rule: str | None = None
+    approver: str | None = None
+    source: str = Field(max_length=32)
+    decided_at: datetime = _ts()
+    crm_result: str | None = None
+
+
+class SyncRunRow(SQLModel, table=True):
+    """One ``territory sync`` run: what it did and how it ended."""
+
+    __tablename__ = "sync_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=16)
+    full: bool = False
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(default=None, nullable=True)
+    status: str = Field(default="running", max_length=16)  # running|ok|partial|failed
+    counts: dict[str, Any] = _json(default_factory=dict)
+    api_calls: int = 0
+    skipped: list[dict[str, str]] = _json(default_factory=list)
+    error: str | None = None
+
+
+class OutboxRow(SQLModel, table=True):
+    """A pending CRM write; ``external_key`` makes enqueueing idempotent."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # e.g. owner_change | activity
+    payload: dict[str, Any] = _json(default_factory=dict)
+    external_key: str = Field(unique=True, max_length=200)
+    status: str = Field(default="pending", index=True, max_length=16)  # pending|sent|failed
+    crm_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class ScenarioRow(SQLModel, table=True):
+    """A saved planner scenario (options in, metrics out)."""
+
+    __tablename__ = "scenarios"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_at: datetime = _ts()
+    options: dict[str, Any] = _json(default_factory=dict)
+    metrics: dict[str, Any] = _json(default_factory=dict)
+
+
+class PlanMoveRow(SQLModel, table=True):
+    """One proposed account move inside a scenario."""
+
+    __tablename__ = "plan_moves"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: int = Field(foreign_key="scenarios.id", index=True, ondelete="CASCADE")
+    account_id: str = Field(max_length=64)
+    from_owner_id: str | None = None
+    to_owner_id: str | None = None
+    reason: str | None = None
+    status: str = Field(default="proposed", max_length=16)  # proposed|approved|rejected|applied
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who may run scheduled work on this database, and until when."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    acquired_until: datetime = _ts()
+
+
+RECORD_TABLES: dict[str, type[SQLModel]] = {
+    "owners": OwnerRow,
+    "accounts": AccountRow,
+    "opportunities": OpportunityRow,
+}
+"""Record table per ``ObjectKind`` value."""

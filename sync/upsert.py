@@ -1,0 +1,180 @@
+"""Idempotent, newer-wins bulk upsert of connector records into the record tables.
+
+A record overwrites the stored row only when its ``modified_at`` is strictly newer, so
+replays, overlap windows and re-delivered pages are no-ops. A delete (``is_deleted``) wins at
+an equal timestamp and only flips the tombstone (the last known field values are kept). Rows
+are written with ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` in chunks; the ``WHERE``
+repeats the newer-wins rule in SQL so the database never lets an older copy win either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from connector.records import Record
+from sync.tables import RECORD_TABLES
+
+CHUNK_SIZE = 1000
+"""Rows per statement: well under SQLite's bound-parameter limit, big enough to be fast."""
+
+
+@dataclass
+class UpsertOutcome:
+    """What one upsert did, by record id."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    # (account or record id, old owner id, new owner id) for rows whose owner changed
+    owner_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+    def merge(self, other: "UpsertOutcome") -> None:
+        """Add ``other``'s results to this one."""
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.unchanged += other.unchanged
+        self.owner_changes += other.owner_changes
+
+
+def record_to_row(record: Record, crm: str, synced_at: datetime) -> dict[str, Any]:
+    """Flatten a connector record into a row dict of its table."""
+    row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    if "teams" in row:
+        row["teams"] = list(row["teams"])
+    row["crm"] = crm
+    row["synced_at"] = synced_at
+    return row
+
+
+def _newest_per_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per id: the newest; at equal time a tombstone wins (a re-delivered page
+    may hold the same id twice, and Postgres refuses to upsert one row twice per statement).
+    """
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        current = best.get(row["id"])
+        if current is None or (row["modified_at"], row["is_deleted"]) > (
+            current["modified_at"],
+            current["is_deleted"],
+        ):
+            best[row["id"]] = row
+    return list(best.values())
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_for(conn: Connection, table: sa.Table) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise ValueError(f"unsupported database dialect {dialect!r}: use SQLite or PostgreSQL")
+
+
+def _live_statement(conn: Connection, table: sa.Table) -> Any:
+    stmt = _insert_for(conn, table)
+    keys = {"crm", "id"}
+    return stmt.on_conflict_do_update(
+        index_elements=["crm", "id"],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+        where=stmt.excluded.modified_at > table.c.modified_at,
+    )
+
+
+def _tombstone_statement(conn: Connection, table: sa.Table) -> Any:
+    stmt = _insert_for(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=["crm", "id"],
+        set_={
+            "is_deleted": stmt.excluded.is_deleted,
+            "modified_at": stmt.excluded.modified_at,
+            "synced_at": stmt.excluded.synced_at,
+        },
+        where=stmt.excluded.modified_at >= table.c.modified_at,
+    )
+
+
+def _existing(
+    conn: Connection, table: sa.Table, crm: str, ids: list[str]
+) -> dict[str, tuple[datetime, bool, str | None]]:
+    owner_col = table.c.owner_id if "owner_id" in table.c else sa.null()
+    query = sa.select(table.c.id, table.c.modified_at, table.c.is_deleted, owner_col).where(
+        table.c.crm == crm, table.c.id.in_(ids)
+    )
+    return {r[0]: (r[1], bool(r[2]), r[3]) for r in conn.execute(query)}
+
+
+def _classify(
+    rows: Sequence[dict[str, Any]],
+    existing: dict[str, tuple[datetime, bool, str | None]],
+    outcome: UpsertOutcome,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split a chunk into rows to write live and rows to tombstone; count the rest."""
+    live: list[dict[str, Any]] = []
+    tombstones: list[dict[str, Any]] = []
+    for row in rows:
+        rid = row["id"]
+        stored = existing.get(rid)
+        if row["is_deleted"]:
+            if stored is None or (not stored[1] and row["modified_at"] >= stored[0]):
+                tombstones.append(row)
+                outcome.deleted.append(rid)
+            else:
+                outcome.unchanged += 1
+            continue
+        if stored is None:
+            live.append(row)
+            outcome.inserted.append(rid)
+        elif row["modified_at"] > stored[0]:
+            live.append(row)
+            outcome.updated.append(rid)
+            if "owner_id" in row and row["owner_id"] != stored[2]:
+                outcome.owner_changes.append((rid, stored[2], row["owner_id"]))
+        else:
+            outcome.unchanged += 1
+    return live, tombstones
+
+
+def upsert_records(
+    conn: Connection, crm: str, kind: str, records: Sequence[Record], *, synced_at: datetime
+) -> UpsertOutcome:
+    """Write ``records`` of one kind into the store inside the caller's transaction.
+
+    Args:
+        conn: A connection inside an open transaction (the caller commits the cursor in it).
+        crm: ``"salesforce"`` or ``"hubspot"``; part of the primary key.
+        kind: An ``ObjectKind`` value (``owners``, ``accounts``, ``opportunities``).
+        records: Records of that kind, in any order, duplicates allowed.
+        synced_at: Timestamp stamped on every written row.
+
+    Returns:
+        Which ids were inserted, updated or tombstoned and how many were already current.
+    """
+    table: sa.Table = RECORD_TABLES[kind].__table__  # type: ignore[attr-defined]
+    rows = _newest_per_id(record_to_row(r, crm, synced_at) for r in records)
+    outcome = UpsertOutcome()
+    live_stmt = tomb_stmt = None
+    for chunk in _chunks(rows, CHUNK_SIZE):
+        existing = _existing(conn, table, crm, [r["id"] for r in chunk])
+        live, tombstones = _classify(chunk, existing, outcome)
+        if live:
+            live_stmt = live_stmt if live_stmt is not None else _live_statement(conn, table)
+            conn.execute(live_stmt, live)
+        if tombstones:
+            tomb_stmt = tomb_stmt if tomb_stmt is not None else _tombstone_statement(conn, table)
+            conn.execute(tomb_stmt, tombstones)
+    return outcome
