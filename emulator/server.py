@@ -195,7 +195,8 @@ class EmulatorServer:
 
     def flavour_for(self, path: str) -> ApiFlavour | None:
         for flavour in self.flavours:
-            if path.startswith(flavour.path_prefix):
+            # extra_prefixes: a flavour may own a few paths outside its main prefix
+            if path.startswith((flavour.path_prefix, *getattr(flavour, "extra_prefixes", ()))):
                 return flavour
         return None
 
