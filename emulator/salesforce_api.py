@@ -1,0 +1,330 @@
+"""The Salesforce REST API subset the connector uses, served from :class:`CrmState`.
+
+Faithful enough for the real simple-salesforce client (session id + instance URL):
+``query``/``queryAll`` with a SOQL subset and query-locator paging, sObject CRUD, sObject
+Collections (200 per call, per-record results, allOrNone), ``limits``, ``describe``.
+Errors are JSON lists ``[{"message", "errorCode", "fields"}]`` as Salesforce sends them.
+
+Fault injection: Salesforce REST never answers 429, so the ``rate_limit`` fault is served as
+``503 SERVER_UNAVAILABLE`` with ``Retry-After: 1`` (what an overloaded org or a proxy in
+front of it sends); ``server_error`` is ``500 UNKNOWN_EXCEPTION``; ``expired_session`` is
+``401 INVALID_SESSION_ID``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from emulator.salesforce_collections import run_collection_delete, run_collection_write
+from emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes, build_sobjects, json_value
+from emulator.salesforce_query import MAX_BATCH, QueryEngine
+from emulator.server import ApiFlavour, EmulatorServer, Request, Response, Router
+from emulator.soql import SoqlError, parse_soql
+from emulator.state import parse_sf_id, sf_id
+
+COLLECTION_LIMIT = 200
+_V = r"/services/data/v(?P<v>\d+\.\d+)"
+
+
+def sf_error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
+    """A Salesforce REST error response: a JSON list with one error."""
+    return Response(status, [{"message": message, "errorCode": code, "fields": fields or []}])
+
+
+class SalesforceApi(ApiFlavour):
+    """Routes under ``/services``.
+
+    Args:
+        denied_objects: sObjects the integration user may not touch at all (403
+            INSUFFICIENT_ACCESS), to exercise permission errors.
+        read_only_objects: sObjects it may read but not create/update.
+    """
+
+    name = "salesforce"
+    path_prefix = "/services"
+
+    def __init__(self, denied_objects: Iterable[str] = (), read_only_objects: Iterable[str] = ()) -> None:
+        self.denied = {o.lower() for o in denied_objects}
+        self.read_only = {o.lower() for o in read_only_objects}
+
+    def bind(self, server: EmulatorServer) -> None:
+        super().bind(server)
+        self.defs = build_sobjects(self.state)
+        self.engine = QueryEngine(self.state, self.defs)
+
+    # ApiFlavour --------------------------------------------------------------------------
+    def register(self, router: Router) -> None:
+        routes = [
+            ("GET", r"/services/data/?", self._versions),
+            ("GET", _V + r"/?", self._resources),
+            ("GET", _V + r"/(?P<ep>query|queryAll)/?", self._query),
+            ("GET", _V + r"/(?P<ep>query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)", self._query_more),
+            ("GET", _V + r"/limits/?", self._limits),
+            ("GET", _V + r"/sobjects/?", self._global_describe),
+            ("GET", _V + r"/sobjects/(?P<t>\w+)/describe/?", self._describe),
+            ("GET", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._get),
+            ("PATCH", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._patch),
+            ("DELETE", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._delete),
+            ("POST", _V + r"/sobjects/(?P<t>\w+)/?", self._create),
+            ("POST", _V + r"/composite/sobjects/?", self._collection_write),
+            ("PATCH", _V + r"/composite/sobjects/?", self._collection_write),
+            ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
+            ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
+            ("POST", r"/services/oauth2/token", self._token),
+        ]
+        for method, pattern, handler in routes:
+            router.add(method, pattern, self._guarded(handler))
+
+    def fault_response(self, kind: str) -> Response:
+        if kind == "expired_session":
+            return self.unauthorized()
+        if kind == "rate_limit":
+            resp = sf_error(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable, retry later")
+            resp.headers["Retry-After"] = "1"
+            return resp
+        return sf_error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId.")
+
+    def unauthorized(self) -> Response:
+        return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+    def not_found(self, path: str) -> Response:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    # plumbing ----------------------------------------------------------------------------
+    def _guarded(self, handler: Any) -> Any:
+        def run(req: Request) -> Response:
+            used = self.state.api_calls.get(self.name, 0)
+            if used > self.state.daily_limit:
+                return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            try:
+                resp: Response = handler(req)
+            except SoqlError as exc:
+                resp = sf_error(400, exc.code, str(exc))
+            except FieldProblem as exc:
+                resp = sf_error(400, exc.code, exc.message, exc.fields)
+            if resp.status < 300:
+                resp.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.state.daily_limit}"
+            return resp
+
+        return run
+
+    def _sobject(self, name: str, *, write: bool = False) -> SObjectDef | Response:
+        sobject = self.defs.get(name.lower())
+        if sobject is None:
+            return sf_error(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}'")
+        if sobject.name.lower() in self.denied or (write and sobject.name.lower() in self.read_only):
+            return sf_error(403, "INSUFFICIENT_ACCESS", f"insufficient access rights on object {sobject.name}")
+        return sobject
+
+    def _record(self, sobject: SObjectDef, record_id: str) -> Any | Response:
+        parsed = parse_sf_id(record_id)
+        table = self.state.table(sobject.kind)
+        rec = table.get(parsed[1]) if parsed and parsed[0] == sobject.kind else None
+        if rec is None or not sobject.include(rec):
+            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if getattr(rec, "deleted", False):
+            return sf_error(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return rec
+
+    def _render(self, sobject: SObjectDef, rec: Any, version: str, fields: list[str] | None = None) -> dict[str, Any]:
+        names = fields or list(sobject.getters)
+        body: dict[str, Any] = {
+            "attributes": {"type": sobject.name, "url": f"/services/data/v{version}/sobjects/{sobject.name}/{sf_id(sobject.kind, rec.n)}"}
+        }
+        for name in names:
+            canonical = sobject.canonical(name)
+            if canonical is None:
+                raise SoqlError("INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject.name}")
+            body[canonical] = json_value(sobject.getters[canonical](rec))
+        return body
+
+    def _apply(self, sobject: SObjectDef, rec: Any, changes: dict[str, Any]) -> None:
+        if "extra" in changes:
+            changes["extra"] = {**rec.extra, **changes["extra"]}
+        self.state.touch(rec, **changes)
+
+    def _insert(self, sobject: SObjectDef, changes: dict[str, Any]) -> Any:
+        assert sobject.factory is not None
+        table = self.state.table(sobject.kind)
+        n = self.state.next_n()
+        while n in table:
+            n = self.state.next_n()
+        rec = sobject.factory(n)
+        for key, value in changes.items():
+            setattr(rec, key, value)
+        rec.created_at = rec.modified_at = self.state.tick()
+        table[n] = rec
+        return rec
+
+    # read endpoints ----------------------------------------------------------------------
+    def _versions(self, req: Request) -> Response:
+        return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+
+    def _resources(self, req: Request) -> Response:
+        v = req.match["v"]  # type: ignore[index]
+        names = ("sobjects", "query", "queryAll", "limits", "composite")
+        return Response(200, {n: f"/services/data/v{v}/{n}" for n in names})
+
+    def _query(self, req: Request) -> Response:
+        text = req.arg("q")
+        if not text:
+            return sf_error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        target = self._sobject(parse_soql(text).sobject)
+        if isinstance(target, Response) and target.status == 403:
+            return target  # unknown objects are reported by the engine as INVALID_TYPE
+        batch = _batch_size(req.headers.get("sforce-query-options", ""))
+        include_deleted = req.match["ep"] == "queryAll"  # type: ignore[index]
+        return Response(200, self.engine.run(text, include_deleted=include_deleted, version=req.match["v"], batch=batch))  # type: ignore[index]
+
+    def _query_more(self, req: Request) -> Response:
+        m = req.match
+        assert m is not None
+        page = self.engine.more(m["loc"], int(m["off"]))
+        if page is None:
+            return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return Response(200, page)
+
+    def _limits(self, req: Request) -> Response:
+        limit = self.state.daily_limit
+        used = self.state.api_calls.get(self.name, 0)
+        return Response(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - used)}})
+
+    def _global_describe(self, req: Request) -> Response:
+        items = [self._object_summary(d) for d in self.defs.values() if d.name.lower() not in self.denied]
+        return Response(200, {"encoding": "UTF-8", "maxBatchSize": COLLECTION_LIMIT, "sobjects": items})
+
+    def _object_summary(self, sobject: SObjectDef) -> dict[str, Any]:
+        writable = sobject.name.lower() not in self.read_only and sobject.factory is not None
+        return {
+            "name": sobject.name, "label": sobject.name, "queryable": True, "retrieveable": True,
+            "createable": writable, "updateable": sobject.name.lower() not in self.read_only,
+            "deletable": writable, "keyPrefix": sf_id(sobject.kind, 0)[:3],
+        }
+
+    def _describe(self, req: Request) -> Response:
+        sobject = self._sobject(req.match["t"])  # type: ignore[index]
+        if isinstance(sobject, Response):
+            return sobject
+        writable = sobject.name.lower() not in self.read_only
+        fields = [
+            {"name": name, "updateable": writable and name in sobject.writers,
+             "createable": writable and name in sobject.writers, "nillable": name not in sobject.required}
+            for name in sobject.getters
+        ]
+        return Response(200, {**self._object_summary(sobject), "fields": fields})
+
+    def _get(self, req: Request) -> Response:
+        m = req.match
+        assert m is not None
+        sobject = self._sobject(m["t"])
+        if isinstance(sobject, Response):
+            return sobject
+        with self.state.lock:
+            rec = self._record(sobject, m["id"])
+            if isinstance(rec, Response):
+                return rec
+            return Response(200, self._render(sobject, rec, m["v"], req.args("fields") or None))
+
+    # single-record writes ----------------------------------------------------------------
+    def _patch(self, req: Request) -> Response:
+        m = req.match
+        assert m is not None
+        sobject = self._sobject(m["t"], write=True)
+        if isinstance(sobject, Response):
+            return sobject
+        with self.state.lock:
+            rec = self._record(sobject, m["id"])
+            if isinstance(rec, Response):
+                return rec
+            self._apply(sobject, rec, apply_writes(sobject, _json_object(req), creating=False))
+        return Response(204)
+
+    def _delete(self, req: Request) -> Response:
+        m = req.match
+        assert m is not None
+        sobject = self._sobject(m["t"], write=True)
+        if isinstance(sobject, Response):
+            return sobject
+        if sobject.name == "User":
+            return sf_error(400, "INVALID_OPERATION", "Users cannot be deleted; deactivate them instead")
+        with self.state.lock:
+            rec = self._record(sobject, m["id"])
+            if isinstance(rec, Response):
+                return rec
+            self.state.delete(rec)
+        return Response(204)
+
+    def _create(self, req: Request) -> Response:
+        sobject = self._sobject(req.match["t"], write=True)  # type: ignore[index]
+        if isinstance(sobject, Response):
+            return sobject
+        if sobject.factory is None:
+            return sf_error(403, "INSUFFICIENT_ACCESS", f"insufficient access rights to create {sobject.name}")
+        with self.state.lock:
+            rec = self._insert(sobject, apply_writes(sobject, _json_object(req), creating=True))
+        return Response(201, {"id": sf_id(sobject.kind, rec.n), "success": True, "errors": []})
+
+    # sObject Collections -----------------------------------------------------------------
+    def _collection_write(self, req: Request) -> Response:
+        body = req.json()
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            return sf_error(400, "JSON_PARSER_ERROR", "The request body must hold a records list")
+        if len(body["records"]) > COLLECTION_LIMIT:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
+        return Response(200, run_collection_write(self, body["records"], bool(body.get("allOrNone")), creating=req.method == "POST"))
+
+    def _collection_get(self, req: Request) -> Response:
+        m = req.match
+        assert m is not None
+        sobject = self._sobject(m["t"])
+        if isinstance(sobject, Response):
+            return sobject
+        ids, fields = req.args("ids"), req.args("fields")
+        if not fields:
+            return sf_error(400, "MALFORMED_QUERY", "The fields parameter is required")
+        if len(ids) > MAX_BATCH:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"no more than {MAX_BATCH} ids per call")
+        out: list[Any] = []
+        with self.state.lock:
+            for record_id in ids:
+                rec = self._record(sobject, record_id)
+                out.append(None if isinstance(rec, Response) else self._render(sobject, rec, m["v"], fields))
+        return Response(200, out)
+
+    def _collection_delete(self, req: Request) -> Response:
+        ids = req.args("ids")
+        if len(ids) > COLLECTION_LIMIT:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
+        return Response(200, run_collection_delete(self, ids, req.arg("allOrNone", "false") == "true"))
+
+    def _token(self, req: Request) -> Response:
+        # OAuth password / JWT bearer grants: any well-formed request gets the emulator token.
+        form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        grants = ("password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials")
+        if form.get("grant_type") not in grants:
+            return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        token = sorted(self.server.tokens)[0]
+        return Response(200, {
+            "access_token": token, "instance_url": self.server.https_url, "id": f"{self.server.https_url}/id/00D000000000001AAA/{sf_id('owner', 0)}",
+            "token_type": "Bearer", "issued_at": "1700000000000", "signature": "emulator", "scope": "api",
+        })
+
+
+def _json_object(req: Request) -> dict[str, Any]:
+    try:
+        body = req.json()
+    except ValueError:
+        raise FieldProblem("JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise FieldProblem("JSON_PARSER_ERROR", "The request body must be a JSON object")
+    return body
+
+
+def _batch_size(options: str) -> int:
+    for part in options.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "batchSize" and value.isdigit():
+            return int(value)
+    return MAX_BATCH

@@ -1,0 +1,111 @@
+"""sObject Collections (``/composite/sobjects``) for the Salesforce emulator.
+
+Every record is validated first, then applied, all under the state lock. The response is
+always 200 with one result per input in request order; with ``allOrNone`` nothing is
+applied when any record fails and the good ones report ALL_OR_NONE_OPERATION_ROLLED_BACK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes
+from emulator.server import Response
+from emulator.state import sf_id
+
+if TYPE_CHECKING:
+    from emulator.salesforce_api import SalesforceApi
+
+_ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+
+
+def _failure(record_id: str | None, code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"id": record_id} if record_id else {}
+    result.update(success=False, errors=[{"statusCode": code, "message": message, "fields": fields or []}])
+    return result
+
+
+def _prepare(api: "SalesforceApi", record: Any, creating: bool) -> tuple[SObjectDef, Any, dict[str, Any]] | dict[str, Any]:
+    """(sobject, existing record or None, changes) or a failure result."""
+    if not isinstance(record, dict):
+        return _failure(None, "JSON_PARSER_ERROR", "each record must be a JSON object")
+    record_id = record.get("id") or record.get("Id")
+    type_name = (record.get("attributes") or {}).get("type")
+    if not type_name:
+        return _failure(record_id, "INVALID_TYPE", "Each record must have attributes.type")
+    sobject = api._sobject(type_name, write=True)
+    if isinstance(sobject, Response):
+        error = sobject.body[0]
+        code = "INSUFFICIENT_ACCESS_OR_READONLY" if sobject.status == 403 else "INVALID_TYPE"
+        return _failure(record_id, code, error["message"])
+    existing = None
+    if not creating:
+        if not record_id:
+            return _failure(None, "MISSING_ARGUMENT", "Id not specified in an update call")
+        found = api._record(sobject, str(record_id))
+        if isinstance(found, Response):
+            code = found.body[0]["errorCode"]
+            code = "ENTITY_IS_DELETED" if code == "ENTITY_IS_DELETED" else "INVALID_ID_FIELD"
+            return _failure(record_id, code, found.body[0]["message"])
+        existing = found
+    elif sobject.factory is None:
+        return _failure(None, "INSUFFICIENT_ACCESS_OR_READONLY", f"cannot create {sobject.name}")
+    try:
+        changes = apply_writes(sobject, record, creating=creating)
+    except FieldProblem as problem:
+        return _failure(record_id, problem.code, problem.message, problem.fields)
+    return sobject, existing, changes
+
+
+def run_collection_write(api: "SalesforceApi", records: list[Any], all_or_none: bool, *, creating: bool) -> list[dict[str, Any]]:
+    """POST (create) or PATCH (update) up to 200 records; one result per record."""
+    with api.state.lock:
+        prepared = [_prepare(api, record, creating) for record in records]
+        failed = any(isinstance(p, dict) for p in prepared)
+        if all_or_none and failed:
+            return [p if isinstance(p, dict) else _rolled_back(p, records[i]) for i, p in enumerate(prepared)]
+        results: list[dict[str, Any]] = []
+        for item in prepared:
+            if isinstance(item, dict):
+                results.append(item)
+                continue
+            sobject, existing, changes = item
+            if existing is None:
+                existing = api._insert(sobject, changes)
+            else:
+                api._apply(sobject, existing, changes)
+            results.append({"id": sf_id(sobject.kind, existing.n), "success": True, "errors": []})
+        return results
+
+
+def _rolled_back(item: tuple[SObjectDef, Any, dict[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {"id": record.get("id") or record.get("Id")} if item[1] is not None else {}
+    result.update(success=False, errors=[dict(_ROLLED_BACK)])
+    return result
+
+
+def run_collection_delete(api: "SalesforceApi", ids: list[str], all_or_none: bool) -> list[dict[str, Any]]:
+    """Delete up to 200 records by id (any type); one result per id."""
+    with api.state.lock:
+        found: list[Any] = []
+        for record_id in ids:
+            sobject = next((d for d in api.defs.values() if record_id.startswith(sf_id(d.kind, 0)[:3])), None)
+            rec = api._record(sobject, record_id) if sobject is not None else None
+            if sobject is None or isinstance(rec, Response) or sobject.name == "User":
+                found.append(_failure(record_id, "ENTITY_IS_DELETED" if isinstance(rec, Response) and rec.body[0]["errorCode"] == "ENTITY_IS_DELETED" else "INVALID_ID_FIELD", "invalid record id"))
+            else:
+                found.append(rec)
+        if all_or_none and any(isinstance(f, dict) for f in found):
+            return [f if isinstance(f, dict) else {"id": ids[i], "success": False, "errors": [dict(_ROLLED_BACK)]} for i, f in enumerate(found)]
+        results = []
+        for record_id, rec in zip(ids, found):
+            if isinstance(rec, dict):
+                results.append(rec)
+            else:
+                api.state.delete(rec)
+                results.append({"id": record_id, "success": True, "errors": []})
+        return results
