@@ -5,6 +5,7 @@ The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Too
 
 from planner.distance import DistanceModel, GreatCircleDistance, build_distance_model, haversine_km, nearest_reps
 from planner.generate import generate_instance
+from planner.greedy import eligibility_matrix, greedy_plan
 from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
 from planner.validate import (
     BALANCE_KINDS,
@@ -31,7 +32,9 @@ __all__ = [
     "balance_deviations",
     "balance_targets",
     "build_distance_model",
+    "eligibility_matrix",
     "generate_instance",
+    "greedy_plan",
     "haversine_km",
     "nearest_reps",
     "rep_loads",
