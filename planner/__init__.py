@@ -7,6 +7,7 @@ from planner.distance import DistanceModel, GreatCircleDistance, build_distance_
 from planner.generate import generate_instance
 from planner.greedy import eligibility_matrix, greedy_plan
 from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
+from planner.metrics import RepRow, balance_summary, current_assignment, plan_metrics, rep_rows, travel_km
 from planner.validate import (
     BALANCE_KINDS,
     HARD_KINDS,
@@ -28,7 +29,13 @@ __all__ = [
     "PlanAccount",
     "PlanOptions",
     "PlanRep",
+    "RepRow",
     "Violation",
+    "balance_summary",
+    "current_assignment",
+    "plan_metrics",
+    "rep_rows",
+    "travel_km",
     "balance_deviations",
     "balance_targets",
     "build_distance_model",
