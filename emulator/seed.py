@@ -1,0 +1,412 @@
+"""Seed the emulator with realistic, messy B2B data, deterministically for a seed.
+
+What a real, "historically grown" CRM looks like and the product must cope with:
+
+- owners with teams and managers, **one inactive owner who still owns accounts**, **one new
+  hire with no accounts**, and **one long-serving rep with about three times the mean book**
+  (territory inheritance: the well-known named accounts sit with them, too);
+- accounts owned mostly by contiguous postal-code ranges, with ~12% assigned against the
+  geography, **~1% with no owner**, **a few % sharing a website domain under different
+  owners** (duplicates and branch offices), **~2% without a postal code**, **~0.2% malformed**;
+- heavy-tailed employees, revenue correlated with employees, parent companies for a few;
+- open opportunities (some owned by another rep than the account owner, some overdue);
+- modified times spread over the past year with **bulk-import ties** (batches of records that
+  share the exact same ``modified_at``).
+
+Seeding 100,000 accounts and 20,000 opportunities takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import accumulate
+
+from emulator import _seed_words as words
+from emulator.cities import CITIES, GERMAN_CITIES, City, city_by_name, vary_postal_code
+from emulator._seed_owners import OwnerRoles, assign_ownership, build_owners
+from emulator.state import CrmState, EmuAccount, EmuOpportunity
+
+_MS_PER_DAY = 86_400_000
+_YEAR_MS = 365 * _MS_PER_DAY
+INTERNATIONAL_SHARE = 0.15  # of accounts outside Germany
+INTERNATIONAL_COUNTRY_WEIGHTS = {
+    "AT": 3.0, "CH": 3.0, "NL": 1.5, "BE": 1.0, "FR": 1.5, "GB": 1.5, "PL": 1.0, "CZ": 0.7,
+    "DK": 0.5, "SE": 0.5, "IT": 1.0, "ES": 0.8, "US": 1.0,
+}
+_UNOWNED_SHARE = 0.01
+_MISSING_POSTAL_SHARE = 0.02
+_MISSING_GEO_SHARE = 0.02
+_DUPLICATE_SHARE = 0.03
+_CHILD_SHARE = 0.02
+_MALFORMED_SHARE = 0.002
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    """What :func:`seed_state` created, and where the planted messiness is."""
+
+    owners: int
+    accounts: int
+    opportunities: int
+    inactive_owner_n: int
+    new_hire_n: int
+    heavy_owner_n: int
+    unowned_accounts: int
+    duplicate_domain_accounts: int
+    missing_postal_codes: int
+    malformed_accounts: int
+    parented_accounts: int
+    tie_groups: int
+    largest_tie: int
+    seconds: float
+
+
+def default_owner_count(accounts: int) -> int:
+    """About one rep per 330 accounts, at least 8, at most 300 (the 100k benchmark size)."""
+    return min(300, max(8, round(accounts / 330)))
+
+
+def seed_state(
+    state: CrmState,
+    accounts: int = 1000,
+    seed: int = 7,
+    owners: int | None = None,
+    opportunities: int | None = None,
+) -> SeedReport:
+    """Fill ``state`` with owners, accounts and open opportunities.
+
+    Args:
+        state: The emulator state to fill (records are added after any already there).
+        accounts: How many accounts (companies) to create.
+        seed: Same seed, same data (names, ids, times, every planted flaw).
+        owners: How many owners; default :func:`default_owner_count`.
+        opportunities: How many open opportunities; default ``accounts // 5``.
+
+    Returns:
+        A :class:`SeedReport` with counts and the ids of the special owners.
+    """
+    started = time.perf_counter()
+    if accounts < 1:
+        raise ValueError("accounts must be at least 1")
+    rng = random.Random(seed)
+    now = state.now()
+    owner_count = owners if owners is not None else default_owner_count(accounts)
+    opp_count = opportunities if opportunities is not None else accounts // 5
+    with state.lock:
+        next_n = state._next_n
+        owner_list, roles = build_owners(rng, max(owner_count, 4), next_n, now)
+        next_n += len(owner_list)
+        drafted = _AccountDrafter(rng, now, next_n).draft(accounts)
+        next_n += len(drafted.accounts)
+        assign_ownership(rng, owner_list, roles, drafted.accounts, drafted.named)
+        _plant_parents(rng, drafted)
+        _plant_duplicates(rng, drafted, roles)
+        _plant_malformed(rng, drafted)
+        _plant_ties(rng, drafted.accounts, now)
+        opps = _build_opportunities(rng, drafted, roles, opp_count, next_n, now)
+        next_n += len(opps)
+        _plant_ties(rng, opps, now)
+        for owner in owner_list:
+            state.owners[owner.n] = owner
+        for account in drafted.accounts:
+            state.accounts[account.n] = account
+        for opp in opps:
+            state.opportunities[opp.n] = opp
+        state._next_n = next_n
+    return _report(owner_list, roles, drafted.accounts, opps, started)
+
+
+class _DraftedAccounts:
+    """Accounts under construction plus the side tables the later steps need."""
+
+    def __init__(self) -> None:
+        self.accounts: list[EmuAccount] = []
+        self.cores: list[str] = []  # name without legal form, for variants and subsidiaries
+        self.legal: list[str] = []
+        self.named: list[int] = []  # indices of the well-known named accounts
+        self.used_domains: set[str] = set()
+        self.drafter: _AccountDrafter | None = None
+
+
+class _AccountDrafter:
+    """Draws every account attribute from one ``random.Random`` in a fixed order."""
+
+    def __init__(self, rng: random.Random, now: datetime, first_n: int) -> None:
+        self.rng = rng
+        self.now = now
+        self.first_n = first_n
+        self.city_cum = list(accumulate(_city_weights()))
+        self.industries = list(words.INDUSTRY_WEIGHTS)
+        self.industry_cum = list(accumulate(words.INDUSTRY_WEIGHTS.values()))
+        self.legal_cum = {
+            country: (tuple(f for f, _ in forms), list(accumulate(w for _, w in forms)))
+            for country, forms in words.LEGAL_FORMS.items()
+        }
+
+    def draft(self, count: int) -> _DraftedAccounts:
+        out = _DraftedAccounts()
+        out.drafter = self
+        named = words.NAMED_ACCOUNTS[: max(0, min(len(words.NAMED_ACCOUNTS), count // 50))]
+        cities = self.rng.choices(CITIES, cum_weights=self.city_cum, k=count)
+        industries = self.rng.choices(self.industries, cum_weights=self.industry_cum, k=count)
+        for i in range(count):
+            n = self.first_n + i
+            if i < len(named):
+                name, domain, city_name, industry, employees, _ = named[i]
+                account = self._account(n, city_by_name(city_name), industry, employees)
+                account.name, account.domain = name, domain
+                out.used_domains.add(domain)
+                out.named.append(i)
+                out.cores.append(name)
+                out.legal.append("")
+            else:
+                industry = industries[i] if self.rng.random() > 0.04 else None
+                account = self._account(n, cities[i], industry, None)
+                core, legal = self.company_name(cities[i], industries[i])
+                account.name = f"{core} {legal}".strip()
+                account.domain = self.unique_domain(out.used_domains, core, cities[i])
+                out.cores.append(core)
+                out.legal.append(legal)
+            out.accounts.append(account)
+        _link_named_parents(out)
+        return out
+
+    def _account(self, n: int, city: City, industry: str | None, employees: int | None) -> EmuAccount:
+        rng = self.rng
+        if employees is None and rng.random() > 0.03:
+            employees = max(1, min(250_000, int(rng.lognormvariate(math.log(45), 1.45))))
+        revenue = None
+        if employees is not None and rng.random() > 0.06:
+            revenue = round(employees * rng.lognormvariate(math.log(160_000), 0.5), -3)
+        postal = vary_postal_code(city, rng) if rng.random() > _MISSING_POSTAL_SHARE else None
+        lat = lon = None
+        if rng.random() > _MISSING_GEO_SHARE:
+            spread = min(0.12, 0.02 + 0.0015 * math.sqrt(city.population_k))
+            lat = round(city.lat + rng.gauss(0, spread / 2), 6)
+            lon = round(city.lon + rng.gauss(0, spread / 2) / math.cos(math.radians(city.lat)), 6)
+        modified_age = rng.randrange(1000, _YEAR_MS)
+        created_age = modified_age + rng.randrange(0, 5 * _YEAR_MS)
+        return EmuAccount(
+            n=n, name="", owner_n=None, city=city.name, postal_code=postal, country=city.country,
+            lat=lat, lon=lon, industry=industry, employees=employees, annual_revenue=revenue,
+            created_at=self.now - timedelta(milliseconds=created_age),
+            modified_at=self.now - timedelta(milliseconds=modified_age),
+        )
+
+    def company_name(self, city: City, industry: str) -> tuple[str, str]:
+        """An invented company name for ``city``'s country: (core, legal form)."""
+        rng = self.rng
+        german_words, english_words = words.INDUSTRY_WORDS[industry]
+        forms, cum = self.legal_cum[city.country]
+        legal = rng.choices(forms, cum_weights=cum)[0]
+        invented = rng.choice(words.INVENTED_HEADS) + rng.choice(words.INVENTED_TAILS)
+        roll = rng.random()
+        if city.country in ("DE", "AT") or (city.country == "CH" and roll < 0.5):
+            word = rng.choice(german_words)
+            family = rng.choice(words.FAMILY_NAMES_DE if city.country == "DE"
+                                else words.FAMILY_NAMES_INTL[city.country])
+            if roll < 0.40:
+                core = f"{family} {word}"
+            elif roll < 0.65:
+                core = f"{rng.choice(words.PLACE_STEMS)} {word}"
+            elif roll < 0.80:
+                core = invented
+            elif roll < 0.87:
+                core = f"{family} & {rng.choice(words.FAMILY_NAMES_DE)}"
+            elif roll < 0.95:
+                core = f"{invented} {word}"
+            else:
+                core = f"{word} {city.name.split(' ')[0]}"
+        else:
+            word = rng.choice(english_words)
+            family = rng.choice(words.FAMILY_NAMES_INTL[city.country])
+            core = f"{family} {word}" if roll < 0.45 else f"{invented} {word}" if roll < 0.8 else invented
+        return core, legal
+
+    def unique_domain(self, used: set[str], core: str, city: City) -> str | None:
+        """A website domain for ``core`` that no other account has yet (~3% have none)."""
+        if self.rng.random() < 0.03:
+            return None
+        tld = words.TLD[city.country] if self.rng.random() > 0.12 else "com"
+        base = words.slug(core)
+        for candidate in (base, f"{base}-{words.slug(city.name)}"):
+            if f"{candidate}.{tld}" not in used:
+                used.add(f"{candidate}.{tld}")
+                return f"{candidate}.{tld}"
+        k = 2
+        while f"{base}{k}.{tld}" in used:
+            k += 1
+        used.add(f"{base}{k}.{tld}")
+        return f"{base}{k}.{tld}"
+
+
+def _city_weights() -> list[float]:
+    """Weight per city in :data:`CITIES`: German cities by population; abroad, a country's
+    share follows :data:`INTERNATIONAL_COUNTRY_WEIGHTS` (a DACH seller sells to AT/CH first),
+    split over its cities by population. Abroad sums to :data:`INTERNATIONAL_SHARE`."""
+    country_pop: dict[str, int] = {}
+    for city in CITIES:
+        country_pop[city.country] = country_pop.get(city.country, 0) + city.population_k
+    de_total = country_pop["DE"]
+    weight_total = sum(INTERNATIONAL_COUNTRY_WEIGHTS.values())
+    abroad = de_total * INTERNATIONAL_SHARE / (1 - INTERNATIONAL_SHARE)
+    weights = []
+    for city in CITIES:
+        if city.country == "DE":
+            weights.append(float(city.population_k))
+        else:
+            share = INTERNATIONAL_COUNTRY_WEIGHTS.get(city.country, 0.0) / weight_total
+            weights.append(abroad * share * city.population_k / country_pop[city.country])
+    return weights
+
+
+def _link_named_parents(out: _DraftedAccounts) -> None:
+    by_domain = {out.accounts[i].domain: out.accounts[i].n for i in out.named}
+    for i, row in zip(out.named, words.NAMED_ACCOUNTS):
+        parent_domain = row[5]
+        if parent_domain is not None and parent_domain in by_domain:
+            out.accounts[i].parent_n = by_domain[parent_domain]
+
+
+def _plant_parents(rng: random.Random, out: _DraftedAccounts) -> None:
+    """Make ~2% of accounts subsidiaries of larger ones (renamed and re-domained to match)."""
+    accounts = out.accounts
+    named = set(out.named)
+    big = [i for i, a in enumerate(accounts) if (a.employees or 0) >= 250 and i not in named]
+    if not big or out.drafter is None:
+        return
+    groups = rng.sample(big, min(len(big), max(1, len(accounts) // 400)))
+    taken = named | set(groups)
+    candidates = [i for i in range(len(accounts)) if i not in taken]
+    for i in rng.sample(candidates, min(len(candidates), round(len(accounts) * _CHILD_SHARE))):
+        parent = rng.choice(groups)
+        child = accounts[i]
+        child.parent_n = accounts[parent].n
+        core = f"{out.cores[parent]} {rng.choice(words.SUBSIDIARY_WORDS)}"
+        out.cores[i] = core
+        child.name = f"{core} {out.legal[i]}".strip()
+        if child.domain is not None:
+            city = city_by_name(child.city) if child.city else GERMAN_CITIES[0]
+            child.domain = out.drafter.unique_domain(out.used_domains, core, city)
+
+
+def _plant_duplicates(rng: random.Random, out: _DraftedAccounts, roles: OwnerRoles) -> None:
+    """Give ~3% of accounts the domain of another account, under a different owner."""
+    accounts = out.accounts
+    count = round(len(accounts) * _DUPLICATE_SHARE)
+    if len(accounts) < 4 or count == 0:
+        return
+    named = set(out.named)
+    targets = rng.sample([i for i in range(len(accounts)) if i not in named], count)
+    target_set = set(targets)
+    sources = [i for i in range(len(accounts)) if i not in target_set and accounts[i].domain]
+    for k, i in enumerate(targets):
+        j = out.named[k] if k < len(out.named) // 4 else rng.choice(sources)
+        dup, original = accounts[i], accounts[j]
+        dup.domain = original.domain
+        if rng.random() < 0.5:  # the same company entered twice; otherwise a branch office
+            dup.city, dup.postal_code, dup.country = original.city, original.postal_code, original.country
+            dup.lat, dup.lon = original.lat, original.lon
+        branch = dup.city if dup.city != original.city else None
+        dup.name = _name_variant(rng, out.cores[j], out.legal[j], branch)
+        others = [o for o in roles.assignable if o != original.owner_n]
+        if dup.owner_n is None or dup.owner_n == original.owner_n:
+            dup.owner_n = rng.choice(others)
+
+
+def _name_variant(rng: random.Random, core: str, legal: str, city: str | None) -> str:
+    roll = rng.random()
+    if roll < 0.3:
+        return core
+    if roll < 0.5:
+        return f"{core} {legal}".strip().upper()
+    if roll < 0.75 and city:
+        return f"{core} {legal} - Niederlassung {city}".replace("  ", " ")
+    return f"{core.translate(str.maketrans({'ä': 'ae', 'ö': 'oe', 'ü': 'ue', 'ß': 'ss'}))} {legal}".strip()
+
+
+def _plant_malformed(rng: random.Random, out: _DraftedAccounts) -> None:
+    named = set(out.named)
+    pool = [i for i in range(len(out.accounts)) if i not in named]
+    for i in rng.sample(pool, min(len(pool), max(1, round(len(out.accounts) * _MALFORMED_SHARE)))):
+        out.accounts[i].malformed = True
+
+
+def _plant_ties(rng: random.Random, records: list, now: datetime) -> int:
+    """Bulk imports: batches of records that share one exact ``modified_at``. Returns batches."""
+    if len(records) < 4:
+        return 0
+    largest = max(2, min(250, len(records) // 8))
+    batches = max(2, len(records) // 1500)
+    for _ in range(batches):
+        size = rng.randint(max(2, largest // 10), largest)
+        stamp = now - timedelta(milliseconds=rng.randrange(60_000, _YEAR_MS))
+        for record in rng.sample(records, size):
+            record.modified_at = stamp
+            record.created_at = min(record.created_at, stamp)
+    return batches
+
+
+def _build_opportunities(
+    rng: random.Random,
+    out: _DraftedAccounts,
+    roles: OwnerRoles,
+    count: int,
+    first_n: int,
+    now: datetime,
+) -> list[EmuOpportunity]:
+    """Open opportunities on random accounts; ~15% owned by another rep than the account's."""
+    if count <= 0 or not out.accounts:
+        return []
+    stages = [s for s, _ in words.OPEN_STAGES]
+    stage_cum = list(accumulate(w for _, w in words.OPEN_STAGES))
+    picks = rng.choices(range(len(out.accounts)), k=count)
+    drawn_stages = rng.choices(stages, cum_weights=stage_cum, k=count)
+    today = now.date()
+    opps: list[EmuOpportunity] = []
+    for k, i in enumerate(picks):
+        account = out.accounts[i]
+        owner = account.owner_n
+        if owner is None or rng.random() < 0.15:
+            owner = rng.choice(roles.assignable)
+        amount = round(rng.lognormvariate(math.log(25_000), 1.1), -2) if rng.random() > 0.02 else None
+        modified_age = rng.randrange(1000, _YEAR_MS)
+        opps.append(EmuOpportunity(
+            n=first_n + k,
+            name=f"{out.cores[i]} – {rng.choice(words.OPPORTUNITY_TOPICS)}",
+            account_n=account.n, owner_n=owner, amount=amount, stage=drawn_stages[k],
+            close_date=today + timedelta(days=rng.randint(-60, 300)),
+            created_at=now - timedelta(milliseconds=modified_age + rng.randrange(0, _YEAR_MS)),
+            modified_at=now - timedelta(milliseconds=modified_age),
+        ))
+    return opps
+
+
+def _report(
+    owners: list, roles: OwnerRoles, accounts: list[EmuAccount], opps: list[EmuOpportunity],
+    started: float,
+) -> SeedReport:
+    by_domain: dict[str, int] = {}
+    by_stamp: dict[datetime, int] = {}
+    for account in accounts:
+        if account.domain:
+            by_domain[account.domain] = by_domain.get(account.domain, 0) + 1
+        by_stamp[account.modified_at] = by_stamp.get(account.modified_at, 0) + 1
+    for opp in opps:
+        by_stamp[opp.modified_at] = by_stamp.get(opp.modified_at, 0) + 1
+    ties = [c for c in by_stamp.values() if c > 1]
+    return SeedReport(
+        owners=len(owners), accounts=len(accounts), opportunities=len(opps),
+        inactive_owner_n=roles.inactive, new_hire_n=roles.new_hire, heavy_owner_n=roles.heavy,
+        unowned_accounts=sum(1 for a in accounts if a.owner_n is None),
+        duplicate_domain_accounts=sum(c for c in by_domain.values() if c > 1),
+        missing_postal_codes=sum(1 for a in accounts if not a.postal_code),
+        malformed_accounts=sum(1 for a in accounts if a.malformed),
+        parented_accounts=sum(1 for a in accounts if a.parent_n is not None),
+        tie_groups=len(ties), largest_tie=max(ties, default=0),
+        seconds=round(time.perf_counter() - started, 3),
+    )
