@@ -1,0 +1,224 @@
+"""CSV adapter for the planner: accounts.csv + reps.csv in, plan.csv out.
+
+Formats (extra columns are ignored; a UTF-8 byte-order mark from spreadsheet exports is fine):
+
+- accounts.csv: ``id,name,owner_id,lat,lon,potential,workload,locked,industry``;
+  ``locked`` is true/false/1/0/yes/no (empty = false); empty ``owner_id`` = no owner yet;
+  empty ``industry`` = unknown.
+- reps.csv: ``id,name,lat,lon,capacity,active,industries[,target_weight]``; ``industries`` is
+  ``;``-separated, empty = may serve any industry; empty ``active`` = true; empty or missing
+  ``target_weight`` = 1.
+- plan.csv: ``account_id,from_owner_id,to_owner_id,reason``, one row per moved account.
+
+Every problem raises :class:`PlanInputError` with the file, the 1-based line number and what to
+fix; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from planner.instance import Instance, Plan, PlanAccount, PlanRep
+
+ACCOUNT_COLUMNS = ("id", "name", "owner_id", "lat", "lon", "potential", "workload", "locked", "industry")
+REP_COLUMNS = ("id", "name", "lat", "lon", "capacity", "active", "industries")
+PLAN_COLUMNS = ("account_id", "from_owner_id", "to_owner_id", "reason")
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+T = TypeVar("T")
+
+
+class PlanInputError(ValueError):
+    """A bad input file. Attributes: ``path``, ``line`` (1-based, 0 if none), ``problem``."""
+
+    def __init__(self, path: str | Path, line: int, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class _Row:
+    """One CSV record with typed getters that raise PlanInputError naming file and line."""
+
+    def __init__(self, path: Path, line: int, values: dict[str, str]) -> None:
+        self.path, self.line, self.values = path, line, values
+
+    def fail(self, problem: str) -> PlanInputError:
+        return PlanInputError(self.path, self.line, problem)
+
+    def text(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+    def required_text(self, column: str) -> str:
+        value = self.text(column)
+        if not value:
+            raise self.fail(f"column '{column}' is empty; every row needs a value")
+        return value
+
+    def number(self, column: str, *, low: float | None = None, high: float | None = None, default: float | None = None) -> float:
+        raw = self.text(column)
+        if not raw and default is not None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self.fail(f"column '{column}' must be a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise self.fail(f"column '{column}' must be a finite number, got {raw!r}")
+        if low is not None and value < low:
+            hint = " (negative values are not allowed)" if low == 0 else ""
+            raise self.fail(f"column '{column}' must be >= {low:g}, got {raw}{hint}")
+        if high is not None and value > high:
+            raise self.fail(f"column '{column}' must be <= {high:g}, got {raw}")
+        return value
+
+    def flag(self, column: str, *, default: bool) -> bool:
+        raw = self.text(column).lower()
+        if not raw:
+            return default
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+        raise self.fail(f"column '{column}' must be true/false/1/0, got {raw!r}")
+
+
+def _iter_rows(path: Path, required: Sequence[str]) -> Iterator[_Row]:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise PlanInputError(path, 0, f"cannot open the file ({exc.strerror or exc}); check the path") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = [name.strip() for name in (reader.fieldnames or [])]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise PlanInputError(path, 1, f"unreadable header ({exc}); save the file as UTF-8 CSV") from None
+        if not header:
+            raise PlanInputError(path, 1, f"the file is empty; expected a header with {', '.join(required)}")
+        reader.fieldnames = header
+        missing = [column for column in required if column not in header]
+        if missing:
+            raise PlanInputError(path, 1, f"missing column(s) {', '.join(missing)}; the header needs {', '.join(required)}")
+        try:
+            for values in reader:
+                if not any((v or "").strip() for k, v in values.items() if k is not None):
+                    continue  # blank line
+                yield _Row(path, reader.line_num, values)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise PlanInputError(path, reader.line_num, f"unreadable CSV ({exc})") from None
+
+
+def _read_unique(path: Path, required: Sequence[str], parse: Callable[[_Row], T], key: Callable[[T], str]) -> list[tuple[int, T]]:
+    seen: dict[str, int] = {}
+    items: list[tuple[int, T]] = []
+    for row in _iter_rows(path, required):
+        item = parse(row)
+        ident = key(item)
+        if ident in seen:
+            raise row.fail(f"duplicate id {ident!r} (first seen on line {seen[ident]}); ids must be unique")
+        seen[ident] = row.line
+        items.append((row.line, item))
+    return items
+
+
+def _parse_rep(row: _Row) -> PlanRep:
+    industries = frozenset(part.strip() for part in row.text("industries").split(";") if part.strip())
+    weight = row.number("target_weight", low=0.0, default=1.0)
+    if weight <= 0:
+        raise row.fail("column 'target_weight' must be > 0 (leave it empty for 1)")
+    return PlanRep(
+        id=row.required_text("id"),
+        name=row.text("name"),
+        lat=row.number("lat", low=-90.0, high=90.0),
+        lon=row.number("lon", low=-180.0, high=180.0),
+        capacity=row.number("capacity", low=0.0),
+        active=row.flag("active", default=True),
+        industries=industries,
+        target_weight=weight,
+    )
+
+
+def _parse_account(row: _Row) -> PlanAccount:
+    return PlanAccount(
+        id=row.required_text("id"),
+        name=row.text("name"),
+        owner_id=row.text("owner_id") or None,
+        lat=row.number("lat", low=-90.0, high=90.0),
+        lon=row.number("lon", low=-180.0, high=180.0),
+        potential=row.number("potential", low=0.0),
+        workload=row.number("workload", low=0.0),
+        locked=row.flag("locked", default=False),
+        industry=row.text("industry") or None,
+    )
+
+
+def read_reps(path: str | Path) -> tuple[PlanRep, ...]:
+    """Read reps.csv. Raises PlanInputError on any bad row, naming file and line."""
+    path = Path(path)
+    reps = tuple(rep for _, rep in _read_unique(path, REP_COLUMNS, _parse_rep, lambda r: r.id))
+    if not reps:
+        raise PlanInputError(path, 0, "no reps found; add at least one row below the header")
+    return reps
+
+
+def read_accounts(path: str | Path, rep_ids: set[str] | None = None, reps_path: str | Path = "reps.csv") -> tuple[PlanAccount, ...]:
+    """Read accounts.csv; with ``rep_ids``, an owner id that is not a rep is an error.
+
+    Args:
+        path: The accounts file.
+        rep_ids: Known rep ids; ``None`` skips the owner check.
+        reps_path: Named in the message when an owner is unknown.
+    """
+    path = Path(path)
+    rows = _read_unique(path, ACCOUNT_COLUMNS, _parse_account, lambda a: a.id)
+    if rep_ids is not None:
+        for line, account in rows:
+            if account.owner_id is not None and account.owner_id not in rep_ids:
+                raise PlanInputError(
+                    path, line, f"owner_id {account.owner_id!r} is not a rep in {reps_path}; add the rep (active=false if departed) or clear the owner"
+                )
+    if not rows:
+        raise PlanInputError(path, 0, "no accounts found; add at least one row below the header")
+    return tuple(account for _, account in rows)
+
+
+def read_instance(accounts_path: str | Path, reps_path: str | Path) -> Instance:
+    """Read both files into an Instance (reps first, so owners can be checked)."""
+    reps = read_reps(reps_path)
+    accounts = read_accounts(accounts_path, {r.id for r in reps}, reps_path)
+    return Instance(accounts=accounts, reps=reps)
+
+
+def write_plan(path: str | Path, plan: Plan) -> int:
+    """Write plan.csv (one row per moved account); returns the number of rows."""
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PLAN_COLUMNS)
+        for move in plan.moves:
+            writer.writerow([move.account_id, move.from_owner_id or "", move.to_owner_id, move.reason])
+    return len(plan.moves)
+
+
+def write_instance(instance: Instance, accounts_path: str | Path, reps_path: str | Path) -> None:
+    """Write an instance as accounts.csv + reps.csv (for demos, tests and benchmarks)."""
+    with Path(reps_path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow((*REP_COLUMNS, "target_weight"))
+        for r in instance.reps:
+            industries = ";".join(sorted(r.industries))
+            writer.writerow([r.id, r.name, r.lat, r.lon, r.capacity, str(r.active).lower(), industries, r.target_weight])
+    with Path(accounts_path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ACCOUNT_COLUMNS)
+        for a in instance.accounts:
+            writer.writerow(
+                [a.id, a.name, a.owner_id or "", a.lat, a.lon, a.potential, a.workload, str(a.locked).lower(), a.industry or ""]
+            )
