@@ -33,6 +33,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     match: re.Match[str] | None = None
+    client: str = ""  # peer address ("" when built in-process); the control API checks it
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -96,12 +97,19 @@ class FaultPlan:
     kinds: tuple[str, ...] = ("rate_limit", "server_error", "expired_session", "drop_connection")
     seed: int = 0
     script: list[str] = field(default_factory=list)
+    injected: dict[str, int] = field(default_factory=dict)  # kind -> how many were served
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     def next_fault(self) -> str | None:
+        fault = self._draw()
+        if fault is not None:
+            self.injected[fault] = self.injected.get(fault, 0) + 1
+        return fault
+
+    def _draw(self) -> str | None:
         if self.script:
             return self.script.pop(0)
         if self.rate > 0 and self._rng.random() < self.rate:
@@ -274,6 +282,7 @@ def _make_server(
                 query=parse_qs(parts.query, keep_blank_values=True),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                client=str(self.client_address[0]) if self.client_address else "",
             )
             try:
                 resp = emulator.handle(req)
