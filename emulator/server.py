@@ -184,7 +184,7 @@ class EmulatorServer:
 
     def start(self) -> "EmulatorServer":
         for server in (self._https, self._http):
-            t = threading.Thread(target=server.serve_forever, daemon=True)
+            t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             t.start()
             self._threads.append(t)
         return self
