@@ -1,10 +1,323 @@
-"""`territory` subcommands: plan (placeholder until implemented)."""
+"""`territory plan`: balanced, low-disruption territories from CSV files (store mode comes later).
+
+The command only parses and prints. The pieces are separate so a store-backed mode can reuse
+them: load an :class:`~planner.instance.Instance` any way you like, then call :func:`run_plan`.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.errors import EXIT_CONFIG, InputError
+from planner.csv_io import PlanInputError, read_instance, write_plan
+from planner.greedy import greedy_plan
+from planner.instance import Instance, Plan, PlanOptions
+from planner.metrics import plan_metrics, rep_rows
+from planner.validate import HARD_KINDS, balance_deviations, validate_plan
+
+EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
+SOLVERS = ("auto", "greedy")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
-    return None
+    app.command("plan")(plan_command)
+
+
+def plan_command(
+    accounts: Annotated[Path | None, typer.Option("--accounts", help="accounts.csv: id,name,owner_id,lat,lon,potential,workload,locked,industry")] = None,
+    reps: Annotated[Path | None, typer.Option("--reps", help="reps.csv: id,name,lat,lon,capacity,active,industries[,target_weight]")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write plan.csv here: one row per moved account with the reason.")] = None,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="Allowed relative deviation from target for potential and workload (0.05 = 5%).")] = 0.05,
+    reach: Annotated[int, typer.Option("--reach", min=1, help="An account may move only to its K nearest eligible active reps (widened where balance needs it).")] = 10,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds (per plan).")] = 60.0,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed and inputs give the same plan.")] = 0,
+    tradeoff: Annotated[bool, typer.Option("--tradeoff", help="Print moves, travel and max deviation for several tolerances (the price of balance).")] = False,
+    tradeoff_tolerances: Annotated[str, typer.Option("--tradeoff-tolerances", help="Comma-separated tolerances for --tradeoff.")] = "0.05,0.1,0.2",
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Also run a baseline for comparison: 'greedy'.")] = None,
+    solver: Annotated[str, typer.Option("--solver", help="'auto' (CP-SAT planner when available) or 'greedy'.")] = "auto",
+) -> None:
+    """Plan balanced territories with the fewest moves, then the least travel.
+
+    Hard rules: every account gets one active owner, locked accounts stay, capacity and industries hold, inactive reps end empty.
+
+    Balance: each active rep's potential and workload within --tolerance of its target; if that cannot be met, the plan is the best achievable and the output explains what binds.
+
+    Exit codes: 0 ok, 2 bad input (the message names file, line and problem).
+    """
+    console = _make_console()
+    try:
+        if solver not in SOLVERS or (baseline is not None and baseline != "greedy"):
+            raise InputError(f"--solver must be one of {', '.join(SOLVERS)} and --baseline must be 'greedy'")
+        tolerances = _parse_tolerances(tradeoff_tolerances) if tradeoff else []
+        if out is None and not tradeoff:
+            raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
+        instance = load_csv_instance(accounts, reps)
+    except InputError as exc:
+        typer.secho(f"Input error: {exc}", err=True, fg="red")
+        raise typer.Exit(EXIT_CONFIG) from None
+    options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
+    extra: dict[str, Any] = {}
+    if tradeoff:
+        extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver)
+        if out is None:
+            if json_path is not None:
+                json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            return
+    ok = run_plan(instance, options, out, json_path, console=console, solver=solver, baseline=baseline, extra=extra)
+    if not ok:
+        raise typer.Exit(EXIT_INVALID_PLAN)
+
+
+def _make_console() -> Console:
+    """A terminal gets its own width; pipes and files get 120 columns so tables do not fold."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
+    """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
+    if accounts is None or reps is None:
+        raise InputError("--accounts and --reps are both required (planning from the synced store is not available yet)")
+    try:
+        return read_instance(accounts, reps)
+    except PlanInputError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _parse_tolerances(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(f"--tradeoff-tolerances must be comma-separated numbers like 0.05,0.1,0.2, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise InputError("--tradeoff-tolerances needs at least one non-negative tolerance")
+    return values
+
+
+def solve_plan(
+    instance: Instance, options: PlanOptions, solver: str = "auto", progress: Callable[..., None] | None = None
+) -> Plan:
+    """Run the planner: ``planner.solve.solve`` when present (and ``solver='auto'``), else greedy."""
+    if solver == "auto" and importlib.util.find_spec("planner.solve") is not None:
+        from planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
+
+        return solve(instance, options, progress=progress)
+    plan = greedy_plan(instance, options)
+    if solver == "auto":
+        plan.explanations.append("The CP-SAT planner is not installed in this build; this is the greedy baseline plan.")
+    return plan
+
+
+def build_metrics(instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float) -> dict[str, Any]:
+    """Everything metrics.json reports about a plan (solver metrics passed through)."""
+    metrics: dict[str, Any] = {key: value for key, value in plan.metrics.items() if _jsonable(value)}
+    metrics.update(plan_metrics(instance, plan.assignment))
+    lower = plan.metrics.get("lp_lower_bound_moves")
+    moves = int(metrics["moves"])
+    metrics["lp_lower_bound_moves"] = lower
+    metrics["gap"] = _gap(moves, lower)
+    metrics["moves_gap"] = metrics["gap"]
+    metrics.setdefault("solver_status", "UNKNOWN")
+    metrics.setdefault("phase_timings", {})
+    metrics["phase_timings"] = {**metrics["phase_timings"], "total": wall_seconds}
+    metrics["explanations"] = list(plan.explanations)
+    widened = plan.metrics.get("widened_accounts", [])
+    metrics["widened_accounts"] = widened if _jsonable(widened) else list(widened)  # type: ignore[call-overload]
+    violations = validate_plan(instance, options, plan.assignment)
+    metrics["violations"] = [v.__dict__ for v in violations]
+    metrics["tolerance"] = options.tolerance
+    metrics["tolerance_met"] = not balance_deviations(instance, options, plan.assignment)
+    metrics.update(reach=options.reach, seed=options.seed, time_limit=options.time_limit)
+    return metrics
+
+
+def _gap(moves: int, lower: object) -> float | None:
+    if not isinstance(lower, (int, float)):
+        return None
+    if lower <= 0:
+        return 0.0 if moves == 0 else None
+    return moves / float(lower) - 1.0
+
+
+def _jsonable(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def run_plan(
+    instance: Instance,
+    options: PlanOptions,
+    out: Path | None,
+    json_path: Path | None,
+    *,
+    console: Console | None = None,
+    solver: str = "auto",
+    baseline: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    """Solve, validate, write plan.csv / metrics.json and print the summary.
+
+    Args:
+        instance: Loaded from CSV or (later) the store.
+        options: Planner options.
+        out: Where plan.csv goes (None: do not write).
+        json_path: Where metrics.json goes (None: do not write).
+        console: Rich console for progress and the summary.
+        solver: 'auto' or 'greedy'.
+        baseline: 'greedy' to also run and report the greedy baseline.
+        extra: More keys for metrics.json (e.g. the trade-off rows).
+
+    Returns:
+        True when the plan passes every hard rule (it always should).
+    """
+    console = console or Console()
+    console.print(f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps (tolerance {options.tolerance:.0%}, reach {options.reach}, time limit {options.time_limit:g}s)")
+    started = time.perf_counter()
+    plan = solve_plan(instance, options, solver, progress=_progress_printer(console, started))
+    metrics = build_metrics(instance, options, plan, time.perf_counter() - started)
+    metrics.update(extra or {})
+    if baseline == "greedy":
+        base_started = time.perf_counter()
+        base = greedy_plan(instance, options)
+        metrics["baseline_greedy"] = {
+            key: value
+            for key, value in build_metrics(instance, options, base, time.perf_counter() - base_started).items()
+            if key.startswith(("after_", "moves", "travel", "price", "moved_", "tolerance_met"))
+        }
+    if out is not None:
+        rows = write_plan(out, plan)
+        console.print(f"Wrote {out} ({rows} moved accounts)")
+    if json_path is not None:
+        json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        console.print(f"Wrote {json_path}")
+    print_summary(console, instance, plan, metrics)
+    hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
+    if hard:
+        console.print(f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]")
+        for violation in hard[:20]:
+            console.print(f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}")
+    return not hard
+
+
+def _progress_printer(console: Console, started: float) -> Callable[..., None]:
+    def progress(*args: object, **kwargs: object) -> None:
+        text = " ".join(str(a) for a in args)
+        if kwargs:
+            text += " " + " ".join(f"{k}={v}" for k, v in kwargs.items())
+        console.print(f"[dim][{time.perf_counter() - started:6.1f}s][/dim] {text}")
+
+    return progress
+
+
+def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dict[str, Any]) -> None:
+    """Per-rep before/after table, then the headline figures and explanations."""
+    table = Table(title="Territories before -> after")
+    for column in ("Rep", "Active", "Accounts", "Potential", "Workload", "Dev. potential", "Dev. workload"):  # before->after
+        table.add_column(column, justify="left" if column == "Rep" else "right", no_wrap=True)
+    for row in rep_rows(instance, plan.assignment):
+        table.add_row(
+            row.rep_id,
+            "yes" if row.active else "no",
+            f"{row.accounts_before}->{row.accounts_after}",
+            f"{_compact(row.potential_before)}->{_compact(row.potential_after)}",
+            f"{_compact(row.workload_before)}->{_compact(row.workload_after)}",
+            f"{row.deviation_potential_before:+.0%}->{row.deviation_potential_after:+.1%}" if row.active else "-",
+            f"{row.deviation_workload_before:+.0%}->{row.deviation_workload_after:+.1%}" if row.active else "-",
+        )
+    console.print(table)
+    m = metrics
+    console.print(
+        f"Max deviation: potential {m['before_max_deviation_potential']:.1%} -> {m['after_max_deviation_potential']:.1%}, "
+        f"workload {m['before_max_deviation_workload']:.1%} -> {m['after_max_deviation_workload']:.1%} "
+        f"(CV {m['before_cv_potential']:.3f} -> {m['after_cv_potential']:.3f}, {m['before_cv_workload']:.3f} -> {m['after_cv_workload']:.3f})"
+    )
+    bound = m.get("lp_lower_bound_moves")
+    bound_text = f"; LP lower bound {bound:.0f}, gap {m['gap']:.1%}" if isinstance(bound, (int, float)) and m.get("gap") is not None else ""
+    console.print(f"Moves: {m['moves']} accounts, {m['moved_potential_share']:.1%} of potential{bound_text}")
+    console.print(
+        f"Travel (workload x km): {m['travel_before']:,.0f} -> {m['travel_after']:,.0f} "
+        f"(price of balance x{m['price_of_balance']:.2f})"
+    )
+    widened = m.get("widened_accounts") or []
+    widened_count = widened if isinstance(widened, int) else len(widened)
+    if widened_count:
+        console.print(f"Reach widened for {widened_count} account(s) where balance needed it")
+    console.print(f"Solver: {m['solver_status']}, {m['phase_timings'].get('total', 0.0):.1f}s")
+    for text in plan.explanations:
+        console.print(f"Note: {text}")
+    if "baseline_greedy" in m:
+        b = m["baseline_greedy"]
+        console.print(
+            f"Greedy baseline: {b['moves']} moves, travel {b['travel_after']:,.0f}, max deviation "
+            f"{b['after_max_deviation_potential']:.1%} / {b['after_max_deviation_workload']:.1%}"
+        )
+
+
+def _compact(value: float) -> str:
+    """1234567 -> 1.23M, 45600 -> 45.6k: keeps the per-rep table inside 80 columns."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def tradeoff_rows(
+    instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto"
+) -> list[dict[str, Any]]:
+    """One plan per tolerance: moves, travel, price of balance and max deviation."""
+    rows = []
+    for tolerance in tolerances:
+        started = time.perf_counter()
+        plan = solve_plan(instance, replace(options, tolerance=tolerance), solver)
+        figures = plan_metrics(instance, plan.assignment)
+        rows.append(
+            {
+                "tolerance": tolerance,
+                "moves": figures["moves"],
+                "moved_potential_share": figures["moved_potential_share"],
+                "travel_after": figures["travel_after"],
+                "price_of_balance": figures["price_of_balance"],
+                "max_deviation_potential": figures["after_max_deviation_potential"],
+                "max_deviation_workload": figures["after_max_deviation_workload"],
+                "solver_status": plan.metrics.get("solver_status", "UNKNOWN"),
+                "seconds": time.perf_counter() - started,
+            }
+        )
+    return rows
+
+
+def print_tradeoff(console: Console, instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto") -> list[dict[str, Any]]:
+    """Print the tolerance trade-off table (the price of balance) and return its rows."""
+    console.print(f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)")
+    rows = tradeoff_rows(instance, options, tolerances, solver)
+    table = Table(title="Price of balance")
+    for column in ("Tolerance", "Moves", "Moved potential", "Travel", "Travel vs before", "Max dev. potential", "Max dev. workload", "Status"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            f"{row['tolerance']:.0%}",
+            str(row["moves"]),
+            f"{row['moved_potential_share']:.1%}",
+            f"{row['travel_after']:,.0f}",
+            f"x{row['price_of_balance']:.2f}",
+            f"{row['max_deviation_potential']:.1%}",
+            f"{row['max_deviation_workload']:.1%}",
+            str(row["solver_status"]),
+        )
+    console.print(table)
+    return rows
