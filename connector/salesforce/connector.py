@@ -1,0 +1,195 @@
+"""``SalesforceConnector``: the :class:`~connector.base.CrmConnector` for Salesforce.
+
+Every client call goes through :meth:`SalesforceConnector._call`: exceptions are translated
+once (``connector.salesforce.errors``) and retried per the shared policy; an expired session
+rebuilds the client once. In session mode (``SF_ACCESS_TOKEN``) a rebuild reuses the same
+token, which survives a transient 401 and otherwise ends in a clear fatal error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from config.settings import Settings
+from connector.errors import CrmError, FatalCrmError, SessionExpiredError
+from connector.records import (
+    ActivityRecord,
+    ActivityRequest,
+    ApiUsage,
+    ChangeCursor,
+    ChangePage,
+    ObjectKind,
+    OwnerChange,
+    WriteResult,
+)
+from connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from connector.salesforce import writer
+from connector.salesforce.client import build_client, build_session
+from connector.salesforce.errors import translate_error
+from connector.salesforce.reader import iter_change_pages
+from connector.salesforce.soql import probe_query
+
+T = TypeVar("T")
+LOW_USAGE_SHARE = 0.1  # doctor warns when less than 10% of the daily API calls are left
+
+
+class SalesforceConnector:
+    """Reads and writes Salesforce through simple-salesforce.
+
+    Args:
+        settings: the agent settings (auth mode, instance, API version, CA file).
+        policy: retry policy for retriable errors.
+        sleep: injected for tests so retries do not wait.
+    """
+
+    crm = "salesforce"
+
+    def __init__(
+        self, settings: Settings, *, policy: RetryPolicy = DEFAULT_POLICY, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self._sleep = sleep
+        self.session, self._adapter = build_session(settings)
+        self._sf: Salesforce | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> "SalesforceConnector":
+        """Build from settings; raises SettingsError when credentials are incomplete."""
+        settings.salesforce_auth_mode()
+        return cls(settings, **kwargs)
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP requests sent by this connector, retries and logins included."""
+        return self._adapter.calls
+
+    # calling -----------------------------------------------------------------------------
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = build_client(self.settings, self.session)
+        return self._sf
+
+    def _call_once(self, fn: Callable[[Salesforce], T], what: str = "") -> T:
+        try:
+            return fn(self._client())
+        except (SalesforceError, requests.RequestException) as exc:
+            raise translate_error(exc, retry_after=self._adapter.last_retry_after, what=what) from exc
+
+    def _retry(self, unit: Callable[[], T]) -> T:
+        try:
+            return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep)
+        except FatalCrmError as exc:
+            if isinstance(exc.__cause__, SessionExpiredError):
+                raise self._expired(exc.__cause__) from exc
+            raise
+
+    def _call(self, fn: Callable[[Salesforce], T], what: str = "") -> T:
+        return self._retry(lambda: self._call_once(fn, what))
+
+    def _reauthenticate(self) -> None:
+        self._sf = None  # rebuilt (and, outside session mode, logged in again) on the next call
+
+    def _expired(self, cause: SessionExpiredError) -> FatalCrmError:
+        if self.settings.salesforce_auth_mode() == "session":
+            return FatalCrmError(
+                f"SF_ACCESS_TOKEN expired: Salesforce rejected it twice ({cause.code})", crm=self.crm,
+                status=cause.status, code=cause.code,
+                next_step="get a fresh access token (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use "
+                "SF_USERNAME + SF_PASSWORD + SF_SECURITY_TOKEN / JWT so the agent can log in by itself",
+            )
+        return FatalCrmError(
+            f"Salesforce session expired and logging in again did not help ({cause.code})", crm=self.crm,
+            status=cause.status, code=cause.code, next_step="check the integration user's login and its session settings",
+        )
+
+    # reads -------------------------------------------------------------------------------
+    def iter_changes(self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False) -> Iterator[ChangePage]:
+        """Pages of changed records; see :mod:`connector.salesforce.reader` for the cursor rules."""
+        return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full)
+
+    def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
+        """Tasks on these accounts with our ``[territory:KEY]`` marker parsed back."""
+        return writer.fetch_activities(self._call, account_ids)
+
+    def fetch_usage(self) -> ApiUsage:
+        """Daily API usage from the last ``Sforce-Limit-Info`` header, else one ``limits/`` call."""
+        usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
+        if usage is not None:
+            return ApiUsage(used=usage.used, limit=usage.total, calls_this_run=self.api_calls)
+        limits = self._call(lambda sf: sf.limits(), "read API limits")
+        daily = limits.get("DailyApiRequests", {})
+        limit, remaining = daily.get("Max"), daily.get("Remaining")
+        used = limit - remaining if limit is not None and remaining is not None else None
+        return ApiUsage(used=used, limit=limit, calls_this_run=self.api_calls)
+
+    # writes ------------------------------------------------------------------------------
+    def apply_owner_changes(self, changes: Sequence[OwnerChange]) -> list[WriteResult]:
+        """Guarded owner write-back via sObject Collections (200 per call)."""
+        return writer.apply_owner_changes(self._call, changes)
+
+    def apply_activities(self, requests_: Sequence[ActivityRequest]) -> list[WriteResult]:
+        """Create Tasks (notes become completed Tasks) with the key marker in the subject."""
+        return writer.apply_activities(self._call, self._call_once, self._retry, requests_)
+
+    def complete_activities(self, activity_ids: Sequence[str]) -> list[WriteResult]:
+        """Mark Tasks completed."""
+        return writer.complete_activities(self._call, activity_ids)
+
+    # doctor ------------------------------------------------------------------------------
+    def check_access(self) -> list[tuple[str, bool, str]]:
+        """(check, passed, detail): read access, Account.OwnerId edit, Task create, usage left."""
+        checks: list[tuple[str, bool, str]] = []
+        for sobject in ("User", "Account", "Opportunity"):
+            checks.append(self._check(f"query {sobject}", lambda s=sobject: self._probe(s)))
+        checks.append(self._check("update Account.OwnerId", self._owner_updateable))
+        checks.append(self._check("create Task", self._task_createable))
+        checks.append(self._check("API usage left", self._usage_left))
+        return checks
+
+    def _check(self, name: str, probe: Callable[[], str]) -> tuple[str, bool, str]:
+        try:
+            return name, True, probe()
+        except CrmError as exc:
+            return name, False, str(exc)
+
+    def _probe(self, sobject: str) -> str:
+        soql = probe_query(sobject)
+        self._call(lambda sf: sf.query(soql), f"query {sobject}")
+        return f"the integration user can read {sobject}"
+
+    def _describe(self, sobject: str) -> dict[str, Any]:
+        return self._call(lambda sf: sf.restful(f"sobjects/{sobject}/describe/"), f"describe {sobject}")
+
+    def _owner_updateable(self) -> str:
+        fields = {f["name"]: f for f in self._describe("Account").get("fields", [])}
+        if not fields.get("OwnerId", {}).get("updateable"):
+            raise FatalCrmError(
+                "Account.OwnerId is not updateable for the integration user", crm=self.crm,
+                next_step="grant Edit on Account (and Transfer Record) to the integration user",
+            )
+        return "Account.OwnerId is updateable"
+
+    def _task_createable(self) -> str:
+        if not self._describe("Task").get("createable"):
+            raise FatalCrmError(
+                "Tasks cannot be created by the integration user", crm=self.crm,
+                next_step="grant Create on Task (Edit Tasks permission) to the integration user",
+            )
+        return "Tasks can be created"
+
+    def _usage_left(self) -> str:
+        usage = self.fetch_usage()
+        if usage.used is None or usage.limit is None:
+            return "Salesforce did not report API usage"
+        left = usage.limit - usage.used
+        detail = f"{left} of {usage.limit} daily API calls left"
+        if left < usage.limit * LOW_USAGE_SHARE:
+            raise FatalCrmError(detail, crm=self.crm, next_step="wait for calls to free up or raise the org's limit")
+        return detail

@@ -1,0 +1,77 @@
+"""SOQL the connector sends, always built with :func:`simple_salesforce.format_soql`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from simple_salesforce import format_soql
+
+from connector.records import ObjectKind, Record
+from connector.salesforce.mapping import map_account, map_opportunity, map_owner
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """How one of our object kinds is read from Salesforce."""
+
+    sobject: str
+    fields: tuple[str, ...]
+    mapper: Callable[[dict[str, Any], datetime], Record]
+    has_is_deleted: bool = True
+
+
+SPECS: dict[ObjectKind, ObjectSpec] = {
+    ObjectKind.OWNERS: ObjectSpec(
+        "User", ("Id", "Name", "Email", "IsActive", "ManagerId", "SystemModstamp"), map_owner, has_is_deleted=False
+    ),
+    ObjectKind.ACCOUNTS: ObjectSpec(
+        "Account",
+        (
+            "Id", "Name", "OwnerId", "ParentId", "Website", "Industry", "AnnualRevenue", "NumberOfEmployees",
+            "BillingCity", "BillingPostalCode", "BillingCountry", "BillingLatitude", "BillingLongitude",
+            "SystemModstamp", "IsDeleted",
+        ),
+        map_account,
+    ),
+    ObjectKind.OPPORTUNITIES: ObjectSpec(
+        "Opportunity",
+        ("Id", "Name", "AccountId", "OwnerId", "Amount", "StageName", "CloseDate", "IsClosed", "SystemModstamp", "IsDeleted"),
+        map_opportunity,
+    ),
+}
+
+TASK_FIELDS = ("Id", "WhatId", "Subject", "Description", "Status", "IsClosed")
+
+
+def changes_query(spec: ObjectSpec, since: datetime | None, *, open_only: bool) -> str:
+    """Rows of ``spec`` changed at or after ``since`` (all rows if None), oldest first.
+
+    Ordering by (SystemModstamp, Id) makes the stream deterministic, so a cursor of
+    (last stamp, ids seen at that stamp) resumes it without gaps or duplicates.
+    """
+    conditions: list[str] = []
+    if since is not None:
+        conditions.append(format_soql("SystemModstamp >= {}", since))
+    if open_only:
+        conditions.append(format_soql("IsClosed = {}", False))
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    return format_soql(
+        "SELECT {:literal} FROM {:literal}{:literal} ORDER BY SystemModstamp, Id",
+        ", ".join(spec.fields), spec.sobject, where,
+    )
+
+
+def tasks_query(account_ids: Sequence[str]) -> str:
+    """Tasks attached to the given accounts (WhatId), oldest first."""
+    return format_soql(
+        "SELECT {:literal} FROM Task WHERE WhatId IN {} ORDER BY CreatedDate, Id",
+        ", ".join(TASK_FIELDS), list(account_ids),
+    )
+
+
+def probe_query(sobject: str) -> str:
+    """The cheapest query proving read access to ``sobject``."""
+    return format_soql("SELECT Id FROM {:literal} LIMIT 1", sobject)
