@@ -120,6 +120,22 @@ def seed_state(
     return _report(owner_list, roles, drafted.accounts, opps, started)
 
 
+def draft_account(rng: random.Random, n: int, now: datetime, used_domains: set[str]) -> EmuAccount:
+    """One new account as a rep would enter it today (no owner yet; created = modified = now).
+
+    ``used_domains`` keeps the new domain unique; it is updated in place.
+    """
+    drafter = _AccountDrafter(rng, now, n)
+    city = rng.choices(CITIES, cum_weights=drafter.city_cum)[0]
+    industry = rng.choices(drafter.industries, cum_weights=drafter.industry_cum)[0]
+    account = drafter._account(n, city, industry, None)
+    core, legal = drafter.company_name(city, industry)
+    account.name = f"{core} {legal}".strip()
+    account.domain = drafter.unique_domain(used_domains, core, city)
+    account.created_at = account.modified_at = now
+    return account
+
+
 class _DraftedAccounts:
     """Accounts under construction plus the side tables the later steps need."""
 
