@@ -112,7 +112,8 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
     locked = rng.random(n_accounts) < locked_share
     departed = _pick_departed(rng, owner, n_reps, exclude={new_hire, big, *specialists})
 
-    capacity = _capacities(rng, workload, n_reps)
+    active = np.arange(n_reps) != departed
+    capacity = _capacities(rng, workload, active, serves_medtech, medtech, industry == "Manufacturing")
     reps = tuple(
         PlanRep(
             id=f"REP{i + 1:03d}",
@@ -243,8 +244,26 @@ def _pick_departed(rng: np.random.Generator, owner: NDArray[np.int64], n_reps: i
     return int(rng.choice(pool))
 
 
-def _capacities(rng: np.random.Generator, workload: NDArray[np.float64], n_reps: int) -> NDArray[np.float64]:
-    """Workload target x (1.10..1.25), at least two A accounts above target for tiny instances."""
-    target = workload.sum() / (n_reps - 1)
-    slack = rng.uniform(0.10, 0.25, n_reps)
-    return np.round(np.maximum(target * (1.0 + slack), target + 2 * TIER_TOUCHES["A"]), 0)
+def _capacities(
+    rng: np.random.Generator,
+    workload: NDArray[np.float64],
+    active: NDArray[np.bool_],
+    specialist: NDArray[np.bool_],
+    medtech: NDArray[np.bool_],
+    shared: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """Workload target x (1.10..1.25), then raised per rep group until the hard rules fit.
+
+    Feasible means: MedTech work fits the active specialists and the work only general reps
+    may take (not MedTech, not the shared industry) fits the active general reps, each with
+    the same 10% headroom; tiny instances also get room for two A accounts above target.
+    """
+    target = workload.sum() / active.sum()
+    slack = rng.uniform(0.10, 0.25, active.size)
+    capacity = np.maximum(target * (1.0 + slack), target + 2 * TIER_TOUCHES["A"])
+    for group, demand in ((specialist, workload[medtech].sum()), (~specialist, workload[~medtech & ~shared].sum())):
+        members = group & active
+        room = capacity[members].sum()
+        if members.any() and room < 1.1 * demand:
+            capacity[group] *= 1.1 * demand / room
+    return np.round(capacity, 0)

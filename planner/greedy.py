@@ -44,6 +44,8 @@ class _State:
     target_w: NDArray[np.float64]
     capacity: NDArray[np.float64]
     tolerance: float
+    eligible: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    distance: DistanceModel | None = None
     owner_km: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # km to assigned rep
     pull_index: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=list)
 
@@ -115,6 +117,8 @@ def _initial_state(instance: Instance, options: PlanOptions, model: DistanceMode
         target_w=target_w,
         capacity=np.array([r.capacity for r in instance.reps], dtype=np.float64),
         tolerance=options.tolerance,
+        eligible=eligible,
+        distance=model,
     )
     kept = state.assign >= 0
     np.add.at(state.load_p, state.assign[kept], state.potential[kept])
@@ -174,6 +178,8 @@ def _balance(state: _State, max_moves: int | None = None) -> int:
         if not order:
             break
         best = _best_move(state, order[0])
+        if best is None and state.load_w[order[0]] > state.capacity[order[0]]:
+            best = _best_capacity_move(state, order[0])
         if best is None:
             stuck.add(order[0])
             continue
@@ -216,6 +222,33 @@ def _best_move(state: _State, rep: int) -> tuple[int, int, float] | None:
     score = np.where(improving, -delta / detour, -np.inf)
     best = int(np.argmax(score))
     return int(rows[best]), int(to[best]), float(to_km[best])
+
+
+def _best_capacity_move(state: _State, rep: int) -> tuple[int, int, float] | None:
+    """Capacity is hard: when nothing in reach helps, any eligible rep may take an account."""
+    rows = np.nonzero((state.assign == rep) & state.movable)[0]
+    if rows.size == 0 or state.distance is None:
+        return None
+    pair_rows, to = np.nonzero(state.eligible[rows])
+    rows = rows[pair_rows]
+    keep = to != rep
+    rows, to = rows[keep], to[keep]
+    if rows.size == 0:
+        return None
+    p, w = state.potential[rows], state.workload[rows]
+    src = np.full(rows.size, rep)
+    delta = (
+        _penalty(state, state.load_p[src] - p, state.load_w[src] - w, src)
+        - _penalty(state, state.load_p[src], state.load_w[src], src)
+        + _penalty(state, state.load_p[to] + p, state.load_w[to] + w, to)
+        - _penalty(state, state.load_p[to], state.load_w[to], to)
+    )
+    if not (delta < -1e-12).any():
+        return None
+    km = state.distance.km(rows, to)
+    score = np.where(delta < -1e-12, -delta / (km + _DETOUR_FLOOR_KM), -np.inf)
+    best = int(np.argmax(score))
+    return int(rows[best]), int(to[best]), float(km[best])
 
 
 def _moves_with_reasons(
