@@ -1,0 +1,503 @@
+"""The HubSpot CRM v3/v4 API subset the agent uses, served from :class:`CrmState`.
+
+Faithful enough that the unmodified ``hubspot-api-client`` 12.0.0 works against it
+(``HubSpot(access_token=..., host=server.http_url)``): objects list/get/create/update/archive,
+batch read/update/create/archive (<=100 inputs), search (10,000-result cap, configurable
+for tests), owners, v4 associations, private-app token info, HubSpot error bodies, and
+rate-limit headers on every answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator._hubspot_objects import (
+    TYPES,
+    HsType,
+    IdIndex,
+    PropertyError,
+    changes_for,
+    new_record,
+    render_object,
+    render_owner,
+    resolve_type,
+)
+from emulator._hubspot_search import SearchError, run_search
+from emulator.server import ApiFlavour, Request, Response, Router
+from emulator.state import CrmState
+
+ALL_SCOPES = frozenset({
+    "crm.objects.companies.read", "crm.objects.companies.write",
+    "crm.objects.deals.read", "crm.objects.deals.write",
+    "crm.objects.contacts.read", "crm.objects.contacts.write",  # notes and tasks
+    "crm.objects.owners.read",
+})
+_SCOPE_OBJECT = {"companies": "companies", "deals": "deals", "notes": "contacts", "tasks": "contacts"}
+SEARCH_CAP = 10_000
+BATCH_MAX = 100
+_OBJ = r"/crm/v3/objects/(?P<type>[A-Za-z0-9_-]+)"
+
+# v4 association type ids (HUBSPOT_DEFINED), keyed (from, to)
+ASSOCIATION_TYPE_IDS = {
+    ("deals", "companies"): 341, ("companies", "deals"): 342,
+    ("notes", "companies"): 190, ("companies", "notes"): 189,
+    ("tasks", "companies"): 192, ("companies", "tasks"): 191,
+}
+
+
+def error(status: int, category: str, message: str, **extra: Any) -> Response:
+    """HubSpot's error body."""
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category, **extra}
+    return Response(status, body)
+
+
+def _flag(value: str | None) -> bool:
+    return str(value).lower() == "true"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class HubSpotApi(ApiFlavour):
+    """Routes for ``/crm/...`` (and the private-app token-info call under ``/oauth``).
+
+    Args:
+        scopes: scopes granted to the token; None grants all. Mutable for tests.
+        search_cap: results reachable through search paging (HubSpot: 10,000).
+    """
+
+    name = "hubspot"
+    path_prefix = "/crm"
+    extra_prefixes = ("/oauth/v2/private-apps",)
+
+    def __init__(self, *, scopes: set[str] | None = None, search_cap: int = SEARCH_CAP) -> None:
+        self.scopes = set(ALL_SCOPES) if scopes is None else set(scopes)
+        self.search_cap = search_cap
+        self._index = IdIndex()
+
+    # wiring ------------------------------------------------------------------------------
+    def register(self, router: Router) -> None:
+        routes: list[tuple[str, str, Callable[..., Response], str | None]] = [
+            ("GET", r"/crm/v3/owners/?", self._owners_list, "owners.read"),
+            ("GET", r"/crm/v3/owners/(?P<id>[^/]+)", self._owner_get, "owners.read"),
+            ("POST", _OBJ + r"/search", self._search, "read"),
+            ("POST", _OBJ + r"/batch/read", self._batch_read, "read"),
+            ("POST", _OBJ + r"/batch/update", self._batch_update, "write"),
+            ("POST", _OBJ + r"/batch/create", self._batch_create, "write"),
+            ("POST", _OBJ + r"/batch/archive", self._batch_archive, "write"),
+            ("GET", _OBJ, self._list, "read"),
+            ("POST", _OBJ, self._create, "write"),
+            ("GET", _OBJ + r"/(?P<id>[^/]+)", self._get, "read"),
+            ("PATCH", _OBJ + r"/(?P<id>[^/]+)", self._update, "write"),
+            ("DELETE", _OBJ + r"/(?P<id>[^/]+)", self._archive, "write"),
+            ("GET", r"/crm/v4/objects/(?P<type>[^/]+)/(?P<id>[^/]+)/associations/(?P<to>[^/]+)",
+             self._assoc_get, "read"),
+            ("POST", r"/crm/v4/associations/(?P<type>[^/]+)/(?P<to>[^/]+)/batch/read",
+             self._assoc_batch_read, "read"),
+            ("POST", r"/oauth/v2/private-apps/get/access-token-info", self._token_info, None),
+        ]
+        for method, pattern, handler, scope in routes:
+            router.add(method, pattern, self._guard(handler, scope))
+
+    def _guard(self, handler: Callable[..., Response], scope: str | None) -> Callable[[Request], Response]:
+        """Resolve the object type, check the scope, hold the lock, add rate-limit headers."""
+
+        def run(req: Request) -> Response:
+            state = self._require_state()
+            t: HsType | None = None
+            if req.match is not None and "type" in req.match.groupdict():
+                t = resolve_type(req.match["type"])
+                if t is None:
+                    return error(404, "OBJECT_NOT_FOUND", f"Unable to infer object type from: {req.match['type']}")
+            needed = None
+            if scope == "owners.read":
+                needed = "crm.objects.owners.read"
+            elif scope is not None and t is not None:
+                needed = f"crm.objects.{_SCOPE_OBJECT[t.name]}.{scope}"
+            if needed and needed not in self.scopes:
+                resp = self._missing_scope(needed)
+            else:
+                with state.lock:
+                    resp = handler(req, t) if t is not None else handler(req)
+            resp.headers.update(self._usage_headers())
+            return resp
+
+        return run
+
+    def _require_state(self) -> CrmState:
+        state = getattr(self, "state", None)
+        if state is None:
+            raise RuntimeError("HubSpotApi is not bound to a CrmState (EmulatorServer binds it)")
+        return state
+
+    def _usage_headers(self) -> dict[str, str]:
+        state = self._require_state()
+        used = state.api_calls.get("hubspot", 0)
+        return {
+            "X-HubSpot-RateLimit-Daily": str(state.daily_limit),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, state.daily_limit - used)),
+            "X-HubSpot-RateLimit-Max": "190",
+            "X-HubSpot-RateLimit-Remaining": "189",
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+        }
+
+    def _missing_scope(self, scope: str) -> Response:
+        return error(
+            403, "MISSING_SCOPES",
+            "This app hasn't been granted all required scopes to make this call. Read more "
+            "about required scopes here: https://developers.hubspot.com/scopes.",
+            errors=[{"message": "One or more of the following scopes are required.",
+                     "context": {"requiredGranularScopes": [scope]}}],
+            links={"scopes": "https://developers.hubspot.com/scopes"},
+        )
+
+    # ApiFlavour ---------------------------------------------------------------------------
+    def fault_response(self, kind: str) -> Response:
+        if kind == "rate_limit":
+            resp = Response(429, {
+                "status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
+                "policyName": "TEN_SECONDLY_ROLLING",
+            })
+            resp.headers.update({
+                "Retry-After": "1", "X-HubSpot-RateLimit-Max": "190",
+                "X-HubSpot-RateLimit-Remaining": "0",
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            })
+            return resp
+        if kind == "server_error":
+            status = 502 if uuid.uuid4().int % 2 else 503
+            return error(status, "INTERNAL_ERROR", "The server is temporarily unavailable")
+        if kind == "expired_session":
+            return self.unauthorized()
+        return error(500, "INTERNAL_ERROR", f"injected fault {kind}")
+
+    def unauthorized(self) -> Response:
+        return error(
+            401, "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+            "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        )
+
+    def not_found(self, path: str) -> Response:
+        return error(404, "OBJECT_NOT_FOUND", f"No route for {path}")
+
+    # owners -------------------------------------------------------------------------------
+    def _owners_list(self, req: Request) -> Response:
+        state = self._require_state()
+        limit = int(req.arg("limit", "100") or 100)
+        if not 1 <= limit <= 500:
+            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 500")
+        start = int(req.arg("after", "0") or 0)
+        archived = _flag(req.arg("archived"))
+        email = (req.arg("email") or "").lower()
+        owners = [o for n, o in sorted(state.owners.items())
+                  if n >= start and (not o.is_active) == archived
+                  and (not email or o.email.lower() == email)]
+        page = owners[:limit]
+        body: dict[str, Any] = {"results": [render_owner(o) for o in page]}
+        if len(owners) > limit:
+            after = str(page[-1].n + 1)
+            body["paging"] = {"next": {"after": after, "link": f"/crm/v3/owners/?after={after}"}}
+        return Response(200, body)
+
+    def _owner_get(self, req: Request) -> Response:
+        state = self._require_state()
+        raw = req.match["id"] if req.match else ""
+        by_user = req.arg("idProperty") == "userId"
+        n = int(raw) - 1_000_000 if by_user and raw.isdigit() else (int(raw) if raw.isdigit() else -1)
+        owner = state.owners.get(n)
+        if owner is None or (not owner.is_active and not _flag(req.arg("archived"))):
+            return error(404, "OBJECT_NOT_FOUND", f"Owner {raw} not found")
+        return Response(200, render_owner(owner))
+
+    # objects ------------------------------------------------------------------------------
+    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:
+        record = t.rows(self._require_state()).get(int(raw)) if raw.isdigit() else None
+        if record is None or not t.belongs(record) or record.deleted != archived:
+            return None
+        return record
+
+    def _list(self, req: Request, t: HsType) -> Response:
+        state = self._require_state()
+        limit = int(req.arg("limit", "10") or 10)
+        if not 1 <= limit <= 100:
+            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 100")
+        after = req.arg("after") or "0"
+        if not after.isdigit():
+            return error(400, "VALIDATION_ERROR", f"Invalid paging cursor: {after}")
+        archived = _flag(req.arg("archived"))
+        records, next_start = self._index.page(state, t, int(after), limit, archived)
+        wanted = req.args("properties")
+        assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
+        results = [self._with_assoc(t, r, render_object(t, r, wanted), assoc) for r in records]
+        body: dict[str, Any] = {"results": results}
+        if next_start is not None:
+            link = f"{_OBJ.split('(')[0]}{t.name}?after={next_start}"
+            body["paging"] = {"next": {"after": str(next_start), "link": link}}
+        return Response(200, body)
+
+    def _with_assoc(self, t: HsType, record: Any, body: dict[str, Any], to: list[HsType]) -> dict[str, Any]:
+        groups = {}
+        for target in to:
+            ids = self._associated(t, record, target)
+            if ids:
+                label = f"{t.singular}_to_{target.singular}"
+                groups[target.name] = {"results": [{"id": str(i), "type": label} for i in ids]}
+        if groups:
+            body["associations"] = groups
+        return body
+
+    def _associated(self, t: HsType, record: Any, target: HsType) -> list[int]:
+        """Ids of ``target`` records associated with ``record`` (live ones only)."""
+        state = self._require_state()
+        if target.name == "companies" and t.name != "companies":
+            n = record.account_n
+            account = state.accounts.get(n) if n is not None else None
+            return [n] if account is not None and not account.deleted else []  # type: ignore[list-item]
+        if t.name == "companies" and target.name != "companies":
+            rows = target.rows(state)
+            return sorted(k for k, r in rows.items()
+                          if target.belongs(r) and not r.deleted and r.account_n == record.n)
+        return []
+
+    def _get(self, req: Request, t: HsType) -> Response:
+        raw = req.match["id"] if req.match else ""
+        record = self._find(t, raw, archived=_flag(req.arg("archived")))
+        if record is None:
+            return error(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.")
+        assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
+        return Response(200, self._with_assoc(t, record, render_object(t, record, req.args("properties")), assoc))
+
+    def _create(self, req: Request, t: HsType) -> Response:
+        body = req.json() or {}
+        try:
+            record = self._build(t, body)
+        except PropertyError as exc:
+            return _invalid([exc])
+        self._store(t, record)
+        return Response(201, render_object(t, record, list((body.get("properties") or {}).keys())))
+
+    def _build(self, t: HsType, item: dict[str, Any]) -> Any:
+        state = self._require_state()
+        record = new_record(state, t, item.get("properties") or {})
+        for assoc in item.get("associations") or []:
+            to_id = str((assoc.get("to") or {}).get("id", ""))
+            type_ids = {int(x.get("associationTypeId", 0)) for x in assoc.get("types") or []}
+            expected = ASSOCIATION_TYPE_IDS.get((t.name, "companies"))
+            company = self._find(TYPES["companies"], to_id)
+            if expected is None or expected not in type_ids or company is None:
+                raise PropertyError("associations", f"invalid association to {to_id} with types {sorted(type_ids)}",
+                                    "INVALID_ASSOCIATION")
+            record.account_n = company.n
+        return record
+
+    def _store(self, t: HsType, record: Any) -> None:
+        t.rows(self._require_state())[record.n] = record
+
+    def _update(self, req: Request, t: HsType) -> Response:
+        raw = req.match["id"] if req.match else ""
+        record = self._find(t, raw)
+        if record is None:
+            return error(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.")
+        props = (req.json() or {}).get("properties") or {}
+        try:
+            changes = changes_for(self._require_state(), t, record, props)
+        except PropertyError as exc:
+            return _invalid([exc])
+        self._require_state().touch(record, **changes)
+        return Response(200, render_object(t, record, list(props.keys())))
+
+    def _archive(self, req: Request, t: HsType) -> Response:
+        record = self._find(t, req.match["id"] if req.match else "")
+        if record is not None:
+            self._require_state().delete(record)
+        return Response(204)  # HubSpot answers 204 for unknown ids as well
+
+    # batch --------------------------------------------------------------------------------
+    def _inputs(self, req: Request) -> tuple[dict[str, Any], list[dict[str, Any]]] | Response:
+        body = req.json() or {}
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return error(400, "VALIDATION_ERROR", "inputs is required")
+        if len(inputs) > BATCH_MAX:
+            return error(400, "VALIDATION_ERROR",
+                         f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX}")
+        return body, inputs
+
+    def _batch_result(self, ok_status: int, results: list[dict[str, Any]], missing: list[str],
+                      singular: str) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                "startedAt": _now(), "completedAt": _now()}
+        if not missing:
+            return Response(ok_status, body)
+        body["numErrors"] = 1
+        body["errors"] = [{
+            "status": "error", "category": "OBJECT_NOT_FOUND",
+            "message": f"Could not get some {singular.upper()} objects, they may be deleted or not exist. "
+                       "Check that ids are valid.",
+            "context": {"ids": missing}, "links": {}, "errors": [],
+        }]
+        return Response(207, body)
+
+    def _batch_read(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        body, inputs = parsed
+        archived = _flag(req.arg("archived"))
+        results, missing = [], []
+        for item in inputs:
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw, archived)
+            if record is None:
+                missing.append(raw)
+            else:
+                results.append(render_object(t, record, body.get("properties") or []))
+        return self._batch_result(200, results, missing, t.singular)
+
+    def _batch_update(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        _, inputs = parsed
+        state = self._require_state()
+        planned, missing, problems = [], [], []
+        for item in inputs:  # validate everything first: a bad value fails the whole batch
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw)
+            if record is None:
+                missing.append(raw)
+                continue
+            props = item.get("properties") or {}
+            try:
+                planned.append((record, changes_for(state, t, record, props), list(props)))
+            except PropertyError as exc:
+                problems.append(exc)
+        if problems:
+            return _invalid(problems)
+        results = []
+        for record, changes, names in planned:
+            state.touch(record, **changes)
+            results.append(render_object(t, record, names))
+        return self._batch_result(200, results, missing, t.singular)
+
+    def _batch_create(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        _, inputs = parsed
+        built, problems = [], []
+        for item in inputs:
+            try:
+                built.append((self._build(t, item), list((item.get("properties") or {}).keys())))
+            except PropertyError as exc:
+                problems.append(exc)
+        if problems:
+            return _invalid(problems)
+        results = []
+        for (record, names), item in zip(built, inputs):
+            self._store(t, record)
+            body = render_object(t, record, names)
+            if item.get("objectWriteTraceId") is not None:
+                body["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+            results.append(body)
+        return self._batch_result(201, results, [], t.singular)
+
+    def _batch_archive(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        for item in parsed[1]:
+            record = self._find(t, str(item.get("id", "")))
+            if record is not None:
+                self._require_state().delete(record)
+        return Response(204)
+
+    # search -------------------------------------------------------------------------------
+    def _search(self, req: Request, t: HsType) -> Response:
+        body = req.json() or {}
+        limit = int(body.get("limit") or 10)
+        after = int(body.get("after") or 0)
+        if not 1 <= limit <= 200:
+            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 200")
+        if after >= self.search_cap:
+            return error(400, "VALIDATION_ERROR",
+                         f"Paging past {self.search_cap} results is not supported: narrow the search")
+        state = self._require_state()
+        rows = t.rows(state)
+        live = [r for r in (rows[n] for n in self._index.keys(state, t)) if not r.deleted]
+        try:
+            matches = run_search(t, live, body)
+        except SearchError as exc:
+            return error(400, "VALIDATION_ERROR", str(exc))
+        end = min(after + limit, self.search_cap)
+        page = matches[after:end]
+        out: dict[str, Any] = {"total": len(matches),
+                               "results": [render_object(t, r, body.get("properties")) for r in page]}
+        if end < len(matches):
+            out["paging"] = {"next": {"after": str(end), "link": None}}
+        return Response(200, out)
+
+    # associations v4 -------------------------------------------------------------------------
+    def _assoc_entries(self, t: HsType, record: Any, target: HsType) -> list[dict[str, Any]]:
+        type_id = ASSOCIATION_TYPE_IDS.get((t.name, target.name))
+        return [{"toObjectId": i,
+                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
+                for i in self._associated(t, record, target)]
+
+    def _assoc_get(self, req: Request, t: HsType) -> Response:
+        assert req.match is not None
+        target = resolve_type(req.match["to"])
+        record = self._find(t, req.match["id"])
+        if target is None or record is None:
+            return error(404, "OBJECT_NOT_FOUND", "Object not found")
+        return Response(200, {"results": self._assoc_entries(t, record, target)})
+
+    def _assoc_batch_read(self, req: Request, t: HsType) -> Response:
+        assert req.match is not None
+        target = resolve_type(req.match["to"])
+        if target is None:
+            return error(400, "VALIDATION_ERROR", f"Unknown object type {req.match['to']}")
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        results, empty = [], []
+        for item in parsed[1]:
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw)
+            entries = self._assoc_entries(t, record, target) if record is not None else []
+            if entries:
+                results.append({"from": {"id": raw}, "to": entries})
+            else:
+                empty.append(raw)
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                "startedAt": _now(), "completedAt": _now()}
+        if not empty:
+            return Response(200, body)
+        body["numErrors"] = len(empty)
+        body["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                           "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                           "message": f"No {target.name} is associated with {t.singular} {raw}.",
+                           "context": {"fromObjectId": [raw]}, "links": {}, "errors": []}
+                          for raw in empty]
+        return Response(207, body)
+
+    # token info ---------------------------------------------------------------------------
+    def _token_info(self, req: Request) -> Response:
+        return Response(200, {"userId": 1_000_001, "hubId": 4242, "appId": 777,
+                              "scopes": sorted(self.scopes)})
+
+
+def _invalid(problems: list[PropertyError]) -> Response:
+    details = ", ".join(
+        f'{{"isValid":false,"message":"{p}","error":"{p.error}","name":"{p.name}"}}' for p in problems
+    )
+    return error(400, "VALIDATION_ERROR", f"Property values were not valid: [{details}]",
+                 errors=[{"message": str(p), "code": p.error, "context": {"propertyName": [p.name]}}
+                         for p in problems])
