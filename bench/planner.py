@@ -1,0 +1,202 @@
+"""Planner benchmark: generated realistic instances, planner vs greedy, against LP bounds.
+
+Usage::
+
+    .venv/bin/python bench/planner.py --sizes 10000x40,50000x100 --seeds 1,2,3 --time-limit 60
+
+Each (size, seed, solver) runs in a fresh child process, so wall time and peak memory
+(``ru_maxrss`` of that process, which includes OR-Tools' native memory) belong to that run
+alone. Wall time covers solve + validation, not instance generation or the bounds. Reported:
+
+- max deviation of potential and workload before -> after;
+- moves vs the LP lower bound on moves at the same reach (``lp_lower_bound_moves`` from the
+  planner; greedy rows reuse the planner's bound for the same instance);
+- travel vs the LP lower bound on travel at the plan's own number of moves
+  (``planner.lp.travel_lower_bound``), and vs the travel before (the price of balance);
+- hard-rule violations (validator) and reach violations (moves outside the K nearest eligible
+  reps, accounts the planner reports as widened excepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script from a checkout
+
+import numpy as np  # noqa: E402
+
+from planner.distance import build_distance_model, nearest_reps  # noqa: E402
+from planner.generate import generate_instance  # noqa: E402
+from planner.greedy import eligibility_matrix, greedy_plan  # noqa: E402
+from planner.instance import Instance, Plan, PlanOptions  # noqa: E402
+from planner.metrics import plan_metrics  # noqa: E402
+from planner.validate import validate_plan  # noqa: E402
+
+GOAL_SECONDS, GOAL_DEVIATION, GOAL_MOVES_RATIO, GOAL_TRAVEL_RATIO = 60.0, 0.05, 1.03, 1.10
+
+
+def core_available() -> bool:
+    """True when the solving core (planner.solve) is in this checkout."""
+    return importlib.util.find_spec("planner.solve") is not None
+
+
+def _peak_rss_mib() -> float:
+    # Linux reports ru_maxrss in KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def reach_violations(instance: Instance, options: PlanOptions, plan: Plan) -> int:
+    """Moves to a rep outside the account's ``reach`` nearest eligible reps (widened excepted)."""
+    widened = plan.metrics.get("widened_accounts", [])
+    exempt = set(widened) if isinstance(widened, (list, tuple, set)) else set()
+    model = build_distance_model(instance)
+    cand, _ = nearest_reps(model, np.arange(len(instance.accounts)), eligibility_matrix(instance), options.reach)
+    rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
+    count = 0
+    for j, account in enumerate(instance.accounts):
+        new = plan.assignment.get(account.id)
+        if new != account.owner_id and account.id not in exempt and rep_pos.get(new or "", -2) not in cand[j]:
+            count += 1
+    return count
+
+
+def run_case(n_accounts: int, n_reps: int, seed: int, solver: str, options: PlanOptions) -> dict[str, Any]:
+    """One benchmark run in this process (called in a child)."""
+    instance = generate_instance(n_accounts, n_reps, seed)
+    rss_before = _peak_rss_mib()
+    started = time.perf_counter()
+    if solver == "planner":
+        from planner.solve import solve
+
+        plan = solve(instance, options, progress=lambda *a, **k: print("  ", *a, file=sys.stderr, flush=True))
+    else:
+        plan = greedy_plan(instance, options)
+    violations = validate_plan(instance, options, plan.assignment)
+    wall = time.perf_counter() - started
+    peak = _peak_rss_mib()
+    figures = plan_metrics(instance, plan.assignment)
+    result: dict[str, Any] = {
+        "size": f"{n_accounts}x{n_reps}",
+        "seed": seed,
+        "solver": solver,
+        "status": plan.metrics.get("solver_status", "?"),
+        "wall_seconds": wall,
+        "peak_rss_mib": peak,
+        "rss_before_solve_mib": rss_before,
+        "violations": len(violations),
+        "violation_kinds": sorted({v.kind for v in violations}),
+        "reach_violations": reach_violations(instance, options, plan),
+        "lp_lower_bound_moves": plan.metrics.get("lp_lower_bound_moves"),
+        "phase_timings": plan.metrics.get("phase_timings", {}),
+        "explanations": plan.explanations,
+        **figures,
+    }
+    if core_available():
+        from planner.lp import travel_lower_bound
+
+        bound_started = time.perf_counter()
+        result["travel_lower_bound"] = travel_lower_bound(instance, options, int(figures["moves"]))
+        result["travel_bound_seconds"] = time.perf_counter() - bound_started
+    return result
+
+
+def _child(args: argparse.Namespace, n: int, m: int, seed: int, solver: str) -> dict[str, Any]:
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--case", f"{n}x{m}", "--seeds", str(seed), "--solver", solver,
+        "--time-limit", str(args.time_limit), "--tolerance", str(args.tolerance), "--reach", str(args.reach),
+    ]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        return {"size": f"{n}x{m}", "seed": seed, "solver": solver, "status": f"CRASHED rc={done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if not isinstance(value, (int, float)) else format(value, spec)
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0 and b != float("inf"):
+        return float(a) / float(b)
+    return None
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    """Plain-text results table (one line per run) plus the goals it is judged against."""
+    header = (
+        f"{'size':>10} {'seed':>4} {'solver':>7} {'status':>10} {'wall s':>7} {'peak MiB':>8} "
+        f"{'dev P before->after':>20} {'dev W before->after':>20} {'moves':>6} {'LB':>6} {'mv/LB':>6} "
+        f"{'travel/LB':>9} {'travel/before':>13} {'viol':>4} {'reach':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        lb = r.get("lp_lower_bound_moves")
+        print(
+            f"{r['size']:>10} {r['seed']:>4} {r['solver']:>7} {str(r.get('status'))[:10]:>10} "
+            f"{_fmt(r.get('wall_seconds'), '.1f'):>7} {_fmt(r.get('peak_rss_mib'), '.0f'):>8} "
+            f"{_fmt(r.get('before_max_deviation_potential'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_potential'), '.2%'):>7} "
+            f"{_fmt(r.get('before_max_deviation_workload'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_workload'), '.2%'):>7} "
+            f"{_fmt(r.get('moves'), 'd'):>6} {_fmt(lb, '.0f'):>6} {_fmt(_ratio(r.get('moves'), lb), '.3f'):>6} "
+            f"{_fmt(_ratio(r.get('travel_after'), r.get('travel_lower_bound')), '.3f'):>9} "
+            f"{_fmt(r.get('price_of_balance'), '.3f'):>13} {_fmt(r.get('violations'), 'd'):>4} {_fmt(r.get('reach_violations'), 'd'):>5}"
+        )
+    print(
+        f"\nGoals: wall <= {GOAL_SECONDS:.0f}s, max deviation <= {GOAL_DEVIATION:.0%} when the LP says reachable, "
+        f"0 violations, moves <= {GOAL_MOVES_RATIO} x LB, travel <= {GOAL_TRAVEL_RATIO} x travel LB at the plan's moves."
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000x40,50000x100", help="comma-separated ACCOUNTSxREPS")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated instance seeds")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="planner time limit per run (s)")
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--reach", type=int, default=10)
+    parser.add_argument("--no-greedy", action="store_true", help="skip the greedy baseline")
+    parser.add_argument("--json", type=Path, help="also write all results as JSON here")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case in this process
+    parser.add_argument("--solver", default="planner", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark matrix and print the results table."""
+    args = parse_args(argv)
+    options = PlanOptions(tolerance=args.tolerance, reach=args.reach, time_limit=args.time_limit)
+    if args.case:
+        n, m = (int(x) for x in args.case.split("x"))
+        print(json.dumps(run_case(n, m, int(args.seeds), args.solver, options)))
+        return
+    solvers = (["planner"] if core_available() else []) + ([] if args.no_greedy else ["greedy"])
+    if not core_available():
+        print("planner.solve is not in this checkout: running the greedy baseline only (no LP bounds).")
+    results: list[dict[str, Any]] = []
+    for size in args.sizes.split(","):
+        n, m = (int(x) for x in size.strip().split("x"))
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for solver in solvers:
+                print(f"running {n}x{m} seed {seed} {solver} ...", file=sys.stderr, flush=True)
+                result = _child(args, n, m, seed, solver)
+                if solver == "greedy" and results and results[-1].get("solver") == "planner":
+                    result.setdefault("lp_lower_bound_moves", None)
+                    result["lp_lower_bound_moves"] = result["lp_lower_bound_moves"] or results[-1].get("lp_lower_bound_moves")
+                results.append(result)
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
