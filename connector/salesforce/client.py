@@ -79,7 +79,8 @@ def build_client(settings: Settings, session: requests.Session) -> Salesforce:
     common: dict[str, Any] = {
         "session": session,
         "version": settings.sf_api_version,
-        "object_pairs_hook": dict,  # plain dicts: faster than the OrderedDict default
+        # None = json's C fast path with plain dicts (the OrderedDict default is ~3x slower)
+        "object_pairs_hook": None,
     }
     mode = settings.salesforce_auth_mode()
     if mode == "session":

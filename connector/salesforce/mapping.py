@@ -32,31 +32,38 @@ def parse_stamp(value: Any) -> datetime:
 
 def website_domain(website: Any) -> str | None:
     """``https://www.Example.de/about`` -> ``example.de``; None when empty."""
-    if not website or not isinstance(website, str):
+    if not website or type(website) is not str:
         return None
     text = website.strip().lower()
-    if "://" in text:
-        text = text.split("://", 1)[1]
-    text = re.split(r"[/?#:]", text, maxsplit=1)[0].removeprefix("www.").strip(".")
+    scheme = text.find("://")
+    if scheme >= 0:
+        text = text[scheme + 3 :]
+    for separator in "/?#:":
+        cut = text.find(separator)
+        if cut >= 0:
+            text = text[:cut]
+    text = text.removeprefix("www.").strip(".")
     return text or None
 
 
 def _number(row: dict[str, Any], field: str) -> float | None:
     value = row.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MappingProblem(f"{field} is not a number: {value!r}")
-    return float(value)
+    kind = type(value)
+    if kind is float or value is None:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    raise MappingProblem(f"{field} is not a number: {value!r}")
 
 
 def _integer(row: dict[str, Any], field: str) -> int | None:
-    value = _number(row, field)
-    if value is None:
-        return None
-    if value != int(value):
-        raise MappingProblem(f"{field} is not a whole number: {row.get(field)!r}")
-    return int(value)
+    value = row.get(field)
+    kind = type(value)
+    if kind is int or value is None:
+        return value  # type: ignore[return-value]
+    if kind is float and value == int(value):  # type: ignore[arg-type]
+        return int(value)  # type: ignore[arg-type]
+    raise MappingProblem(f"{field} is not a whole number: {value!r}")
 
 
 def _coordinate(row: dict[str, Any], field: str, bound: float) -> float | None:
@@ -68,11 +75,11 @@ def _coordinate(row: dict[str, Any], field: str, bound: float) -> float | None:
 
 def _text(row: dict[str, Any], field: str) -> str | None:
     value = row.get(field)
-    if value is None or value == "":
+    if type(value) is str:
+        return value or None
+    if value is None:
         return None
-    if not isinstance(value, str):
-        raise MappingProblem(f"{field} is not text: {value!r}")
-    return value
+    raise MappingProblem(f"{field} is not text: {value!r}")
 
 
 def map_owner(row: dict[str, Any], stamp: datetime) -> OwnerRecord:
