@@ -10,10 +10,11 @@ import importlib.util
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -122,9 +123,9 @@ def solve_plan(
 
 def build_metrics(instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float) -> dict[str, Any]:
     """Everything metrics.json reports about a plan (solver metrics passed through)."""
-    metrics: dict[str, Any] = {key: value for key, value in plan.metrics.items() if _jsonable(value)}
+    metrics: dict[str, Any] = {str(key): _plain(value) for key, value in plan.metrics.items()}
     metrics.update(plan_metrics(instance, plan.assignment))
-    lower = plan.metrics.get("lp_lower_bound_moves")
+    lower = metrics.get("lp_lower_bound_moves")
     moves = int(metrics["moves"])
     metrics["lp_lower_bound_moves"] = lower
     metrics["gap"] = _gap(moves, lower)
@@ -133,8 +134,7 @@ def build_metrics(instance: Instance, options: PlanOptions, plan: Plan, wall_sec
     metrics.setdefault("phase_timings", {})
     metrics["phase_timings"] = {**metrics["phase_timings"], "total": wall_seconds}
     metrics["explanations"] = list(plan.explanations)
-    widened = plan.metrics.get("widened_accounts", [])
-    metrics["widened_accounts"] = widened if _jsonable(widened) else list(widened)  # type: ignore[call-overload]
+    metrics.setdefault("widened_accounts", [])
     violations = validate_plan(instance, options, plan.assignment)
     metrics["violations"] = [v.__dict__ for v in violations]
     metrics["tolerance"] = options.tolerance
@@ -151,12 +151,23 @@ def _gap(moves: int, lower: object) -> float | None:
     return moves / float(lower) - 1.0
 
 
-def _jsonable(value: object) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _plain(value: Any) -> Any:
+    """Solver metrics as JSON-ready Python values (numpy scalars/arrays, sets, dataclasses)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def run_plan(

@@ -3,6 +3,7 @@
 The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools).
 """
 
+from planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
 from planner.distance import DistanceModel, GreatCircleDistance, build_distance_model, haversine_km, nearest_reps
 from planner.generate import generate_instance
 from planner.greedy import eligibility_matrix, greedy_plan
@@ -28,12 +29,14 @@ __all__ = [
     "Plan",
     "PlanAccount",
     "PlanOptions",
+    "PlanInputError",
     "PlanRep",
     "RepRow",
     "Violation",
     "balance_summary",
     "current_assignment",
     "plan_metrics",
+    "read_instance",
     "rep_rows",
     "travel_km",
     "balance_deviations",
@@ -46,4 +49,6 @@ __all__ = [
     "nearest_reps",
     "rep_loads",
     "validate_plan",
+    "write_instance",
+    "write_plan",
 ]
