@@ -1,10 +1,166 @@
-"""`territory` subcommands: rules (placeholder until implemented)."""
+"""`territory rules evaluate|validate` and `territory explain`: rules of engagement on CSV files.
+
+This module only parses arguments and prints; the work lives in :mod:`rules`. Rep sources
+are parameters (:data:`RepSource`) so a store-backed variant can reuse the same code.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from cli.errors import InputError
+
+RepSource = Callable[[], list[Any]]  # returns rules.Rep records
+
+RULES_HELP = "Rules file (YAML). Defaults to $TERRITORY_RULES, else territory.yaml."
+rules_app = typer.Typer(name="rules", help="Rules of engagement: validate the rules file, evaluate accounts against it.", no_args_is_help=True)
+
+
+def _rules_option() -> Any:
+    return typer.Option(Path("territory.yaml"), "--rules", envvar="TERRITORY_RULES", help=RULES_HELP)
+
+
+def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
+    """Load (and check reps when a source is given); errors become exit code 2."""
+    from rules import RulesFileError, load_rules
+
+    try:
+        known = {rep.id for rep in rep_source()} if rep_source is not None else None
+        return load_rules(path, known_reps=known)
+    except RulesFileError as exc:
+        raise InputError(f"{exc}\n  Fix the rules file at that line and run `territory rules validate` again.") from None
+
+
+def csv_rep_source(path: Path) -> RepSource:
+    """A rep source reading reps.csv (``id,name,active[,capacity,is_partner]``)."""
+    from rules.csv_io import read_reps_csv
+
+    return lambda: _csv_call(read_reps_csv, path)
+
+
+def _csv_call(reader: Callable[[Path], Any], path: Path) -> Any:
+    from rules.errors import CsvInputError
+
+    try:
+        return reader(path)
+    except CsvInputError as exc:
+        raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
+
+
+@rules_app.command("validate")
+def validate_command(
+    rules_path: Path = _rules_option(),
+    reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids."),
+) -> None:
+    """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps."""
+    rules = load_rules_or_exit(rules_path, csv_rep_source(reps) if reps else None)
+    checked = " and rep ids" if reps else ""
+    typer.echo(
+        f"{rules_path}: OK{checked}: {len(rules.territories)} territories, {len(rules.named_accounts)} named accounts, "
+        f"tiebreakers {', '.join(rules.tiebreakers)}"
+    )
+
+
+@rules_app.command("evaluate")
+def evaluate_command(
+    rules_path: Path = _rules_option(),
+    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv: id,name,owner_id,country,postal_code,industry,employees,annual_revenue,domain,sourcing_rep_id,partner_id"),
+    out: Path = typer.Option(..., "--out", help="decisions.csv to write: account_id,current_owner_id,expected_owner_id,territory_ids,status,reason"),
+    reps: Path | None = typer.Option(None, "--reps", help="reps.csv: id,name,active[,capacity,is_partner] (the planner's reps.csv works too)."),
+    opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv: id,account_id,owner_id,amount,stage,is_closed"),
+    json_out: Path | None = typer.Option(None, "--json", help="Write a summary (counts per status and territory, coverage, timings) as JSON."),
+) -> None:
+    """Evaluate every account: matching territories, expected owner, status and reason."""
+    from rules import evaluate
+    from rules.csv_io import read_accounts_csv, read_opportunities_csv, write_decisions_csv
+
+    started = time.perf_counter()
+    rep_list = csv_rep_source(reps)() if reps else None
+    rules = load_rules_or_exit(rules_path)
+    table = _csv_call(read_accounts_csv, accounts)
+    opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
+    evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
+    write_decisions_csv(out, evaluation)
+    summary = build_summary(evaluation, time.perf_counter() - started)
+    if json_out is not None:
+        json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print_summary(summary, out)
+
+
+def build_summary(evaluation: Any, elapsed_seconds: float) -> dict[str, Any]:
+    """summary.json content: counts per status and territory, elapsed seconds, coverage."""
+    coverage = [c for c in evaluation.coverage("expected") if c.accounts > 0]
+    balance_now, balance_expected = evaluation.potential_balance("current"), evaluation.potential_balance("expected")
+    return {
+        "accounts": len(evaluation),
+        "elapsed_seconds": round(elapsed_seconds, 3),
+        "evaluation_seconds": round(evaluation.elapsed_seconds, 3),
+        "status_counts": evaluation.status_counts(),
+        "territory_counts": evaluation.territory_counts(),
+        "potential_balance": {
+            name: {"mean": round(b.mean, 2), "max_relative_deviation": round(b.max_relative_deviation, 4), "coefficient_of_variation": round(b.coefficient_of_variation, 4)}
+            for name, b in (("current", balance_now), ("expected", balance_expected))
+        },
+        "rep_coverage": {
+            c.rep_id: {"accounts": c.accounts, "potential": round(c.potential, 2), "workload": c.workload, "capacity": c.capacity, "utilisation": round(c.utilisation, 3)}
+            for c in coverage
+        },
+    }
+
+
+def print_summary(summary: dict[str, Any], out: Path) -> None:
+    """A readable table of the status counts plus the key figures."""
+    from rich.console import Console
+    from rich.table import Table
+
+    total = max(summary["accounts"], 1)
+    table = Table(title=f"{summary['accounts']:,} accounts evaluated in {summary['elapsed_seconds']:.2f} s")
+    table.add_column("status")
+    table.add_column("accounts", justify="right")
+    table.add_column("share", justify="right")
+    for status, count in summary["status_counts"].items():
+        table.add_row(status, f"{count:,}", f"{100 * count / total:.1f}%")
+    console = Console(soft_wrap=True)
+    console.print(table)
+    over = sum(1 for c in summary["rep_coverage"].values() if c["utilisation"] > 1)
+    balance = summary["potential_balance"]["expected"]
+    console.print(
+        f"potential balance (expected owners): max deviation {100 * balance['max_relative_deviation']:.1f}%, "
+        f"CV {100 * balance['coefficient_of_variation']:.1f}%; reps over capacity: {over}"
+    )
+    console.print(f"decisions written to {out}")
+
+
+def explain_command(
+    account_id: str = typer.Argument(..., help="Account id to explain."),
+    rules_path: Path = _rules_option(),
+    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv with the whole book (duplicates and loads need it)."),
+    opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv (grandfathering, potential)."),
+    reps: Path | None = typer.Option(None, "--reps", help="reps.csv (inactive and partner reps, capacity)."),
+) -> None:
+    """Print the full decision path for one account: territories, named entry, tiebreakers, checks, status."""
+    from rules import evaluate, explain
+    from rules.csv_io import read_accounts_csv, read_opportunities_csv
+
+    rep_list = csv_rep_source(reps)() if reps else None
+    rules = load_rules_or_exit(rules_path)
+    table = _csv_call(read_accounts_csv, accounts)
+    opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
+    evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
+    try:
+        lines = explain(evaluation, account_id)
+    except KeyError:
+        raise InputError(f"{accounts}: no account with id {account_id!r}; check the id (ids are case-sensitive)") from None
+    typer.echo("\n".join(lines))
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
-    return None
+    app.add_typer(rules_app, name="rules")
+    app.command("explain")(explain_command)

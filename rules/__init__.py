@@ -1,0 +1,73 @@
+"""Rules of engagement: territories, named accounts, channels, tiebreakers -> decisions.
+
+Pure: plain data in, decisions out (no CRM, no database). The only I/O is reading the YAML
+rules file (:func:`load_rules`) and the CSV adapters in :mod:`rules.csv_io` used by the CLI.
+"""
+
+from rules.book import BookContext, OpportunityTable, RepDirectory
+from rules.coverage import (
+    Balance,
+    RepCoverage,
+    assign_tiers,
+    balance,
+    potential_from_opportunities,
+    potential_from_revenue,
+    rep_coverage,
+    workload_of,
+)
+from rules.domains import DomainIndex, normalize_domain
+from rules.errors import RulesFileError
+from rules.evaluate import build_book_context, evaluate
+from rules.explain import explain
+from rules.loader import check_known_reps, load_rules, parse_rules
+from rules.matching import MatchIndex, criteria_results, matches
+from rules.outcomes import Evaluation, Outcome
+from rules.postal import PostalRange, normalize_postal_code, parse_postal_range
+from rules.records import CONFLICT_STATUSES, STATUS_PRECEDENCE, Account, Decision, Opportunity, Rep, Status
+from rules.resolve import Resolution, resolve
+from rules.schema import DEFAULT_TIEBREAKERS, RulesConfig, Territory
+from rules.table import AccountTable
+
+__all__ = [
+    "Account",
+    "AccountTable",
+    "Balance",
+    "BookContext",
+    "CONFLICT_STATUSES",
+    "DEFAULT_TIEBREAKERS",
+    "Decision",
+    "DomainIndex",
+    "Evaluation",
+    "MatchIndex",
+    "Opportunity",
+    "OpportunityTable",
+    "Outcome",
+    "PostalRange",
+    "Rep",
+    "RepCoverage",
+    "RepDirectory",
+    "Resolution",
+    "RulesConfig",
+    "RulesFileError",
+    "STATUS_PRECEDENCE",
+    "Status",
+    "Territory",
+    "assign_tiers",
+    "balance",
+    "build_book_context",
+    "check_known_reps",
+    "criteria_results",
+    "evaluate",
+    "explain",
+    "load_rules",
+    "matches",
+    "normalize_domain",
+    "normalize_postal_code",
+    "parse_postal_range",
+    "parse_rules",
+    "potential_from_opportunities",
+    "potential_from_revenue",
+    "rep_coverage",
+    "resolve",
+    "workload_of",
+]

@@ -1,0 +1,118 @@
+"""CSV adapters for the CLI: accounts, opportunities, reps in; decisions out.
+
+Contracts (extra columns are ignored, missing optional columns are empty):
+
+- accounts.csv: ``id,name,owner_id,country,postal_code,industry,employees,annual_revenue,
+  domain,sourcing_rep_id,partner_id`` (only ``id`` is required)
+- opportunities.csv: ``id,account_id,owner_id,amount,stage,is_closed``
+- reps.csv: ``id,name,active`` plus optional ``capacity,is_partner``; the planner's shape
+  ``id,name,lat,lon,capacity,active,industries[,target_weight]`` is accepted as is
+- decisions.csv: ``account_id,current_owner_id,expected_owner_id,territory_ids,status,reason``
+  (``territory_ids`` separated by ``;``), one row per input account, in input order
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from rules.book import OpportunityTable
+from rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
+from rules.errors import CsvInputError
+from rules.outcomes import Evaluation
+from rules.records import Rep
+from rules.table import AccountTable, factorize
+
+ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
+OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
+REP_COLUMNS = ("id", "name", "active", "capacity", "is_partner")
+DECISION_COLUMNS = ("account_id", "current_owner_id", "expected_owner_id", "territory_ids", "status", "reason")
+
+
+def read_accounts_csv(path: str | Path) -> AccountTable:
+    """Accounts from CSV as a table. Raises :class:`CsvInputError` on bad input."""
+    source = str(path)
+    columns = read_csv_columns(path, ACCOUNT_COLUMNS, required=("id",))
+    ids = columns["id"]
+    empty = np.flatnonzero(np.char.str_len(ids) == 0) if len(ids) < 100_000 else np.flatnonzero(ids == b"")
+    if len(empty):
+        raise CsvInputError(source, int(empty[0]) + 2, "empty id: every account needs an id")
+    count = len(ids)
+    blank = np.zeros(count, dtype="S1")
+    numbers = {name: parse_numbers(source, name, columns.get(name, blank)) for name in ("employees", "annual_revenue")}
+    return AccountTable.from_byte_columns(columns, numbers["employees"], numbers["annual_revenue"])
+
+
+def read_opportunities_csv(path: str | Path) -> OpportunityTable:
+    """Opportunities from CSV. ``id`` and ``account_id`` are required."""
+    source = str(path)
+    columns = read_csv_columns(path, OPPORTUNITY_COLUMNS, required=("id", "account_id"))
+    count = len(columns["id"])
+    blank = np.zeros(count, dtype="S1")
+    return OpportunityTable(
+        ids=columns["id"],
+        account_ids=columns["account_id"],
+        owner=factorize(columns.get("owner_id", blank)),
+        amount=parse_numbers(source, "amount", columns.get("amount", blank)),
+        stage=factorize(columns.get("stage", blank)),
+        is_closed=parse_booleans(source, "is_closed", columns.get("is_closed", blank), default=False),
+    )
+
+
+def read_reps_csv(path: str | Path) -> list[Rep]:
+    """Reps from CSV (ours or the planner's shape). ``active`` defaults to true."""
+    source = str(path)
+    columns = read_csv_columns(path, REP_COLUMNS, required=("id",))
+    count = len(columns["id"])
+    blank = np.zeros(count, dtype="S1")
+    active = parse_booleans(source, "active", columns.get("active", blank), default=True)
+    partner = parse_booleans(source, "is_partner", columns.get("is_partner", blank), default=False)
+    capacity = parse_numbers(source, "capacity", columns.get("capacity", blank))
+    names = columns.get("name", blank)
+    reps = []
+    for row, rep_id in enumerate(columns["id"].tolist()):
+        if not rep_id.strip():
+            raise CsvInputError(source, row + 2, "empty id: every rep needs an id")
+        cap = float(capacity[row])
+        reps.append(Rep(rep_id.decode().strip(), names[row].decode("utf-8", "replace"), bool(active[row]), None if np.isnan(cap) else cap, bool(partner[row])))
+    return reps
+
+
+def _csv_field(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
+    """Write decisions.csv in input order.
+
+    Each distinct outcome's tail (everything after the account id) is formatted once; a
+    row is then its id plus its outcome's tail.
+    """
+    tails = []
+    for o in evaluation.outcomes:
+        fields = (o.current_owner_id or "", o.expected_owner_id or "", ";".join(o.territory_ids), o.status.value, o.reason)
+        tails.append(("," + ",".join(_csv_field(f) for f in fields) + "\n").encode("utf-8"))
+    tail_of_row = np.array(tails, dtype=object)[evaluation.outcome_of_row].tolist()
+    ids = evaluation.facts.table.ids
+    id_list = ids.tolist()
+    if len(ids) and np.isin(ids.view(np.uint8), np.frombuffer(b',"\n\r', dtype=np.uint8)).any():
+        id_list = [_csv_field(i.decode("utf-8")).encode("utf-8") for i in id_list]
+    header = (",".join(DECISION_COLUMNS) + "\n").encode()
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.write(b"".join(map(bytes.__add__, id_list, tail_of_row)))
+
+
+def decisions_to_csv_text(evaluation: Evaluation) -> str:
+    """decisions.csv as text via the csv module (small outputs, tests)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DECISION_COLUMNS)
+    for d in evaluation.decisions():
+        writer.writerow([d.account_id, d.current_owner_id or "", d.expected_owner_id or "", ";".join(d.territory_ids), d.status.value, d.reason])
+    return buffer.getvalue()

@@ -1,0 +1,156 @@
+"""Which territories match which accounts: a vectorised, indexed matcher plus a scalar twin.
+
+Each criterion (country, postal code, industry, employees, revenue) is one *dimension*. Per
+dimension the distinct account values (or numeric classes between the rule thresholds) are
+few, so we compute, once per distinct value, a bitset of the territories that accept it.
+An account's matches are the AND of its per-dimension bitsets: a handful of table look-ups
+over a million rows instead of a comparison per account and territory.
+
+The scalar :func:`criteria_results` is the reference the vectorised path is tested against
+and what ``territory explain`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rules.postal import PostalIndex, normalize_postal_code
+from rules.records import Account
+from rules.schema import Match, NumberRange
+from rules.table import AccountTable, Coded
+
+_CHUNK = 1 << 18
+
+
+def criteria_results(match: Match, account: Account) -> list[tuple[str, bool, str]]:
+    """Each criterion of ``match`` as (criterion, passed, account value), in file order."""
+    results: list[tuple[str, bool, str]] = []
+    if match.country is not None:
+        value = (account.country or "").strip().upper()
+        results.append((f"country {'|'.join(match.country)}", value in {c.strip().upper() for c in match.country}, value or "-"))
+    if match.postal_code is not None:
+        code = normalize_postal_code(account.postal_code)
+        passed = any(r.contains(code) for r in match.postal_ranges())
+        results.append((f"postal_code {'|'.join(match.postal_code)}", passed, code or "-"))
+    if match.industry is not None:
+        value = (account.industry or "").strip()
+        passed = value.casefold() in {i.strip().casefold() for i in match.industry}
+        results.append((f"industry {'|'.join(match.industry)}", passed, value or "-"))
+    for name in ("employees", "annual_revenue"):
+        bounds: NumberRange | None = getattr(match, name)
+        if bounds is not None:
+            value = getattr(account, name)
+            shown = "-" if value is None else f"{value:g}"
+            results.append((f"{name} {bounds.describe()}", bounds.contains(value), shown))
+    return results
+
+
+def matches(match: Match, account: Account) -> bool:
+    """Whether every criterion of ``match`` holds for ``account``."""
+    return all(passed for _, passed, _ in criteria_results(match, account))
+
+
+class MatchIndex:
+    """Compiled criteria of several matches (territories or channel rules), in list order."""
+
+    def __init__(self, criteria: Sequence[Match]) -> None:
+        self.criteria = list(criteria)
+        self.size = len(self.criteria)
+        self.words = max(1, -(-self.size // 64))
+
+    def match_bits(self, table: AccountTable) -> np.ndarray:
+        """``(rows, words)`` uint64 bitsets: bit t set when match t holds for the row."""
+        rows = len(table)
+        if self.size == 0:
+            return np.zeros((rows, self.words), dtype=np.uint64)
+        dimensions = self._dimension_tables(table)
+        bits = np.empty((rows, self.words), dtype=np.uint64)
+        for start in range(0, rows, _CHUNK):
+            stop = min(rows, start + _CHUNK)
+            block = np.full((stop - start, self.words), np.uint64(0xFFFFFFFFFFFFFFFF))
+            for lookup, classes in dimensions:
+                block &= lookup[classes[start:stop]]
+            bits[start:stop] = block
+        tail = self.size % 64
+        if tail:
+            bits[:, -1] &= np.uint64((1 << tail) - 1)
+        return bits
+
+    def matched(self, table: AccountTable) -> np.ndarray:
+        """``(rows, size)`` booleans; convenient for small tables and tests."""
+        bits = self.match_bits(table)
+        unpacked = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")
+        return unpacked[:, : self.size].astype(bool)
+
+    def _dimension_tables(self, table: AccountTable) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per constrained dimension: (bitset per class, class per row)."""
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        text_dimensions = (
+            ("country", table.country, lambda label, m: label in {c.strip().upper() for c in m.country}),
+            ("industry", table.industry, lambda label, m: label.casefold() in {i.strip().casefold() for i in m.industry}),
+        )
+        for name, column, accepts in text_dimensions:
+            if any(getattr(m, name) is not None for m in self.criteria):
+                found.append((self._text_lookup(name, column, accepts), column.codes))
+        if any(m.postal_code is not None for m in self.criteria):
+            found.append((self._postal_lookup(table.postal), table.postal.codes))
+        for name in ("employees", "annual_revenue"):
+            if any(getattr(m, name) is not None for m in self.criteria):
+                found.append(self._numeric_lookup(name, getattr(table, name)))
+        return found
+
+    def _pack(self, accepted: np.ndarray) -> np.ndarray:
+        """Bool ``(classes, size)`` -> uint64 ``(classes, words)`` bitsets."""
+        padded = np.zeros((accepted.shape[0], self.words * 64), dtype=bool)
+        padded[:, : self.size] = accepted
+        return np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+
+    def _text_lookup(self, name: str, column: Coded, accepts) -> np.ndarray:  # type: ignore[no-untyped-def]
+        # One extra last row for missing values (code -1 indexes it).
+        accepted = np.ones((len(column.labels) + 1, self.size), dtype=bool)
+        for index, criteria in enumerate(self.criteria):
+            if getattr(criteria, name) is not None:
+                accepted[:-1, index] = [accepts(label, criteria) for label in column.labels]
+                accepted[-1, index] = False
+        return self._pack(accepted)
+
+    def _postal_lookup(self, column: Coded) -> np.ndarray:
+        constrained = [i for i, m in enumerate(self.criteria) if m.postal_code is not None]
+        index = PostalIndex((r, i) for i in constrained for r in self.criteria[i].postal_ranges())
+        accepted = np.ones((len(column.labels) + 1, self.size), dtype=bool)
+        accepted[:, constrained] = False
+        for row, label in enumerate(column.labels):
+            owners = list(index.owners_of(label))
+            if owners:
+                accepted[row, owners] = True
+        return self._pack(accepted)
+
+    def _numeric_lookup(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Classes between thresholds: 2i = strictly between points, 2i+1 = on point i."""
+        bounds = [getattr(m, name) for m in self.criteria]
+        points = np.array(sorted({v for b in bounds if b is not None for v in (b.min, b.max) if v is not None}))
+        below = np.searchsorted(points, values, side="left")
+        on_point = (below < len(points)) & (points[np.minimum(below, len(points) - 1)] == values)
+        classes = (2 * below + on_point).astype(np.int64)
+        unknown = 2 * len(points) + 1
+        classes[np.isnan(values)] = unknown
+        class_ids = np.arange(unknown + 1)
+        accepted = np.ones((unknown + 1, self.size), dtype=bool)
+        for index, bound in enumerate(bounds):
+            if bound is None:
+                continue
+            ok = class_ids < unknown
+            if bound.min is not None:
+                ok &= class_ids >= 2 * int(np.searchsorted(points, bound.min)) + 1
+            if bound.max is not None:
+                ok &= class_ids <= 2 * int(np.searchsorted(points, bound.max)) + 1
+            accepted[:, index] = ok
+        return self._pack(accepted), classes
+
+
+def bit_indexes(row_bits: np.ndarray) -> list[int]:
+    """Indexes of the set bits in one ``(words,)`` bitset row."""
+    unpacked = np.unpackbits(row_bits.view(np.uint8), bitorder="little")
+    return np.flatnonzero(unpacked).tolist()

@@ -1,0 +1,197 @@
+"""Per-row facts, status precedence, and the distinct outcomes (owner, status, reason).
+
+Rows that share every fact a reason depends on share one :class:`Outcome`; only rows whose
+reason cites something of their own (the other account of a duplicate, the opportunity
+that grandfathers) get an outcome each. That keeps reason formatting off the per-row path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rules.book import OpportunityTable, RepDirectory, rows_of_ids
+from rules.coverage import Balance, RepCoverage, balance, rep_coverage
+from rules.records import STATUS_PRECEDENCE, Decision, Status
+from rules.resolve import Resolution
+from rules.schema import RulesConfig
+from rules.table import AccountTable, Coded
+
+_S = {status: code for code, status in enumerate(STATUS_PRECEDENCE)}
+_INDIVIDUAL = (_S[Status.DUPLICATE], _S[Status.GRANDFATHERED])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything in a decision except the account id."""
+
+    current_owner_id: str | None
+    expected_owner_id: str | None
+    territory_ids: tuple[str, ...]
+    status: Status
+    reason: str
+    rule_owner_id: str | None
+    deciding_rule: str
+
+
+@dataclass
+class RowFacts:
+    """Columns computed during one evaluation (codes index ``rep_labels``; -1 = none)."""
+
+    table: AccountTable
+    rules: RulesConfig
+    directory: RepDirectory
+    opps: OpportunityTable | None
+    rep_labels: list[str]
+    rep_index: dict[str, int]
+    owner: np.ndarray
+    sourcing: np.ndarray
+    opp_account_rows: np.ndarray
+    arrays: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:  # computed columns live in ``arrays``
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in type(self).__dataclass_fields__:
+            object.__setattr__(self, name, value)
+        else:
+            self.arrays[name] = value
+
+    @classmethod
+    def start(cls, table: AccountTable, rules: RulesConfig, directory: RepDirectory, opps: OpportunityTable | None) -> "RowFacts":
+        labels = set(table.owner.labels) | set(table.sourcing.labels) | set(directory.reps) | set(directory.partner_ids)
+        labels |= {t.owner for t in rules.territories} | {n.owner for n in rules.named_accounts}
+        if opps is not None:
+            labels |= set(opps.owner.labels)
+        rep_labels = sorted(labels)
+        rep_index = {rep: i for i, rep in enumerate(rep_labels)}
+        facts = cls(table, rules, directory, opps, rep_labels, rep_index, np.empty(0), np.empty(0), np.empty(0, np.int64))
+        facts.owner = facts.remap(table.owner)
+        facts.sourcing = facts.remap(table.sourcing)
+        facts.opp_account_rows = opps.account_rows(table) if opps is not None else np.empty(0, np.int64)
+        return facts
+
+    def remap(self, column: Coded) -> np.ndarray:
+        """A coded column's codes translated into rep codes."""
+        lookup = np.array([self.rep_index[label] for label in column.labels] + [-1], dtype=np.int64)
+        return lookup[column.codes]
+
+    def rep(self, code: int) -> str | None:
+        return self.rep_labels[code] if code >= 0 else None
+
+    def decide_statuses(self) -> None:
+        """Status per row by precedence, and the expected owner."""
+        active = np.array([self.directory.is_active(r) for r in self.rep_labels] + [True])
+        partner = np.array([self.directory.is_partner(r) for r in self.rep_labels] + [False])
+        cur, rule = self.owner, self.rule_owner
+        partner_cur = partner[cur] & (cur >= 0)
+        self.partner_variant = (
+            (self.partner_led & (cur >= 0) & ~partner_cur) * 1
+            + (self.direct_only & (self.table.partner.codes >= 0)) * 2
+            + (self.direct_only & partner_cur) * 4
+        )
+        differs = (rule >= 0) & (rule != cur)
+        grandfathered = differs & (cur >= 0) & self.open_opportunity
+        contested = np.array([r.tiebreaker is not None for r in self.resolutions] + [False])[self.resolution_of_row]
+        conditions = [
+            ~active[cur] | ~active[rule],
+            self.duplicate,
+            self.partner_variant > 0,
+            grandfathered,
+            differs,
+            (rule < 0) & (cur < 0),
+            rule < 0,
+            self.named >= 0,
+            contested,
+        ]
+        self.status = np.select(conditions, list(range(len(conditions))), default=_S[Status.OK]).astype(np.int64)
+        expected = np.where(grandfathered, cur, np.where(rule >= 0, rule, cur))
+        self.expected = np.where(active[expected], expected, -1)
+
+
+def build_outcomes(facts: RowFacts) -> "Evaluation":
+    """Group rows into distinct outcomes and format each outcome's reason once."""
+    from rules.reasons import describe_outcome
+
+    rows = len(facts.table)
+    rep_span = len(facts.rep_labels) + 1
+    source = facts.resolution_of_row * (len(facts.rules.named_accounts) + 1) + (facts.named + 1)
+    keys = ((source * len(_S) + facts.status) * 8 + facts.partner_variant) * rep_span + (facts.owner + 1)
+    largest = (len(facts.resolutions) + 1) * (len(facts.rules.named_accounts) + 1) * len(_S) * 8 * rep_span
+    if largest >= 2**62:  # only with absurd vocabularies; stay exact
+        keys = np.unique(np.stack([source, facts.status, facts.partner_variant, facts.owner]), axis=1, return_inverse=True)[1]
+    individual = np.isin(facts.status, _INDIVIDUAL)
+    keys = np.where(individual, -1 - np.arange(rows), keys)
+    _, first_rows, outcome_of_row = np.unique(keys, return_index=True, return_inverse=True)
+    outcomes = [describe_outcome(facts, row) for row in first_rows.tolist()]
+    return Evaluation(facts, outcome_of_row.astype(np.int64), outcomes)
+
+
+@dataclass
+class Evaluation:
+    """Decisions for every evaluated account, in input order.
+
+    Rows sharing an outcome share one :class:`Outcome` object (``outcome_of_row``).
+    """
+
+    facts: RowFacts
+    outcome_of_row: np.ndarray
+    outcomes: list[Outcome]
+    elapsed_seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.outcome_of_row)
+
+    def account_id(self, row: int) -> str:
+        return self.facts.table.ids[row].decode("utf-8", "replace")
+
+    def decision(self, row: int) -> Decision:
+        """The decision for one row."""
+        o = self.outcomes[int(self.outcome_of_row[row])]
+        return Decision(self.account_id(row), o.current_owner_id, o.expected_owner_id, o.territory_ids, o.status, o.reason, o.rule_owner_id, o.deciding_rule)
+
+    def decisions(self) -> Iterator[Decision]:
+        """Every decision in input order."""
+        for row in range(len(self)):
+            yield self.decision(row)
+
+    def row_of(self, account_id: str) -> int | None:
+        """Row of an account id, or None."""
+        row = int(rows_of_ids(self.facts.table.ids, np.array([account_id.encode("utf-8")]))[0])
+        return row if row >= 0 else None
+
+    def status_counts(self) -> dict[str, int]:
+        """Accounts per status (every status present, zero included), in precedence order."""
+        counts = np.bincount(self.facts.status, minlength=len(_S))
+        return {status.value: int(counts[code]) for status, code in _S.items()}
+
+    def territory_counts(self) -> dict[str, int]:
+        """Accounts matched per territory id (an account in an overlap counts for each)."""
+        per_case = np.bincount(self.facts.resolution_of_row, minlength=len(self.facts.resolutions))
+        totals = {t.id: 0 for t in self.facts.rules.territories}
+        for resolution, count in zip(self.facts.resolutions, per_case.tolist()):
+            for index in resolution.matched:
+                totals[self.facts.rules.territories[index].id] += count
+        return totals
+
+    def coverage(self, which: str = "expected") -> list[RepCoverage]:
+        """Per-rep coverage of the ``expected`` (after rules) or ``current`` book."""
+        owners = self.facts.expected if which == "expected" else self.facts.owner
+        default = self.facts.rules.coverage.capacity_per_rep
+        capacities = {rep: self.facts.directory.capacity(rep, default) for rep in self.facts.rep_labels}
+        return rep_coverage(owners, self.facts.rep_labels, self.facts.potential, self.facts.workload, capacities, self.facts.rules.coverage)
+
+    def potential_balance(self, which: str = "expected") -> Balance:
+        """Balance of potential across reps that own at least one account in that book."""
+        owned = [c.potential for c in self.coverage(which) if c.accounts > 0]
+        return balance(owned)
+
+    def resolution(self, row: int) -> Resolution:
+        return self.facts.resolutions[int(self.facts.resolution_of_row[row])]
