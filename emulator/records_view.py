@@ -99,7 +99,7 @@ def find(state: CrmState, kind: str, ref: str | int) -> Any:
 def resolve_ref(kind: str, ref: str | int) -> int:
     """Record number for ``ref``: an int, a digit string (n / HubSpot id) or a Salesforce id."""
     if isinstance(ref, bool):
-        raise RecordProblem(400, f"{ref!r} is not a {kind} id")
+        raise RecordProblem(400, f"{ref!r} is not a valid {kind} id")
     if isinstance(ref, int):
         return ref
     text = str(ref).strip()
@@ -107,7 +107,7 @@ def resolve_ref(kind: str, ref: str | int) -> int:
         return int(text)
     parsed = parse_sf_id(text)
     if parsed is None or parsed[0] != kind:
-        raise RecordProblem(400, f"{ref!r} is not a {kind} id (use n, a HubSpot id or a Salesforce id)")
+        raise RecordProblem(400, f"{ref!r} is not a valid {kind} id (use n, a HubSpot id or a Salesforce id)")
     return parsed[1]
 
 
