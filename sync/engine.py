@@ -17,6 +17,7 @@ from typing import Any
 
 from connector.base import CrmConnector
 from connector.records import ObjectKind, SkippedRecord
+from sync.cursor import advance_cursor
 from sync.history import SOURCE_CRM_SYNC, HistoryEntry
 from sync.store import Store
 from sync.tables import utc_now
@@ -120,11 +121,13 @@ def _sync_kind(
     counts = summary.kinds.setdefault(kind.value, KindCounts())
     cursor = None if summary.full else store.get_cursor(crm, kind.value)
     for page in connector.iter_changes(kind, cursor, full=summary.full):
+        next_cursor = advance_cursor(cursor, page.cursor)
         with store.transaction() as conn:
             outcome = store.upsert(conn, crm, kind.value, page.records, synced_at=utc_now())
             if kind is ObjectKind.ACCOUNTS:
                 store.history.append(_owner_history(crm, outcome), conn=conn)
-            store.put_cursor(conn, crm, kind.value, page.cursor)
+            store.put_cursor(conn, crm, kind.value, next_cursor)
+        cursor = next_cursor
         # Only after the commit: the counters describe what is durably stored.
         counts.pages += 1
         counts.fetched += len(page.records)

@@ -1,8 +1,12 @@
 """Idempotent, newer-wins bulk upsert of connector records into the record tables.
 
 A record overwrites the stored row only when its ``modified_at`` is strictly newer, so
-replays, overlap windows and re-delivered pages are no-ops. A delete (``is_deleted``) wins at
-an equal timestamp and only flips the tombstone (the last known field values are kept). Rows
+replays, overlap windows and re-delivered pages are no-ops. A delete (``is_deleted``) is the
+newest version of the record flagged as deleted: it wins at an equal timestamp and its values
+replace the stored ones (connectors deliver deletes with the last known values, as Salesforce
+``queryAll`` and HubSpot archived reads do). Because the stored row is always "the greatest
+version by (modified_at, is_deleted), first seen on a tie", any split of a change stream into
+pages, any overlap and any replay leave the same store (property-tested). Rows
 are written with ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` in chunks; the ``WHERE``
 repeats the newer-wins rule in SQL so the database never lets an older copy win either.
 """
@@ -97,14 +101,13 @@ def _live_statement(conn: Connection, table: sa.Table) -> Any:
 
 def _tombstone_statement(conn: Connection, table: sa.Table) -> Any:
     stmt = _insert_for(conn, table)
+    keys = {"crm", "id"}
     return stmt.on_conflict_do_update(
         index_elements=["crm", "id"],
-        set_={
-            "is_deleted": stmt.excluded.is_deleted,
-            "modified_at": stmt.excluded.modified_at,
-            "synced_at": stmt.excluded.synced_at,
-        },
-        where=stmt.excluded.modified_at >= table.c.modified_at,
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+        # a delete wins a tie with a live version (the delete happened after that edit)
+        where=(stmt.excluded.modified_at > table.c.modified_at)
+        | ((stmt.excluded.modified_at == table.c.modified_at) & table.c.is_deleted.is_(False)),
     )
 
 
@@ -133,6 +136,9 @@ def _classify(
             if stored is None or (not stored[1] and row["modified_at"] >= stored[0]):
                 tombstones.append(row)
                 outcome.deleted.append(rid)
+            elif stored[1] and row["modified_at"] > stored[0]:
+                tombstones.append(row)  # newer values of an already deleted record
+                outcome.unchanged += 1
             else:
                 outcome.unchanged += 1
             continue

@@ -9,6 +9,7 @@ pages (the engine must stay correct when a connector does).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,6 +95,7 @@ class FakeConnector:
         fail_after_pages: int | None = None,
         malformed: Sequence[str] = (),
         redeliver: bool = False,
+        page_delay_s: float = 0.0,
     ) -> None:
         self.data = crm_data
         self.crm = crm
@@ -101,6 +103,7 @@ class FakeConnector:
         self.fail_after_pages = fail_after_pages
         self.malformed = set(malformed)
         self.redeliver = redeliver
+        self.page_delay_s = page_delay_s
         self.api_calls = 0
         self.pages_served = 0
         self.cursors_received: list[tuple[ObjectKind, ChangeCursor | None, bool]] = []
@@ -129,6 +132,8 @@ class FakeConnector:
             if self.fail_after_pages is not None and self.pages_served >= self.fail_after_pages:
                 raise RetriableCrmError("connection dropped (injected)", crm=self.crm, status=503)
             self.api_calls += 1
+            if self.page_delay_s:
+                time.sleep(self.page_delay_s)  # a slow CRM, so a test can kill mid-sync
             page = rows[start : start + self.page_size]
             current = _advance(current, page)
             good = [r for r in page if r.id not in self.malformed]

@@ -83,12 +83,14 @@ def test_newer_copy_overwrites_and_reports_owner_change_when_owner_differs(store
     assert stored(store, "A1")["owner_id"] == "U2"
 
 
-def test_delete_keeps_last_values_as_tombstone_when_record_deleted(store: Store) -> None:
+def test_delete_wins_a_tie_and_keeps_its_values_when_record_deleted(store: Store) -> None:
     upsert(store, [account("A1", T, city="Köln")])
-    outcome = upsert(store, [account("A1", T, name="", city=None, is_deleted=True)])
+    outcome = upsert(store, [account("A1", T, city="Bonn", is_deleted=True)])
     row = stored(store, "A1")
     assert outcome.deleted == ["A1"]
-    assert (row["is_deleted"], row["city"], row["name"]) == (True, "Köln", "Firma A1")
+    assert (row["is_deleted"], row["city"]) == (True, "Bonn")
+    assert upsert(store, [account("A1", T, city="Köln")]).unchanged == 1  # live copy loses the tie
+    assert stored(store, "A1")["is_deleted"] is True
     assert store.count_records("accounts") == 0
     assert store.count_records("accounts", include_deleted=True) == 1
 
