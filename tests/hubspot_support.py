@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hubspot import HubSpot
+from urllib3.util.retry import Retry
 
 from connector.hubspot import HubSpotConnector
 from connector.records import ChangeCursor, ChangePage, ObjectKind
@@ -65,8 +66,8 @@ def hubspot_api(server: EmulatorServer) -> HubSpotApi:
 
 
 def raw_client(server: EmulatorServer, token: str = TOKEN) -> HubSpot:
-    """The official client pointed at the emulator (no retries)."""
-    return HubSpot(access_token=token, host=server.http_url)
+    """The official client pointed at the emulator, urllib3 retries off (it would retry 429s)."""
+    return HubSpot(access_token=token, host=server.http_url, retry=Retry(total=False))
 
 
 def connector_for(server: EmulatorServer, *, token: str = TOKEN, sleep: Callable[[float], None] | None = None,
