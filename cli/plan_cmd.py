@@ -115,7 +115,7 @@ def solve_plan(
         from planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
 
         return solve(instance, options, progress=progress)
-    plan = greedy_plan(instance, options)
+    plan = greedy_plan(instance, options, progress=progress)
     if solver == "auto":
         plan.explanations.append("The CP-SAT planner is not installed in this build; this is the greedy baseline plan.")
     return plan

@@ -14,6 +14,7 @@ result always assigns every account; it satisfies the hard rules whenever step 1
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,8 @@ from planner.validate import balance_targets
 
 _CAPACITY_WEIGHT = 100.0  # capacity is hard: any excess outweighs any balance gain
 _DETOUR_FLOOR_KM = 10.0  # keeps the score finite for moves that get closer
-_TOL_MARGIN = 1e-6  # aim a hair inside the tolerance so float sums do not land outside
+_TOL_MARGIN = 1e-6
+_PROGRESS_SECONDS = 3.0  # aim a hair inside the tolerance so float sums do not land outside
 
 
 @dataclass
@@ -61,13 +63,19 @@ def eligibility_matrix(instance: Instance) -> NDArray[np.bool_]:
     return per_industry[account_code]
 
 
-def greedy_plan(instance: Instance, options: PlanOptions, distance: DistanceModel | None = None) -> Plan:
+def greedy_plan(
+    instance: Instance,
+    options: PlanOptions,
+    distance: DistanceModel | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
     """Baseline plan: reassign orphans to the nearest eligible rep, then shave imbalance.
 
     Args:
         instance: The planning instance.
         options: Tolerance and reach are used; time limit and seed are not needed (deterministic).
         distance: Distance model; great-circle km by default.
+        progress: Called with a short status line every few seconds on long runs.
 
     Returns:
         A plan assigning every account, with one move per changed account and greedy metrics.
@@ -76,7 +84,7 @@ def greedy_plan(instance: Instance, options: PlanOptions, distance: DistanceMode
     model = distance or build_distance_model(instance)
     state, forced = _initial_state(instance, options, model)
     placed = time.perf_counter()
-    moves_made = _balance(state)
+    moves_made = _balance(state, progress=progress)
     finished = time.perf_counter()
     assignment = {a.id: instance.reps[int(state.assign[j])].id for j, a in enumerate(instance.accounts)}
     moves = _moves_with_reasons(instance, state, assignment, forced, model)
@@ -166,8 +174,9 @@ def _penalty(state: _State, load_p: NDArray[np.float64], load_w: NDArray[np.floa
     return ex_p**2 + ex_w**2 + _CAPACITY_WEIGHT * ex_c**2
 
 
-def _balance(state: _State, max_moves: int | None = None) -> int:
+def _balance(state: _State, max_moves: int | None = None, progress: Callable[[str], None] | None = None) -> int:
     """Apply improving single moves until nothing outside tolerance can be helped."""
+    last_report = time.perf_counter()
     all_reps = np.arange(state.load_p.size)
     limit = max_moves if max_moves is not None else 4 * state.assign.size
     stuck: set[int] = set()
@@ -191,6 +200,9 @@ def _balance(state: _State, max_moves: int | None = None) -> int:
         state.owner_km[account] = km
         moves += 1
         stuck.clear()
+        if progress is not None and time.perf_counter() - last_report > _PROGRESS_SECONDS:
+            last_report = time.perf_counter()
+            progress(f"greedy: {moves} balancing moves, {len(order)} reps still outside the tolerance")
     return moves
 
 
