@@ -1,6 +1,25 @@
 """Built-in CRM emulator: the subset of the Salesforce REST and HubSpot CRM v3 APIs we use."""
 
+from emulator.control import EmulatorControl
+from emulator.launch import EmulatorSetupError, RunningEmulator, start_emulator
+from emulator.mutate import MutationReport, mutate_state
+from emulator.seed import SeedReport, seed_state
 from emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
 from emulator.state import CrmState
 
-__all__ = ["CrmState", "EmulatorServer", "FaultPlan", "Request", "Response", "Router"]
+__all__ = [
+    "CrmState",
+    "EmulatorControl",
+    "EmulatorServer",
+    "EmulatorSetupError",
+    "FaultPlan",
+    "MutationReport",
+    "Request",
+    "Response",
+    "Router",
+    "RunningEmulator",
+    "SeedReport",
+    "mutate_state",
+    "seed_state",
+    "start_emulator",
+]
