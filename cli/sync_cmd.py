@@ -1,10 +1,221 @@
-"""`territory` subcommands: sync (placeholder until implemented)."""
+"""`territory sync`, `territory export` and `territory doctor`: parse, call ``sync``, print."""
 
 from __future__ import annotations
 
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import sqlalchemy as sa
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.errors import EXIT_PARTIAL
+from config import SettingsError, load_settings
+from connector import factory
+from sync import EXPORT_COLUMNS, KindCounts, Store, SyncSummary, open_store, run_sync
+from sync.doctor import doctor_exit_code, run_doctor
+from sync.engine import COUNT_NAMES
+from sync.export import export_columns, iter_export_rows, write_csv, write_json
+
+SKIPPED_SHOWN = 20
+
+
+class ExportKind(str, Enum):
+    """What ``territory export`` can write."""
+
+    accounts = "accounts"
+    owners = "owners"
+    opportunities = "opportunities"
+
+
+class ExportFormat(str, Enum):
+    """Output formats of ``territory export``."""
+
+    csv = "csv"
+    json = "json"
+
+
+def open_configured_store(url: str) -> Store:
+    """Open (and migrate) the store, turning driver errors into a settings error (exit 2)."""
+    try:
+        return open_store(url)
+    except (sa.exc.SQLAlchemyError, ValueError, OSError) as exc:
+        raise SettingsError(
+            "TERRITORY_DB_URL",
+            f"cannot open the store ({type(exc).__name__}: {exc}). Check the URL, that the "
+            "database server runs and that the user may create tables.",
+        ) from None
+
+
+class _SyncProgress:
+    """Live progress on a terminal; a line every few pages otherwise (logs, CI)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description:<14}"),
+            TextColumn("{task.fields[fetched]:>8} fetched in {task.fields[pages]} pages"),
+            TimeElapsedColumn(), console=console, transient=True,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, kind: str, counts: KindCounts) -> None:
+        if self.live:
+            if kind not in self.tasks:
+                self.tasks[kind] = self.progress.add_task(kind, total=None, fetched=0, pages=0)
+            self.progress.update(self.tasks[kind], fetched=counts.fetched, pages=counts.pages)
+        elif counts.pages % 25 == 0:
+            self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
+
+    @contextmanager
+    def running(self) -> Iterator["_SyncProgress"]:
+        if not self.live:
+            yield self
+            return
+        with self.progress:
+            yield self
+
+
+def _summary_table(summary: SyncSummary) -> Table:
+    mode = "full" if summary.full else "incremental"
+    table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
+    table.add_column("object")
+    for name in COUNT_NAMES:
+        table.add_column(name, justify="right")
+    for kind, counts in summary.kinds.items():
+        table.add_row(kind, *(str(getattr(counts, n)) for n in COUNT_NAMES))
+    table.add_row("total", *(str(summary.total(n)) for n in COUNT_NAMES), style="bold")
+    return table
+
+
+def _print_summary(console: Console, summary: SyncSummary) -> None:
+    console.print(_summary_table(summary))
+    console.print(
+        f"API calls: {summary.api_calls}   elapsed: {summary.elapsed_s:.1f} s   "
+        f"status: {summary.status}"
+    )
+    if summary.skipped:
+        console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
+        for skipped in summary.skipped[:SKIPPED_SHOWN]:
+            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}")
+        if len(summary.skipped) > SKIPPED_SHOWN:
+            console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
+        console.print("Fix them in the CRM; the next sync picks them up once they change.")
+
+
+def sync_command(
+    full: bool = typer.Option(
+        False, "--full", help="Re-read everything instead of only changes since the last sync."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress)."),
+) -> None:
+    """Pull owners, accounts and opportunities from the configured CRM (see SYNC_HELP)."""
+    settings = load_settings()
+    settings.require_crm()
+    store = open_configured_store(settings.territory_db_url)
+    connector = factory.build_connector(settings)
+    progress = _SyncProgress(Console(stderr=True))
+    try:
+        if as_json:
+            summary = run_sync(connector, store, full=full)
+        else:
+            with progress.running():
+                summary = run_sync(connector, store, full=full, progress=progress)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        _print_summary(Console(), summary)
+    if summary.is_partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+SYNC_HELP = (
+    "Pull owners, accounts and opportunities from the configured CRM into the store.\n\n"
+    "The first run reads everything; later runs read only what changed since the committed "
+    "cursor, including deletions. Each page is stored together with its cursor, so an "
+    "interrupted run resumes where it stopped without gaps or duplicates. Settings come from "
+    "the environment or .env (TERRITORY_CRM, TERRITORY_DB_URL and the CRM credentials).\n\n"
+    "Exit codes: 0 ok, 2 configuration error, 3 CRM error, 4 some records were skipped "
+    "(listed in the summary; the rest is stored)."
+)
+DOCTOR_HELP = (
+    "Check settings, store, CRM connectivity, authentication, permissions and API usage.\n\n"
+    "Prints PASS or FAIL per check with what to fix. Exit codes: 0 all checks pass, 2 a "
+    "settings or store problem, 3 a CRM problem."
+)
+
+
+def _export_help() -> str:
+    parts = [
+        "Write what the store holds as CSV or JSON.",
+        "One row per record (deleted records left out unless --include-deleted), sorted by "
+        "id, columns in a fixed order. Timestamps are ISO 8601 in UTC; empty values are empty "
+        "CSV cells or JSON null; owner teams are ;-separated in CSV. Columns:",
+    ]
+    parts += [f"{kind}: {', '.join(columns)}" for kind, columns in EXPORT_COLUMNS.items()]
+    return "\n\n".join(parts)
+
+
+def export_command(
+    kind: ExportKind = typer.Argument(..., help="accounts, owners or opportunities."),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    crm: str | None = typer.Option(
+        None, "--crm", help="Only records of this CRM (salesforce or hubspot); default all."
+    ),
+    include_deleted: bool = typer.Option(
+        False, "--include-deleted", help="Also export deleted records (adds is_deleted)."
+    ),
+) -> None:
+    settings = load_settings()
+    store = open_configured_store(settings.territory_db_url)
+    try:
+        rows = iter_export_rows(store, kind.value, crm=crm, include_deleted=include_deleted)
+        columns = export_columns(kind.value, include_deleted=include_deleted)
+        if out is None:
+            count = _write(rows, columns, fmt, sys.stdout)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                count = _write(rows, columns, fmt, handle)
+    finally:
+        store.close()
+    where = f" to {out}" if out else ""
+    typer.echo(f"exported {count} {kind.value}{where}", err=True)
+    if count == 0:
+        typer.echo("the store holds none: run `territory sync` first", err=True)
+
+
+def _write(rows: Iterator[dict], columns: tuple[str, ...], fmt: ExportFormat, out: TextIO) -> int:
+    return write_csv(rows, columns, out) if fmt is ExportFormat.csv else write_json(rows, out)
+
+
+def doctor_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+) -> None:
+    """Check settings, store and CRM access (see DOCTOR_HELP)."""
+    results = run_doctor(load_settings, factory.build_connector)
+    if as_json:
+        typer.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        console = Console()
+        for result in results:
+            mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+            console.print(f"{mark} {result.name}: {result.detail}", highlight=False)
+    raise typer.Exit(doctor_exit_code(results))
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the main app."""
-    return None
+    """Attach ``sync``, ``export`` and ``doctor`` to the main app."""
+    app.command("sync", help=SYNC_HELP)(sync_command)
+    app.command("export", help=_export_help())(export_command)
+    app.command("doctor", help=DOCTOR_HELP)(doctor_command)

@@ -31,14 +31,27 @@ class CheckResult:
     area: str
 
 
-def check_settings(load: Callable[[], Settings]) -> tuple[CheckResult, Settings | None]:
-    """Settings load and name a CRM with complete credentials."""
+def run_doctor(
+    load: Callable[[], Settings], build: Callable[[Settings], CrmConnector]
+) -> list[CheckResult]:
+    """All checks in order: settings, store, then (with a configured CRM) CRM access."""
     try:
         settings = load()
+    except SettingsError as exc:
+        return [CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG)]
+    results = [check_settings(settings), check_store(settings.territory_db_url)]
+    if results[0].passed:
+        results.extend(check_crm(settings, build))
+    return results
+
+
+def check_settings(settings: Settings) -> CheckResult:
+    """The settings name a CRM and hold complete credentials for it."""
+    try:
         crm = settings.require_crm()
     except SettingsError as exc:
-        return CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG), None
-    return CheckResult("settings", True, f"CRM {crm}, credentials complete", AREA_CONFIG), settings
+        return CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG)
+    return CheckResult("settings", True, f"CRM {crm}, credentials complete", AREA_CONFIG)
 
 
 def check_store(url: str) -> CheckResult:
@@ -73,15 +86,17 @@ def check_crm(
     """Connectivity, authentication, permissions/scopes and API usage left."""
     try:
         connector = build(settings)
-    except CrmError as exc:
-        return [CheckResult("crm connection", False, str(exc), AREA_CRM)]
+    except SettingsError as exc:
+        return [CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG)]
+    except Exception as exc:  # noqa: BLE001 - a failed connection is a result, not a crash
+        return [CheckResult("crm connection", False, _describe(exc), AREA_CRM)]
     try:
         results = [
             CheckResult(name, passed, detail, AREA_CRM)
             for name, passed, detail in connector.check_access()
         ]
-    except CrmError as exc:
-        return [CheckResult("crm access", False, str(exc), AREA_CRM)]
+    except Exception as exc:  # noqa: BLE001
+        return [CheckResult("crm access", False, _describe(exc), AREA_CRM)]
     if results and not all(r.passed for r in results):
         return results
     results.append(_check_usage(connector))
@@ -91,8 +106,8 @@ def check_crm(
 def _check_usage(connector: CrmConnector) -> CheckResult:
     try:
         usage = connector.fetch_usage()
-    except CrmError as exc:
-        return CheckResult("api usage", False, str(exc), AREA_CRM)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult("api usage", False, _describe(exc), AREA_CRM)
     if usage.used is None or usage.limit is None:
         return CheckResult("api usage", True, "the CRM does not report a daily limit", AREA_CRM)
     left = usage.limit - usage.used
@@ -104,6 +119,12 @@ def _check_usage(connector: CrmConnector) -> CheckResult:
             AREA_CRM,
         )
     return CheckResult("api usage", True, detail, AREA_CRM)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, CrmError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}. Check the CRM URL and network access."
 
 
 def doctor_exit_code(results: list[CheckResult]) -> int:

@@ -130,7 +130,7 @@ def _sync_kind(
         cursor = next_cursor
         # Only after the commit: the counters describe what is durably stored.
         counts.pages += 1
-        counts.fetched += len(page.records)
+        counts.fetched += len(page.records) + len(page.skipped)
         counts.inserted += len(outcome.inserted)
         counts.updated += len(outcome.updated)
         counts.deleted += len(outcome.deleted)
