@@ -187,4 +187,7 @@ def vary_postal_code(city: City, rng: random.Random) -> str:
             out.append(rng.choice(_NL_LETTERS))
         else:
             out.append(char)
+    drawn = [i for i in range(fixed, len(out)) if out[i].isdigit()]
+    if drawn and all(out[i] == "0" for i in drawn) and code[fixed:].strip("0 -"):
+        out[drawn[-1]] = str(rng.randint(1, 9))  # round codes like 01000 are mostly not delivery areas
     return "".join(out)
