@@ -27,7 +27,8 @@ from planner.validate import balance_targets
 _CAPACITY_WEIGHT = 100.0  # capacity is hard: any excess outweighs any balance gain
 _DETOUR_FLOOR_KM = 10.0  # keeps the score finite for moves that get closer
 _TOL_MARGIN = 1e-6
-_PROGRESS_SECONDS = 3.0  # aim a hair inside the tolerance so float sums do not land outside
+_PROGRESS_SECONDS = 3.0
+_BATCH = 16  # moves tried per scan of a rep's neighbourhood  # aim a hair inside the tolerance so float sums do not land outside
 
 
 @dataclass
@@ -180,34 +181,63 @@ def _balance(state: _State, max_moves: int | None = None, progress: Callable[[st
     all_reps = np.arange(state.load_p.size)
     limit = max_moves if max_moves is not None else 4 * state.assign.size
     stuck: set[int] = set()
-    moves = 0
+    moves = moves_at_reset = 0
     while moves < limit:
         penalty = _penalty(state, state.load_p, state.load_w, all_reps)
         order = [int(r) for r in np.argsort(-penalty, kind="stable") if penalty[r] > 0 and int(r) not in stuck]
         if not order:
-            break
-        best = _best_move(state, order[0])
-        if best is None and state.load_w[order[0]] > state.capacity[order[0]]:
-            best = _best_capacity_move(state, order[0])
-        if best is None:
+            if moves == moves_at_reset:
+                break  # a full pass over every stuck rep found nothing: done
+            # loads changed since these reps got stuck; give each one more look
+            stuck.clear()
+            moves_at_reset = moves
+            continue
+        batch = _best_moves(state, order[0])
+        if not batch and state.load_w[order[0]] > state.capacity[order[0]]:
+            batch = _best_capacity_move(state, order[0])
+        applied = _apply_batch(state, batch)
+        if not applied:
             stuck.add(order[0])
             continue
-        account, to_rep, km = best
-        from_rep = int(state.assign[account])
-        state.assign[account] = to_rep
-        state.load_p[[from_rep, to_rep]] += np.array([-1.0, 1.0]) * state.potential[account]
-        state.load_w[[from_rep, to_rep]] += np.array([-1.0, 1.0]) * state.workload[account]
-        state.owner_km[account] = km
-        moves += 1
-        stuck.clear()
+        moves += applied
+        # the scanned rep and the reps it traded with changed; other stuck reps wait for the
+        # next full pass (re-scanning all of them after every move made 50k runs quadratic)
+        stuck.difference_update(int(state.assign[account]) for account, _, _ in batch)
         if progress is not None and time.perf_counter() - last_report > _PROGRESS_SECONDS:
             last_report = time.perf_counter()
             progress(f"greedy: {moves} balancing moves, {len(order)} reps still outside the tolerance")
     return moves
 
 
-def _best_move(state: _State, rep: int) -> tuple[int, int, float] | None:
-    """Best improving move touching ``rep``: push one of its accounts or pull one in."""
+def _apply_batch(state: _State, batch: list[tuple[int, int, float]]) -> int:
+    """Apply moves in order while each still improves at the loads left by the ones before.
+
+    Re-checking one move is cheap; re-scoring all candidates after every move is not, so a
+    batch of the best few per scan cuts the scans several-fold at 50k accounts.
+    """
+    applied = 0
+    moved: set[int] = set()
+    for account, to_rep, km in batch:
+        from_rep = int(state.assign[account])
+        if account in moved or from_rep == to_rep:
+            continue
+        pair = np.array([from_rep, to_rep])
+        change = np.array([-1.0, 1.0])
+        load_p = state.load_p[pair] + change * state.potential[account]
+        load_w = state.load_w[pair] + change * state.workload[account]
+        gain = _penalty(state, load_p, load_w, pair).sum() - _penalty(state, state.load_p[pair], state.load_w[pair], pair).sum()
+        if gain >= -1e-12:
+            continue
+        state.assign[account] = to_rep
+        state.load_p[pair], state.load_w[pair] = load_p, load_w
+        state.owner_km[account] = km
+        moved.add(account)
+        applied += 1
+    return applied
+
+
+def _best_moves(state: _State, rep: int) -> list[tuple[int, int, float]]:
+    """Best improving moves touching ``rep`` (push one of its accounts or pull one in), best first."""
     push_rows = np.nonzero((state.assign == rep) & state.movable)[0]
     pull_rows, pull_cols = state.pull_index[rep]
     keep = state.movable[pull_rows] & (state.assign[pull_rows] != rep)
@@ -218,7 +248,7 @@ def _best_move(state: _State, rep: int) -> tuple[int, int, float] | None:
     ok = (to >= 0) & (to != state.assign[rows])
     rows, to, to_km = rows[ok], to[ok], to_km[ok]
     if rows.size == 0:
-        return None
+        return []
     src = state.assign[rows]
     p, w = state.potential[rows], state.workload[rows]
     delta = (
@@ -227,26 +257,26 @@ def _best_move(state: _State, rep: int) -> tuple[int, int, float] | None:
         + _penalty(state, state.load_p[to] + p, state.load_w[to] + w, to)
         - _penalty(state, state.load_p[to], state.load_w[to], to)
     )
-    improving = delta < -1e-12
-    if not improving.any():
-        return None
-    detour = np.maximum(to_km - state.owner_km[rows], 0.0) + _DETOUR_FLOOR_KM
-    score = np.where(improving, -delta / detour, -np.inf)
-    best = int(np.argmax(score))
-    return int(rows[best]), int(to[best]), float(to_km[best])
+    improving = np.nonzero(delta < -1e-12)[0]
+    if improving.size == 0:
+        return []
+    detour = np.maximum(to_km[improving] - state.owner_km[rows[improving]], 0.0) + _DETOUR_FLOOR_KM
+    score = -delta[improving] / detour
+    top = improving[np.argsort(-score, kind="stable")[:_BATCH]]
+    return [(int(rows[i]), int(to[i]), float(to_km[i])) for i in top]
 
 
-def _best_capacity_move(state: _State, rep: int) -> tuple[int, int, float] | None:
+def _best_capacity_move(state: _State, rep: int) -> list[tuple[int, int, float]]:
     """Capacity is hard: when nothing in reach helps, any eligible rep may take an account."""
     rows = np.nonzero((state.assign == rep) & state.movable)[0]
     if rows.size == 0 or state.distance is None:
-        return None
+        return []
     pair_rows, to = np.nonzero(state.eligible[rows])
     rows = rows[pair_rows]
     keep = to != rep
     rows, to = rows[keep], to[keep]
     if rows.size == 0:
-        return None
+        return []
     p, w = state.potential[rows], state.workload[rows]
     src = np.full(rows.size, rep)
     delta = (
@@ -256,11 +286,11 @@ def _best_capacity_move(state: _State, rep: int) -> tuple[int, int, float] | Non
         - _penalty(state, state.load_p[to], state.load_w[to], to)
     )
     if not (delta < -1e-12).any():
-        return None
+        return []
     km = state.distance.km(rows, to)
     score = np.where(delta < -1e-12, -delta / (km + _DETOUR_FLOOR_KM), -np.inf)
     best = int(np.argmax(score))
-    return int(rows[best]), int(to[best]), float(km[best])
+    return [(int(rows[best]), int(to[best]), float(km[best]))]
 
 
 def _moves_with_reasons(
