@@ -45,7 +45,7 @@ def plant_parents(rng: random.Random, out: "_DraftedAccounts") -> None:
 def plant_duplicates(rng: random.Random, out: "_DraftedAccounts", roles: OwnerRoles) -> None:
     """Give ~3% of accounts the domain of another account, under a different owner."""
     accounts = out.accounts
-    count = round(len(accounts) * _DUPLICATE_SHARE)
+    count = max(1, round(len(accounts) * _DUPLICATE_SHARE))
     if len(accounts) < 4 or count == 0:
         return
     named = set(out.named)
@@ -97,3 +97,24 @@ def plant_ties(rng: random.Random, records: list[Any], now: datetime) -> int:
             record.modified_at = stamp
             record.created_at = min(record.created_at, stamp)
     return batches
+
+
+def guarantee_minimums(out: "_DraftedAccounts", roles: OwnerRoles) -> None:
+    """Even a tiny seed has each flaw at least once: an account of the inactive owner, an
+    unowned account and one without postal code (picked among plain, non-duplicate accounts)."""
+    accounts = out.accounts
+    domains: dict[str | None, int] = {}
+    for account in accounts:
+        domains[account.domain] = domains.get(account.domain, 0) + 1
+    named = set(out.named)
+    plain = [a for i, a in enumerate(accounts)
+             if i not in named and domains[a.domain] == 1 and a.domain is not None and not a.malformed]
+    if len(plain) < 3:
+        return
+    if not any(a.owner_n == roles.inactive for a in accounts):
+        plain[0].owner_n = roles.inactive
+    if not any(a.owner_n is None for a in accounts):
+        plain[1].owner_n = None
+    if all(a.postal_code for a in accounts):
+        plain[2].postal_code = None
+

@@ -28,7 +28,13 @@ from itertools import accumulate
 
 from emulator import _seed_words as words
 from emulator.cities import CITIES, City, city_by_name, vary_postal_code
-from emulator._seed_flaws import plant_duplicates, plant_malformed, plant_parents, plant_ties
+from emulator._seed_flaws import (
+    guarantee_minimums,
+    plant_duplicates,
+    plant_malformed,
+    plant_parents,
+    plant_ties,
+)
 from emulator._seed_owners import OwnerRoles, assign_ownership, build_owners
 from emulator.state import CrmState, EmuAccount, EmuOpportunity
 
@@ -117,6 +123,7 @@ def _seed(
         plant_parents(rng, drafted)
         plant_duplicates(rng, drafted, roles)
         plant_malformed(rng, drafted)
+        guarantee_minimums(drafted, roles)
         plant_ties(rng, drafted.accounts, now)
         opps = _build_opportunities(rng, drafted, roles, opp_count, next_n, now)
         next_n += len(opps)

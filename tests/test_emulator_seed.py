@@ -8,6 +8,8 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
 from emulator.cities import city_by_name
@@ -174,3 +176,30 @@ def test_seeding_the_benchmark_size_completes_when_asked_for_100k() -> None:
     report = seed_state(state, accounts=100_000, seed=7, opportunities=20_000)
     assert (report.accounts, report.opportunities, report.owners) == (100_000, 20_000, 300)
     assert len(state.accounts) == 100_000 and report.largest_tie > 100
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), accounts=st.integers(40, 400))
+def test_every_flaw_is_planted_and_references_hold_for_any_seed(seed: int, accounts: int) -> None:
+    state = CrmState()
+    report = seed_state(state, accounts=accounts, seed=seed)
+    owners, books = state.owners, Counter(a.owner_n for a in state.accounts.values())
+    assert [o.n for o in owners.values() if not o.is_active] == [report.inactive_owner_n]
+    assert books[report.inactive_owner_n] >= 1 and books[None] >= 1
+    assert books[report.new_hire_n] == 0
+    assert not any(o.owner_n == report.new_hire_n for o in state.opportunities.values())
+    assert any(not a.postal_code for a in state.accounts.values())
+    assert any(a.malformed for a in state.accounts.values())
+    owners_by_domain: dict[str, set[int | None]] = defaultdict(set)
+    for account in state.accounts.values():
+        if account.domain:
+            owners_by_domain[account.domain].add(account.owner_n)
+    assert any(len(o) > 1 for o in owners_by_domain.values())
+    assert max(Counter(a.modified_at for a in state.accounts.values()).values()) >= 2
+    for account in state.accounts.values():
+        assert account.owner_n is None or account.owner_n in owners
+        assert account.parent_n is None or account.parent_n in state.accounts
+    for opp in state.opportunities.values():
+        assert opp.account_n in state.accounts and opp.owner_n in owners
+    every = [*owners, *state.accounts, *state.opportunities]
+    assert len(every) == len(set(every))
