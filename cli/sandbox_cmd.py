@@ -21,8 +21,8 @@ sandbox_app = typer.Typer(
     help=(
         "Built-in CRM emulator: a local server speaking the Salesforce REST and HubSpot CRM v3 "
         "APIs over seeded, realistically messy B2B data, so `territory sync` can run without a "
-        "real org. Start it with `serve`; drive a running one with `status`, `mutate`, `faults` "
-        "and `expire-token`."
+        "real org. Start it with `serve` (and `wait` for it in scripts); drive a running one with "
+        "`status`, `mutate`, `faults` and `expire-token`."
     ),
     no_args_is_help=True,
 )
@@ -110,6 +110,8 @@ def _print_banner(emu: Any, fault_rate: float, env_file: Optional[Path], ca_copy
         shown = env_file.expanduser().resolve()
         typer.echo(f"  Env file         {shown} (CA copy {ca_copy})")
         typer.echo(f"In another shell: set -a; . {shown}; set +a; territory sync")
+        if shown.name == ".env":
+            typer.echo(f"  (or run `territory sync` in {shown.parent}: settings are read from ./.env)")
     else:
         typer.echo("Settings for a client (or pass --env-file PATH to write them to a file):")
         for key, value in emu.env().items():
@@ -195,6 +197,29 @@ def expire_token(url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION)
     typer.echo(f"revoked {answer['revoked']} token(s)")
 
 
+@sandbox_app.command("wait")
+def wait(
+    timeout: float = typer.Option(60.0, "--timeout", min=0.0, help="Seconds to wait before giving up."),
+    url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION,
+) -> None:
+    """Wait until an emulator started with `serve --env-file` answers (for scripts and CI)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        base = url or _read_env_value(env_file, "TERRITORY_EMULATOR_URL")
+        if base:
+            try:
+                answer = _fetch(base.rstrip("/") + "/_emulator/health", "GET", None)
+            except (urllib.error.URLError, OSError, ValueError):
+                answer = None
+            if answer and answer.get("ok"):
+                typer.echo(f"emulator ready at {base} ({', '.join(answer['flavours'])})")
+                return
+        if time.monotonic() >= deadline:
+            raise _fail(f"no emulator answered within {timeout:g} s (env file {env_file}, url {base or 'unknown'})",
+                        "start one with `territory sandbox serve --env-file PATH` and pass the same PATH")
+        time.sleep(0.2)
+
+
 def _control_base(url: Optional[str], env_file: Path) -> str:
     """Base URL of the control API from --url, the env file or TERRITORY_EMULATOR_URL."""
     base = url or _read_env_value(env_file, "TERRITORY_EMULATOR_URL") or os.environ.get("TERRITORY_EMULATOR_URL")
@@ -218,14 +243,17 @@ def _read_env_value(env_file: Path, key: str) -> Optional[str]:
     return None
 
 
-def _call(base: str, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Any:
+def _fetch(url: str, method: str, body: Optional[dict[str, Any]]) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    with opener.open(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _call(base: str, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Any:
     try:
-        with opener.open(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+        return _fetch(base + path, method, body)
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
         raise _fail(f"the emulator answered {exc.code} to {method} {path}: {detail}") from None

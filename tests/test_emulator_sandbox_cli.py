@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -86,10 +85,9 @@ def test_serve_answers_on_its_port_and_writes_env_file_when_run_as_a_process(tmp
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
     )
     try:
-        deadline = time.monotonic() + 60
-        while not env_file.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert env_file.exists(), "serve wrote no env file"
+        runner = CliRunner()
+        ready = runner.invoke(app, ["sandbox", "wait", "--env-file", str(env_file), "--timeout", "60"])
+        assert ready.exit_code == 0 and "emulator ready" in ready.output, ready.output
         values = _read_env(env_file)
         assert values["TERRITORY_CRM"] == "hubspot" and Path(values["TERRITORY_CA_FILE"]).exists()
         base = values["TERRITORY_EMULATOR_URL"]
@@ -98,7 +96,6 @@ def test_serve_answers_on_its_port_and_writes_env_file_when_run_as_a_process(tmp
         state = _get_json(base + "/_emulator/state")
         assert state["counts"]["accounts"]["total"] == 400
 
-        runner = CliRunner()
         status = runner.invoke(app, ["sandbox", "status", "--env-file", str(env_file)])
         assert status.exit_code == 0 and "total 400" in status.output
         mutated = runner.invoke(app, ["sandbox", "mutate", "--fraction", "0.05", "--env-file", str(env_file), "--json"])
@@ -113,3 +110,9 @@ def test_serve_answers_on_its_port_and_writes_env_file_when_run_as_a_process(tmp
     assert "CRM emulator running" in output and str(env_file) in output
     assert "set -a; ." in output and "territory sync" in output and "Emulator stopped" in output
     assert Path(values["TERRITORY_CA_FILE"]).exists(), "the CA copy outlives the server"
+
+
+def test_wait_gives_up_with_exit_2_when_nothing_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["sandbox", "wait", "--env-file", str(tmp_path / "never.env"),
+                                      "--timeout", "0.3"])
+    assert result.exit_code == 2 and "no emulator answered" in result.output
