@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 from hubspot import HubSpot
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 
 from config.settings import load_settings
 from emulator import launch
@@ -90,3 +90,24 @@ def test_fault_rate_reaches_the_server_when_started() -> None:
     with start_emulator(accounts=10, fault_rate=0.25, seed=9, flavours=("hubspot",)) as emu:
         assert emu.server.faults.rate == 0.25 and emu.flavour_names == ("hubspot",)
         assert emu.control.status()["counts"]["accounts"]["total"] == 10
+
+
+def test_control_edits_show_through_both_apis_when_made(tmp_path: Path) -> None:
+    with start_emulator(accounts=60, seed=4) as emu:
+        env = emu.env()
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = env["TERRITORY_CA_FILE"]
+        sf = Salesforce(instance_url=env["SF_INSTANCE_URL"], session_id=env["SF_ACCESS_TOKEN"], session=session)
+        hubspot = HubSpot(access_token=env["HUBSPOT_ACCESS_TOKEN"], host=env["HUBSPOT_BASE_URL"])
+        created = emu.control.create("accounts", {"name": "Neuland Robotik GmbH", "domain": "neuland-robotik.de"})
+        gone = emu.control.delete("accounts", next(iter(emu.state.accounts)))
+        live = sf.query("SELECT Id, Name FROM Account")["records"]
+        assert created["sf_id"] in {r["Id"] for r in live} and gone["sf_id"] not in {r["Id"] for r in live}
+        assert len(live) == 60
+        companies = hubspot.crm.companies.get_all(properties=["name", "domain"])
+        by_id = {c.id: c.properties for c in companies}
+        assert by_id[created["hs_id"]]["domain"] == "neuland-robotik.de" and gone["hs_id"] not in by_id
+        emu.control.update("accounts", created["n"], {"name": "Neuland Robotics GmbH"})
+        row = sf.query(format_soql("SELECT Name FROM Account WHERE Id = {}", created["sf_id"]))["records"][0]
+        assert row["Name"] == "Neuland Robotics GmbH"
