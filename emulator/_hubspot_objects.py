@@ -34,8 +34,9 @@ class PropertyError(ValueError):
 
 def iso(dt: datetime) -> str:
     """HubSpot's timestamp format: UTC, milliseconds, ``Z``."""
-    dt = dt.astimezone(UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"  # C-level formatting: hot path
 
 
 def parse_time(value: str) -> datetime:
@@ -237,8 +238,8 @@ def render_object(t: HsType, record: Any, wanted: list[str] | None) -> dict[str,
     body: dict[str, Any] = {
         "id": hs_id(t.singular, record.n),
         "properties": props,
-        "createdAt": iso(record.created_at),
-        "updatedAt": iso(record.modified_at),
+        "createdAt": full.get("createdate") or full.get("hs_createdate") or iso(record.created_at),
+        "updatedAt": full["hs_lastmodifieddate"],
         "archived": bool(record.deleted),
     }
     if record.deleted:

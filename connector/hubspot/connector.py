@@ -35,7 +35,6 @@ class HubSpotConnector:
         search_cap: results HubSpot lets search page through (10,000).
         search_lag: how far the search index may lag writes; committed cursors stay this
             far behind the server's clock.
-        archive_margin: how far before the cursor archived records are re-checked.
     """
 
     crm = "hubspot"
@@ -50,11 +49,9 @@ class HubSpotConnector:
         on_retry: Callable[[BaseException, float], None] | None = None,
         search_cap: int = SEARCH_CAP,
         search_lag: timedelta = timedelta(seconds=60),
-        archive_margin: timedelta = timedelta(hours=1),
     ) -> None:
         self.client = HubSpotClient(access_token, host, policy=policy, sleep=sleep, on_retry=on_retry)
-        self.reader = HubSpotReader(self.client, search_cap=search_cap, search_lag=search_lag,
-                                    archive_margin=archive_margin)
+        self.reader = HubSpotReader(self.client, search_cap=search_cap, search_lag=search_lag)
         self.writer = HubSpotWriter(self.client)
 
     @classmethod

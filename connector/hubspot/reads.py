@@ -8,12 +8,13 @@ Companies and deals
     clock; every edit made during the load is stamped later, so the first incremental run
     catches it. Only open deals are kept by the initial load.
 
-    *Incremental*: first the archived list (deletions; never searchable) filtered by
-    ``archivedAt``, then a search on ``hs_lastmodifieddate >= cursor`` sorted ascending, 200 per
-    page. Search paging stops at 10,000 results, so before ``after`` reaches the cap the
-    search restarts at the last timestamp seen, dropping the ids already taken at it. A tie
-    group bigger than the cap is paged by ``hs_object_id`` instead (cursor token
-    ``ties:<id>``).
+    *Incremental*: first the archived list (deletions; archived records are never
+    searchable) keeping those archived after the cursor's mark (token ``archived=<ms>``, the
+    newest ``archivedAt`` read last time), then a search on ``hs_lastmodifieddate >= cursor``
+    sorted ascending, 200 per page. Search paging stops at 10,000 results, so before
+    ``after`` reaches the cap the search restarts at the last timestamp seen, dropping the
+    ids already taken at it. A tie group bigger than the cap is paged by ``hs_object_id``
+    instead (token ``ties=<id>``).
 
     Search is fed by an index that lags writes by seconds. A committed cursor therefore
     never runs past ``server Date - search_lag``: records stamped in that recent window are
@@ -25,8 +26,8 @@ updated after the cursor are yielded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,7 +62,6 @@ SEARCH_CAP = 10_000
 BATCH_LIMIT = 100
 OWNER_PAGE = 500
 ONE_MS = timedelta(milliseconds=1)
-_TIES = "ties:"
 _MAPPING_PROBLEMS = (MappingError, KeyError, TypeError, ValueError)
 
 
@@ -108,12 +108,10 @@ class HubSpotReader:
         *,
         search_cap: int = SEARCH_CAP,
         search_lag: timedelta = timedelta(seconds=60),
-        archive_margin: timedelta = timedelta(hours=1),
     ) -> None:
         self.client = client
         self.search_cap = search_cap
         self.search_lag = search_lag
-        self.archive_margin = archive_margin
 
     # owners --------------------------------------------------------------------------------
     def iter_owners(self, cursor: ChangeCursor | None, full: bool) -> Iterator[ChangePage]:
@@ -158,8 +156,11 @@ class HubSpotReader:
         elif cursor.phase == "initial":
             yield from self._initial(spec, cursor)
         else:
-            yield from self._archived(spec, cursor)
-            yield from self._incremental(spec, cursor)
+            mark, ties = _parse_token(cursor.token)
+            if mark is None and cursor.modified_at is not None:  # a cursor from before marks
+                mark = cursor.modified_at - self.search_lag
+            mark = yield from self._archived(spec, cursor, mark, ties)
+            yield from self._incremental(spec, cursor, mark, ties)
 
     def _initial(self, spec: ObjectSpec, cursor: ChangeCursor | None) -> Iterator[ChangePage]:
         if cursor is None:
@@ -177,10 +178,13 @@ class HubSpotReader:
             if spec.is_deal:  # the first sync keeps open deals only
                 records = [r for r in records if not getattr(r, "is_closed", False)]
             after = _next_after(resp.data, tokens, spec.name)
-            phase = "initial" if after is not None else "incremental"
-            yield ChangePage(records, ChangeCursor(modified_at=start, token=after, phase=phase), skipped)
-            if after is None:
-                return
+            if after is not None:
+                yield ChangePage(records, ChangeCursor(modified_at=start, token=after, phase="initial"), skipped)
+                continue
+            # done: deletions from now on are newer than the newest stamp at load start
+            mark = start - ONE_MS if start is not None else None
+            yield ChangePage(records, ChangeCursor(modified_at=start, token=_token(mark)), skipped)
+            return
 
     def _load_start(self, spec: ObjectSpec) -> datetime | None:
         """Where the first incremental search starts: the newest stamp at load start (+1 ms),
@@ -202,37 +206,45 @@ class HubSpotReader:
         capped = server - self.search_lag
         return max(capped, floor) if floor is not None else capped
 
-    def _archived(self, spec: ObjectSpec, cursor: ChangeCursor) -> Iterator[ChangePage]:
-        since = cursor.modified_at - self.archive_margin if cursor.modified_at else None
+    def _archived(self, spec: ObjectSpec, cursor: ChangeCursor, mark: datetime | None,
+                  ties: int | None) -> Generator[ChangePage, None, datetime | None]:
+        """Deletions archived after ``mark``; returns the new mark (newest ``archivedAt`` read,
+        held back by the search lag). Archived records are never searchable, and everything
+        archived after this read is stamped later than the mark, whatever the search does."""
         basic = self.client.api(f"{spec.name}.basic")
         after: str | None = None
         tokens: set[str] = set()
+        records: list[Record] = []
+        newest = mark
         while True:
             resp = self.client.call(lambda kw: basic.get_page(
                 limit=LIST_LIMIT, after=after, properties=spec.properties, archived=True, **kw))
-            records = []
             for obj in resp.data.get("results") or []:
                 gone = parse_time(obj.get("archivedAt")) or record_time(obj)
-                if since is None or gone >= since:
+                if mark is None or gone > mark:
                     records.append(_deleted_record(spec, obj, gone))
+                    newest = gone if newest is None else max(newest, gone)
             after = _next_after(resp.data, tokens, f"archived {spec.name}")
-            if records:
-                yield ChangePage(records, cursor)
             if after is None:
-                return
+                break
+        new_mark = self._safe(newest, mark) if newest is not None else None
+        if records:
+            yield ChangePage(records, replace(cursor, token=_token(new_mark, ties)))
+        return new_mark
 
-    def _incremental(self, spec: ObjectSpec, cursor: ChangeCursor) -> Iterator[ChangePage]:
+    def _incremental(self, spec: ObjectSpec, cursor: ChangeCursor, mark: datetime | None,
+                     ties: int | None) -> Iterator[ChangePage]:
         start = cursor.modified_at
         seen = _Tracker(start, cursor.seen_ids)
-        if start is not None and cursor.token and cursor.token.startswith(_TIES):
-            yield from self._ties(spec, start, int(cursor.token[len(_TIES):]), seen)
+        if start is not None and ties is not None:  # resume inside a tie group
+            yield from self._ties(spec, start, ties, seen, mark)
             start, seen = start + ONE_MS, _Tracker(start + ONE_MS)
         after = 0
         tokens: set[str] = set()
         while True:
             data = self._search_or_cap(spec, _since_filter(start), after)
             if data is not None:
-                yield self._search_page(spec, data, seen, floor=start)
+                yield self._search_page(spec, data, seen, start, mark)
                 nxt = _next_after(data, tokens, f"{spec.name} search")
                 if nxt is None:
                     return
@@ -240,7 +252,7 @@ class HubSpotReader:
                     after = int(nxt)
                     continue
             if seen.stamp == start and start is not None:  # one timestamp fills the whole window
-                yield from self._ties(spec, start, 0, seen)
+                yield from self._ties(spec, start, 0, seen, mark)
                 seen = _Tracker(start + ONE_MS)
             start, after, tokens = seen.stamp, 0, set()  # restart at the last stamp taken
             seen = _Tracker(seen.stamp, frozenset(seen.ids))
@@ -254,7 +266,8 @@ class HubSpotReader:
                 return None
             raise
 
-    def _ties(self, spec: ObjectSpec, stamp: datetime, last_id: int, seen: _Tracker) -> Iterator[ChangePage]:
+    def _ties(self, spec: ObjectSpec, stamp: datetime, last_id: int, seen: _Tracker,
+              mark: datetime | None) -> Iterator[ChangePage]:
         """Every record stamped exactly ``stamp`` with id > ``last_id``, paged by id."""
         filters = [{"propertyName": MODIFIED, "operator": "EQ", "value": ms_epoch(stamp)}]
         floor_id, after, tokens = last_id, 0, set()
@@ -266,7 +279,7 @@ class HubSpotReader:
             records, skipped = self._map(spec, fresh, self._deal_companies(spec, fresh))
             for obj in results:
                 last_id = max(last_id, int(obj["id"]))
-            yield ChangePage(records, ChangeCursor(modified_at=stamp, token=f"{_TIES}{last_id}"), skipped)
+            yield ChangePage(records, ChangeCursor(modified_at=stamp, token=_token(mark, last_id)), skipped)
             nxt = _next_after(data, tokens, f"{spec.name} tie search")
             if nxt is None:
                 return
@@ -287,7 +300,7 @@ class HubSpotReader:
         return self.client.call(lambda kw: search.do_search(body, **kw)).data or {}
 
     def _search_page(self, spec: ObjectSpec, data: dict[str, Any], seen: _Tracker,
-                     floor: datetime | None) -> ChangePage:
+                     floor: datetime | None, mark: datetime | None) -> ChangePage:
         fresh: list[dict[str, Any]] = []
         for obj in data.get("results") or []:
             try:
@@ -299,11 +312,12 @@ class HubSpotReader:
                 fresh.append(obj)
                 seen.take(stamp, str(obj["id"]))
         records, skipped = self._map(spec, fresh, self._deal_companies(spec, fresh))
+        token = _token(mark)
         if seen.stamp is None:
-            return ChangePage(records, ChangeCursor(), skipped)
+            return ChangePage(records, ChangeCursor(token=token), skipped)
         safe = self._safe(seen.stamp, floor)
         ids = frozenset(seen.ids) if safe == seen.stamp else frozenset()
-        return ChangePage(records, ChangeCursor(modified_at=safe, seen_ids=ids), skipped)
+        return ChangePage(records, ChangeCursor(modified_at=safe, seen_ids=ids, token=token), skipped)
 
     def _deal_companies(self, spec: ObjectSpec, objs: list[dict[str, Any]]) -> dict[str, str | None] | None:
         """Search results carry no associations: batch-read deal -> company (<=100 per call)."""
@@ -335,6 +349,22 @@ class HubSpotReader:
             except _MAPPING_PROBLEMS as exc:
                 skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {exc}"))
         return records, skipped
+
+
+def _token(mark: datetime | None, ties: int | None = None) -> str | None:
+    """The incremental-phase token: ``archived=<ms>`` (deletions up to it are taken) and,
+    inside a tie group too big for search paging, ``ties=<id>`` (ids up to it are taken)."""
+    parts = [] if mark is None else [f"archived={ms_epoch(mark)}"]
+    if ties is not None:
+        parts.append(f"ties={ties}")
+    return ";".join(parts) or None
+
+
+def _parse_token(token: str | None) -> tuple[datetime | None, int | None]:
+    fields = dict(part.split("=", 1) for part in (token or "").split(";") if "=" in part)
+    mark = parse_time(fields["archived"]) if fields.get("archived", "").isdigit() else None
+    ties = int(fields["ties"]) if fields.get("ties", "").isdigit() else None
+    return mark, ties
 
 
 def _since_filter(start: datetime | None) -> list[dict[str, Any]]:
