@@ -61,6 +61,7 @@ def serve(
     fault_rate: float = typer.Option(0.0, "--fault-rate", min=0.0, max=1.0, help="Share of API calls answered with a 429/5xx, expired session or dropped connection."),
     env_file: Optional[Path] = typer.Option(None, "--env-file", help="Write the settings a client needs here (plus a copy of the emulator's CA next to it)."),
     crm: str = typer.Option("salesforce", "--crm", help="TERRITORY_CRM written to the env file: salesforce or hubspot."),
+    malformed: bool = typer.Option(True, "--malformed/--no-malformed", help="Seed ~0.2% malformed accounts (sync reports them as skipped and exits 4)."),
 ) -> None:
     """Run the CRM emulator in the foreground until Ctrl-C (help text: ``_SERVE_HELP``)."""
     from emulator.launch import FLAVOURS, EmulatorSetupError, available_flavours, start_emulator
@@ -77,7 +78,7 @@ def serve(
     try:
         emu = start_emulator(accounts=accounts, seed=seed, fault_rate=fault_rate, port=port,
                              http_port=http_port, flavours=names, owners=owners,
-                             opportunities=opportunities)
+                             opportunities=opportunities, malformed=malformed)
     except EmulatorSetupError as exc:
         raise _fail(str(exc), exc.next_step) from None
     try:

@@ -178,6 +178,7 @@ def start_emulator(
     token: str | None = None,
     host: str = "127.0.0.1",
     state: CrmState | None = None,
+    malformed: bool = True,
 ) -> RunningEmulator:
     """Seed a :class:`CrmState`, start the server on both ports and return a handle.
 
@@ -193,6 +194,7 @@ def start_emulator(
         token: Bearer token the APIs accept (default: a random one).
         host: Interface to bind; keep loopback unless you know why not.
         state: Use this state instead of a new one.
+        malformed: Seed the ~0.2% malformed accounts (see :func:`emulator.seed.seed_state`).
 
     Raises:
         EmulatorSetupError: an API module is missing, a port is taken or an argument is bad.
@@ -204,7 +206,7 @@ def start_emulator(
     built = [build_flavour(f) if isinstance(f, str) else f for f in flavours]
     state = state or CrmState()
     report = seed_state(state, accounts=accounts, seed=seed, owners=owners,
-                        opportunities=opportunities) if accounts else None
+                        opportunities=opportunities, malformed=malformed) if accounts else None
     bearer = token or f"emu-{secrets.token_urlsafe(24)}"
     try:
         server = EmulatorServer(state, built, host=host, port=port, http_port=http_port,

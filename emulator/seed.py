@@ -81,6 +81,7 @@ def seed_state(
     seed: int = 7,
     owners: int | None = None,
     opportunities: int | None = None,
+    malformed: bool = True,
 ) -> SeedReport:
     """Fill ``state`` with owners, accounts and open opportunities.
 
@@ -90,6 +91,8 @@ def seed_state(
         seed: Same seed, same data (names, ids, times, every planted flaw).
         owners: How many owners; default :func:`default_owner_count`.
         opportunities: How many open opportunities; default ``accounts // 5``.
+        malformed: Plant the ~0.2% malformed accounts (a sync reports them as skipped, so
+            it ends "partial"); False gives the same data with every record well-formed.
 
     Returns:
         A :class:`SeedReport` with counts and the ids of the special owners.
@@ -99,14 +102,15 @@ def seed_state(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # hundreds of thousands of new objects, no cycles: skip the collector's rescans
     try:
-        return _seed(state, accounts, seed, owners, opportunities)
+        return _seed(state, accounts, seed, owners, opportunities, malformed)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _seed(
-    state: CrmState, accounts: int, seed: int, owners: int | None, opportunities: int | None
+    state: CrmState, accounts: int, seed: int, owners: int | None, opportunities: int | None,
+    malformed: bool,
 ) -> SeedReport:
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -122,8 +126,11 @@ def _seed(
         assign_ownership(rng, owner_list, roles, drafted.accounts, drafted.named)
         plant_parents(rng, drafted)
         plant_duplicates(rng, drafted, roles)
-        plant_malformed(rng, drafted)
+        plant_malformed(rng, drafted)  # always drawn, so both settings give the same data
         guarantee_minimums(drafted, roles)
+        if not malformed:
+            for account in drafted.accounts:
+                account.malformed = False
         plant_ties(rng, drafted.accounts, now)
         opps = _build_opportunities(rng, drafted, roles, opp_count, next_n, now)
         next_n += len(opps)

@@ -203,3 +203,13 @@ def test_every_flaw_is_planted_and_references_hold_for_any_seed(seed: int, accou
         assert opp.account_n in state.accounts and opp.owner_n in owners
     every = [*owners, *state.accounts, *state.opportunities]
     assert len(every) == len(set(every))
+
+
+def test_no_malformed_option_gives_the_same_data_well_formed_when_disabled() -> None:
+    messy, clean = CrmState(), CrmState()
+    seed_state(messy, accounts=600, seed=8)
+    report = seed_state(clean, accounts=600, seed=8, malformed=False)
+    assert report.malformed_accounts == 0 and not any(a.malformed for a in clean.accounts.values())
+    for account in messy.accounts.values():
+        account.malformed = False
+    assert _snapshot(messy) == _snapshot(clean)
