@@ -82,7 +82,11 @@ def serve(
     except EmulatorSetupError as exc:
         raise _fail(str(exc), exc.next_step) from None
     try:
-        ca_copy = emu.write_env_file(env_file, crm) if env_file else None  # type: ignore[arg-type]
+        try:
+            ca_copy = emu.write_env_file(env_file, crm) if env_file else None  # type: ignore[arg-type]
+        except OSError as exc:
+            raise _fail(f"cannot write the env file {env_file}: {exc}",
+                        "pass --env-file with a path in a writable folder") from None
         _print_banner(emu, fault_rate, env_file, ca_copy)
         _wait_for_stop()
     finally:

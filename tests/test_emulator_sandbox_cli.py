@@ -116,3 +116,11 @@ def test_wait_gives_up_with_exit_2_when_nothing_starts(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sandbox", "wait", "--env-file", str(tmp_path / "never.env"),
                                       "--timeout", "0.3"])
     assert result.exit_code == 2 and "no emulator answered" in result.output
+
+
+def test_serve_exits_2_when_the_env_file_cannot_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(app, ["sandbox", "serve", "--accounts", "5", "--env-file", str(blocker / "x.env")])
+    assert result.exit_code == 2 and "cannot write the env file" in result.output
+    assert "Emulator stopped" in result.output
