@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from emulator._hubspot_objects import (
@@ -25,6 +24,7 @@ from emulator._hubspot_objects import (
     render_owner,
     resolve_type,
 )
+from emulator._hubspot_batch import ASSOCIATION_TYPE_IDS, BatchRoutes, error, flag, invalid
 from emulator._hubspot_search import SearchError, run_search
 from emulator.server import ApiFlavour, Request, Response, Router
 from emulator.state import CrmState
@@ -37,33 +37,11 @@ ALL_SCOPES = frozenset({
 })
 _SCOPE_OBJECT = {"companies": "companies", "deals": "deals", "notes": "contacts", "tasks": "contacts"}
 SEARCH_CAP = 10_000
-BATCH_MAX = 100
 _OBJ = r"/crm/v3/objects/(?P<type>[A-Za-z0-9_-]+)"
 
-# v4 association type ids (HUBSPOT_DEFINED), keyed (from, to)
-ASSOCIATION_TYPE_IDS = {
-    ("deals", "companies"): 341, ("companies", "deals"): 342,
-    ("notes", "companies"): 190, ("companies", "notes"): 189,
-    ("tasks", "companies"): 192, ("companies", "tasks"): 191,
-}
 
 
-def error(status: int, category: str, message: str, **extra: Any) -> Response:
-    """HubSpot's error body."""
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-            "category": category, **extra}
-    return Response(status, body)
-
-
-def _flag(value: str | None) -> bool:
-    return str(value).lower() == "true"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class HubSpotApi(ApiFlavour):
+class HubSpotApi(BatchRoutes, ApiFlavour):
     """Routes for ``/crm/...`` (and the private-app token-info call under ``/oauth``).
 
     Args:
@@ -194,7 +172,7 @@ class HubSpotApi(ApiFlavour):
         if not 1 <= limit <= 500:
             return error(400, "VALIDATION_ERROR", "limit must be between 1 and 500")
         start = int(req.arg("after", "0") or 0)
-        archived = _flag(req.arg("archived"))
+        archived = flag(req.arg("archived"))
         email = (req.arg("email") or "").lower()
         owners = [o for n, o in sorted(state.owners.items())
                   if n >= start and (not o.is_active) == archived
@@ -212,7 +190,7 @@ class HubSpotApi(ApiFlavour):
         by_user = req.arg("idProperty") == "userId"
         n = int(raw) - 1_000_000 if by_user and raw.isdigit() else (int(raw) if raw.isdigit() else -1)
         owner = state.owners.get(n)
-        if owner is None or (not owner.is_active and not _flag(req.arg("archived"))):
+        if owner is None or (not owner.is_active and not flag(req.arg("archived"))):
             return error(404, "OBJECT_NOT_FOUND", f"Owner {raw} not found")
         return Response(200, render_owner(owner))
 
@@ -231,7 +209,7 @@ class HubSpotApi(ApiFlavour):
         after = req.arg("after") or "0"
         if not after.isdigit():
             return error(400, "VALIDATION_ERROR", f"Invalid paging cursor: {after}")
-        archived = _flag(req.arg("archived"))
+        archived = flag(req.arg("archived"))
         records, next_start = self._index.page(state, t, int(after), limit, archived)
         wanted = req.args("properties")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
@@ -268,9 +246,9 @@ class HubSpotApi(ApiFlavour):
 
     def _get(self, req: Request, t: HsType) -> Response:
         raw = req.match["id"] if req.match else ""
-        record = self._find(t, raw, archived=_flag(req.arg("archived")))
+        record = self._find(t, raw, archived=flag(req.arg("archived")))
         if record is None:
-            return error(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.")
+            return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
         return Response(200, self._with_assoc(t, record, render_object(t, record, req.args("properties")), assoc))
 
@@ -279,7 +257,7 @@ class HubSpotApi(ApiFlavour):
         try:
             record = self._build(t, body)
         except PropertyError as exc:
-            return _invalid([exc])
+            return invalid([exc])
         self._store(t, record)
         return Response(201, render_object(t, record, list((body.get("properties") or {}).keys())))
 
@@ -304,12 +282,12 @@ class HubSpotApi(ApiFlavour):
         raw = req.match["id"] if req.match else ""
         record = self._find(t, raw)
         if record is None:
-            return error(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.")
+            return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         props = (req.json() or {}).get("properties") or {}
         try:
             changes = changes_for(self._require_state(), t, record, props)
         except PropertyError as exc:
-            return _invalid([exc])
+            return invalid([exc])
         self._require_state().touch(record, **changes)
         return Response(200, render_object(t, record, list(props.keys())))
 
@@ -318,106 +296,6 @@ class HubSpotApi(ApiFlavour):
         if record is not None:
             self._require_state().delete(record)
         return Response(204)  # HubSpot answers 204 for unknown ids as well
-
-    # batch --------------------------------------------------------------------------------
-    def _inputs(self, req: Request) -> tuple[dict[str, Any], list[dict[str, Any]]] | Response:
-        body = req.json() or {}
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list):
-            return error(400, "VALIDATION_ERROR", "inputs is required")
-        if len(inputs) > BATCH_MAX:
-            return error(400, "VALIDATION_ERROR",
-                         f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX}")
-        return body, inputs
-
-    def _batch_result(self, ok_status: int, results: list[dict[str, Any]], missing: list[str],
-                      singular: str) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                "startedAt": _now(), "completedAt": _now()}
-        if not missing:
-            return Response(ok_status, body)
-        body["numErrors"] = 1
-        body["errors"] = [{
-            "status": "error", "category": "OBJECT_NOT_FOUND",
-            "message": f"Could not get some {singular.upper()} objects, they may be deleted or not exist. "
-                       "Check that ids are valid.",
-            "context": {"ids": missing}, "links": {}, "errors": [],
-        }]
-        return Response(207, body)
-
-    def _batch_read(self, req: Request, t: HsType) -> Response:
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        body, inputs = parsed
-        archived = _flag(req.arg("archived"))
-        results, missing = [], []
-        for item in inputs:
-            raw = str(item.get("id", ""))
-            record = self._find(t, raw, archived)
-            if record is None:
-                missing.append(raw)
-            else:
-                results.append(render_object(t, record, body.get("properties") or []))
-        return self._batch_result(200, results, missing, t.singular)
-
-    def _batch_update(self, req: Request, t: HsType) -> Response:
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        _, inputs = parsed
-        state = self._require_state()
-        planned, missing, problems = [], [], []
-        for item in inputs:  # validate everything first: a bad value fails the whole batch
-            raw = str(item.get("id", ""))
-            record = self._find(t, raw)
-            if record is None:
-                missing.append(raw)
-                continue
-            props = item.get("properties") or {}
-            try:
-                planned.append((record, changes_for(state, t, record, props), list(props)))
-            except PropertyError as exc:
-                problems.append(exc)
-        if problems:
-            return _invalid(problems)
-        results = []
-        for record, changes, names in planned:
-            state.touch(record, **changes)
-            results.append(render_object(t, record, names))
-        return self._batch_result(200, results, missing, t.singular)
-
-    def _batch_create(self, req: Request, t: HsType) -> Response:
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        _, inputs = parsed
-        built, problems = [], []
-        for item in inputs:
-            try:
-                built.append((self._build(t, item), list((item.get("properties") or {}).keys())))
-            except PropertyError as exc:
-                problems.append(exc)
-        if problems:
-            return _invalid(problems)
-        results = []
-        for (record, names), item in zip(built, inputs):
-            self._store(t, record)
-            body = render_object(t, record, names)
-            if item.get("objectWriteTraceId") is not None:
-                body["objectWriteTraceId"] = str(item["objectWriteTraceId"])
-            results.append(body)
-        return self._batch_result(201, results, [], t.singular)
-
-    def _batch_archive(self, req: Request, t: HsType) -> Response:
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        for item in parsed[1]:
-            record = self._find(t, str(item.get("id", "")))
-            if record is not None:
-                self._require_state().delete(record)
-        return Response(204)
 
     # search -------------------------------------------------------------------------------
     def _search(self, req: Request, t: HsType) -> Response:
@@ -444,60 +322,9 @@ class HubSpotApi(ApiFlavour):
             out["paging"] = {"next": {"after": str(end), "link": None}}
         return Response(200, out)
 
-    # associations v4 -------------------------------------------------------------------------
-    def _assoc_entries(self, t: HsType, record: Any, target: HsType) -> list[dict[str, Any]]:
-        type_id = ASSOCIATION_TYPE_IDS.get((t.name, target.name))
-        return [{"toObjectId": i,
-                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
-                for i in self._associated(t, record, target)]
-
-    def _assoc_get(self, req: Request, t: HsType) -> Response:
-        assert req.match is not None
-        target = resolve_type(req.match["to"])
-        record = self._find(t, req.match["id"])
-        if target is None or record is None:
-            return error(404, "OBJECT_NOT_FOUND", "Object not found")
-        return Response(200, {"results": self._assoc_entries(t, record, target)})
-
-    def _assoc_batch_read(self, req: Request, t: HsType) -> Response:
-        assert req.match is not None
-        target = resolve_type(req.match["to"])
-        if target is None:
-            return error(400, "VALIDATION_ERROR", f"Unknown object type {req.match['to']}")
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        results, empty = [], []
-        for item in parsed[1]:
-            raw = str(item.get("id", ""))
-            record = self._find(t, raw)
-            entries = self._assoc_entries(t, record, target) if record is not None else []
-            if entries:
-                results.append({"from": {"id": raw}, "to": entries})
-            else:
-                empty.append(raw)
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                "startedAt": _now(), "completedAt": _now()}
-        if not empty:
-            return Response(200, body)
-        body["numErrors"] = len(empty)
-        body["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                           "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                           "message": f"No {target.name} is associated with {t.singular} {raw}.",
-                           "context": {"fromObjectId": [raw]}, "links": {}, "errors": []}
-                          for raw in empty]
-        return Response(207, body)
-
     # token info ---------------------------------------------------------------------------
     def _token_info(self, req: Request) -> Response:
         return Response(200, {"userId": 1_000_001, "hubId": 4242, "appId": 777,
                               "scopes": sorted(self.scopes)})
 
 
-def _invalid(problems: list[PropertyError]) -> Response:
-    details = ", ".join(
-        f'{{"isValid":false,"message":"{p}","error":"{p.error}","name":"{p.name}"}}' for p in problems
-    )
-    return error(400, "VALIDATION_ERROR", f"Property values were not valid: [{details}]",
-                 errors=[{"message": str(p), "code": p.error, "context": {"propertyName": [p.name]}}
-                         for p in problems])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from config.settings import SettingsError, load_settings
+from connector.hubspot import HubSpotConnector
 from connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord
 from emulator.state import EmuAccount
 from tests.hubspot_support import T0, add_deal, connector_for, drain, hubspot_api, ids, make_state, running
@@ -196,3 +200,16 @@ def test_full_read_ignores_cursor_when_full_is_requested() -> None:
         conn = connector_for(server)
         pages, _ = drain(conn, ACCOUNTS, ChangeCursor(modified_at=T0 + timedelta(days=1)), full=True)
     assert len(ids(pages)) == 30
+
+
+def test_connector_is_built_from_settings_when_token_and_base_url_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    with running(make_state(2)) as server:
+        settings = load_settings(env_file=None, territory_crm="hubspot",
+                                 hubspot_access_token="emulator-token", hubspot_base_url=server.http_url)
+        conn = HubSpotConnector.from_settings(settings)
+        pages, _ = drain(conn, ACCOUNTS)
+    assert ids(pages) == ["1000", "1001"]
+    with pytest.raises(SettingsError) as info:
+        HubSpotConnector.from_settings(load_settings(env_file=None, territory_crm="hubspot"))
+    assert info.value.variable == "HUBSPOT_ACCESS_TOKEN"

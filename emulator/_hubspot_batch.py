@@ -1,0 +1,215 @@
+"""Batch and v4-association routes of the HubSpot emulator (a mixin of ``HubSpotApi``).
+
+Batch endpoints take at most 100 inputs (else 400 VALIDATION_ERROR). Unknown ids come back
+as a 207 with ``numErrors``/``errors``; an invalid property value fails the whole batch
+with 400, as HubSpot does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator._hubspot_objects import HsType, PropertyError, changes_for, render_object, resolve_type
+from emulator.server import Request, Response
+from emulator.state import CrmState
+
+BATCH_MAX = 100
+
+# v4 association type ids (HUBSPOT_DEFINED), keyed (from, to)
+ASSOCIATION_TYPE_IDS = {
+    ("deals", "companies"): 341, ("companies", "deals"): 342,
+    ("notes", "companies"): 190, ("companies", "notes"): 189,
+    ("tasks", "companies"): 192, ("companies", "tasks"): 191,
+}
+
+
+def error(status: int, category: str, message: str, **extra: Any) -> Response:
+    """HubSpot's error body."""
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category, **extra}
+    return Response(status, body)
+
+
+def invalid(problems: list[PropertyError]) -> Response:
+    """400 VALIDATION_ERROR listing every rejected property value."""
+    details = ", ".join(
+        f'{{"isValid":false,"message":"{p}","error":"{p.error}","name":"{p.name}"}}' for p in problems
+    )
+    return error(400, "VALIDATION_ERROR", f"Property values were not valid: [{details}]",
+                 errors=[{"message": str(p), "code": p.error, "context": {"propertyName": [p.name]}}
+                         for p in problems])
+
+
+def flag(value: str | None) -> bool:
+    """Query booleans arrive as True/False (the client) or true/false."""
+    return str(value).lower() == "true"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class BatchRoutes:
+    """Batch and association handlers; the host class supplies record lookup and storage."""
+
+    def _require_state(self) -> CrmState:  # pragma: no cover - supplied by HubSpotApi
+        raise NotImplementedError
+
+    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _build(self, t: HsType, item: dict[str, Any]) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _store(self, t: HsType, record: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _associated(self, t: HsType, record: Any, target: HsType) -> list[int]:  # pragma: no cover
+        raise NotImplementedError
+
+    # batch --------------------------------------------------------------------------------
+    def _inputs(self, req: Request) -> tuple[dict[str, Any], list[dict[str, Any]]] | Response:
+        body = req.json() or {}
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return error(400, "VALIDATION_ERROR", "inputs is required")
+        if len(inputs) > BATCH_MAX:
+            return error(400, "VALIDATION_ERROR",
+                         f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX}")
+        return body, inputs
+
+    def _batch_result(self, ok_status: int, results: list[dict[str, Any]], missing: list[str],
+                      singular: str) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                "startedAt": _now(), "completedAt": _now()}
+        if not missing:
+            return Response(ok_status, body)
+        body["numErrors"] = 1
+        body["errors"] = [{
+            "status": "error", "category": "OBJECT_NOT_FOUND",
+            "message": f"Could not get some {singular.upper()} objects, they may be deleted or not exist. "
+                       "Check that ids are valid.",
+            "context": {"ids": missing}, "links": {}, "errors": [],
+        }]
+        return Response(207, body)
+
+    def _batch_read(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        body, inputs = parsed
+        archived = flag(req.arg("archived"))
+        results, missing = [], []
+        for item in inputs:
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw, archived)
+            if record is None:
+                missing.append(raw)
+            else:
+                results.append(render_object(t, record, body.get("properties") or []))
+        return self._batch_result(200, results, missing, t.singular)
+
+    def _batch_update(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        _, inputs = parsed
+        state = self._require_state()
+        planned, missing, problems = [], [], []
+        for item in inputs:  # validate everything first: a bad value fails the whole batch
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw)
+            if record is None:
+                missing.append(raw)
+                continue
+            props = item.get("properties") or {}
+            try:
+                planned.append((record, changes_for(state, t, record, props), list(props)))
+            except PropertyError as exc:
+                problems.append(exc)
+        if problems:
+            return invalid(problems)
+        results = []
+        for record, changes, names in planned:
+            state.touch(record, **changes)
+            results.append(render_object(t, record, names))
+        return self._batch_result(200, results, missing, t.singular)
+
+    def _batch_create(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        _, inputs = parsed
+        built, problems = [], []
+        for item in inputs:
+            try:
+                built.append((self._build(t, item), list((item.get("properties") or {}).keys())))
+            except PropertyError as exc:
+                problems.append(exc)
+        if problems:
+            return invalid(problems)
+        results = []
+        for (record, names), item in zip(built, inputs):
+            self._store(t, record)
+            body = render_object(t, record, names)
+            if item.get("objectWriteTraceId") is not None:
+                body["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+            results.append(body)
+        return self._batch_result(201, results, [], t.singular)
+
+    def _batch_archive(self, req: Request, t: HsType) -> Response:
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        for item in parsed[1]:
+            record = self._find(t, str(item.get("id", "")))
+            if record is not None:
+                self._require_state().delete(record)
+        return Response(204)
+
+    # associations v4 -------------------------------------------------------------------------
+    def _assoc_entries(self, t: HsType, record: Any, target: HsType) -> list[dict[str, Any]]:
+        type_id = ASSOCIATION_TYPE_IDS.get((t.name, target.name))
+        return [{"toObjectId": i,
+                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
+                for i in self._associated(t, record, target)]
+
+    def _assoc_get(self, req: Request, t: HsType) -> Response:
+        assert req.match is not None
+        target = resolve_type(req.match["to"])
+        record = self._find(t, req.match["id"])
+        if target is None or record is None:
+            return error(404, "OBJECT_NOT_FOUND", "Object not found")
+        return Response(200, {"results": self._assoc_entries(t, record, target)})
+
+    def _assoc_batch_read(self, req: Request, t: HsType) -> Response:
+        assert req.match is not None
+        target = resolve_type(req.match["to"])
+        if target is None:
+            return error(400, "VALIDATION_ERROR", f"Unknown object type {req.match['to']}")
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        results, empty = [], []
+        for item in parsed[1]:
+            raw = str(item.get("id", ""))
+            record = self._find(t, raw)
+            entries = self._assoc_entries(t, record, target) if record is not None else []
+            if entries:
+                results.append({"from": {"id": raw}, "to": entries})
+            else:
+                empty.append(raw)
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                "startedAt": _now(), "completedAt": _now()}
+        if not empty:
+            return Response(200, body)
+        body["numErrors"] = len(empty)
+        body["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                           "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                           "message": f"No {target.name} is associated with {t.singular} {raw}.",
+                           "context": {"fromObjectId": [raw]}, "links": {}, "errors": []}
+                          for raw in empty]
+        return Response(207, body)
+
