@@ -187,3 +187,9 @@ def test_reader_error_carries_path_and_line_when_raised(tmp_path: Path) -> None:
     with pytest.raises(PlanInputError) as info:
         read_instance(tmp_path / "unused.csv", reps)
     assert (info.value.path, info.value.line) == (str(reps), 2) and "target_weight" in info.value.problem
+
+
+def test_csv_round_trip_keeps_instance_when_written_and_read(tmp_path: Path) -> None:
+    instance = generate_instance(300, 6, seed=9)
+    write_instance(instance, tmp_path / "a.csv", tmp_path / "r.csv")
+    assert read_instance(tmp_path / "a.csv", tmp_path / "r.csv") == instance
