@@ -8,6 +8,7 @@ the record so the common incremental query does not render every record.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,48 +50,49 @@ def _coerce(t: HsType, prop: str, value: Any) -> Any:
     return str(value).lower()
 
 
-class _Row:
-    """A record with lazily rendered, coerced property values."""
-
-    __slots__ = ("record", "_props", "_t")
-
-    def __init__(self, t: HsType, record: Any) -> None:
-        self.record, self._props, self._t = record, None, t
-
-    def value(self, prop: str) -> Any:
-        fast = _FAST_TIME.get(prop)
-        if fast is not None and prop in self._t.datetime_props:
-            return fast(self.record)
-        if self._props is None:
-            self._props = self._t.render(self.record)
-        raw = self._props.get(prop)
-        return None if raw in (None, "") else _coerce(self._t, prop, raw)
+Getter = Callable[[Any], Any]
 
 
-def _compile_filter(t: HsType, f: dict[str, Any]) -> Callable[[_Row], bool]:
+def _getter(t: HsType, prop: str) -> Getter:
+    """record -> coerced value of ``prop`` (None when empty)."""
+    fast = _FAST_TIME.get(prop)
+    if fast is not None and prop in t.datetime_props:
+        return fast
+    if prop == "hs_object_id":
+        return lambda r: float(r.n)
+
+    def slow(record: Any) -> Any:
+        raw = t.render(record).get(prop)
+        return None if raw in (None, "") else _coerce(t, prop, raw)
+
+    return slow
+
+
+def _compile_filter(t: HsType, f: dict[str, Any]) -> Callable[[Any], bool]:
     prop, op = f.get("propertyName"), str(f.get("operator", "EQ")).upper()
     if not prop:
         raise SearchError("filter without propertyName")
     if op not in OPERATORS:
         raise SearchError(f"unknown operator {op}")
+    get = _getter(t, prop)
     if op == "HAS_PROPERTY":
-        return lambda row: row.value(prop) is not None
+        return lambda row: get(row) is not None
     if op == "NOT_HAS_PROPERTY":
-        return lambda row: row.value(prop) is None
+        return lambda row: get(row) is None
     if op in ("IN", "NOT_IN"):
         wanted = {_coerce(t, prop, v) for v in f.get("values") or []}
         if op == "IN":
-            return lambda row: row.value(prop) in wanted
-        return lambda row: row.value(prop) not in wanted
+            return lambda row: get(row) in wanted
+        return lambda row: get(row) not in wanted
     value = _coerce(t, prop, f.get("value"))
     if op == "BETWEEN":
         high = _coerce(t, prop, f.get("highValue"))
         if value is None or high is None:
             raise SearchError("BETWEEN needs value and highValue")
-        return lambda row: (v := row.value(prop)) is not None and value <= v <= high
+        return lambda row: (v := get(row)) is not None and value <= v <= high
     if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         token = str(f.get("value", "")).lower().strip("*")
-        hit: Callable[[_Row], bool] = lambda row: token in str(row.value(prop) or "")
+        hit: Callable[[Any], bool] = lambda row: token in str(get(row) or "")
         return hit if op == "CONTAINS_TOKEN" else (lambda row: not hit(row))
     if value is None:
         raise SearchError(f"operator {op} needs a value")
@@ -104,15 +106,15 @@ def _compile_filter(t: HsType, f: dict[str, Any]) -> Callable[[_Row], bool]:
     }
     check = compare[op]
     if op == "NEQ":
-        return lambda row: check(row.value(prop))
-    return lambda row: (v := row.value(prop)) is not None and check(v)
+        return lambda row: check(get(row))
+    return lambda row: (v := get(row)) is not None and check(v)
 
 
-def compile_groups(t: HsType, groups: list[dict[str, Any]]) -> Callable[[_Row], bool]:
+def compile_groups(t: HsType, groups: list[dict[str, Any]]) -> Callable[[Any], bool]:
     """One predicate for the request's filterGroups (validated against HubSpot's limits)."""
     if len(groups) > MAX_GROUPS:
         raise SearchError(f"at most {MAX_GROUPS} filterGroups are allowed")
-    compiled: list[list[Callable[[_Row], bool]]] = []
+    compiled: list[list[Callable[[Any], bool]]] = []
     total = 0
     for group in groups:
         filters = group.get("filters") or []
@@ -124,30 +126,34 @@ def compile_groups(t: HsType, groups: list[dict[str, Any]]) -> Callable[[_Row], 
         raise SearchError(f"at most {MAX_FILTERS} filters in total are allowed")
     if not compiled:
         return lambda row: True
+    if len(compiled) == 1 and len(compiled[0]) == 1:  # the common incremental query
+        return compiled[0][0]
     return lambda row: any(all(check(row) for check in group) for group in compiled)
 
 
-def _sort_key(prop: str) -> Callable[[_Row], tuple[bool, Any, int]]:
-    def key(row: _Row) -> tuple[bool, Any, int]:
-        value = row.value(prop)
-        return (value is None, value if value is not None else 0, row.record.n)
+def run_search(t: HsType, records: list[Any], body: dict[str, Any], needed: int) -> tuple[int, list[Any]]:
+    """The number of matches and at least the first ``needed`` of them in sort order.
 
-    return key
-
-
-def run_search(t: HsType, records: list[Any], body: dict[str, Any]) -> list[Any]:
-    """Matching, sorted records (ties broken by id so paging is stable)."""
+    Records arrive in id order; sorts are stable, so ties stay in id order and paging is
+    deterministic. A single sort with a small ``needed`` uses a heap instead of sorting all.
+    """
     predicate = compile_groups(t, body.get("filterGroups") or [])
-    rows = [row for row in (_Row(t, r) for r in records) if predicate(row)]
+    rows = [r for r in records if predicate(r)]
     sorts = body.get("sorts") or []
-    if not sorts:
-        return [row.record for row in rows]
-    for spec in reversed(sorts):  # stable multi-key sort: last key first
+    for position, spec in enumerate(reversed(sorts)):  # stable multi-key sort: last key first
         if isinstance(spec, str):
             descending = spec.startswith("-")
             prop = spec.lstrip("-")
         else:
             prop = spec.get("propertyName", "hs_object_id")
             descending = str(spec.get("direction", "ASCENDING")).upper() == "DESCENDING"
-        rows.sort(key=_sort_key(prop), reverse=descending)
-    return [row.record for row in rows]
+        get = _getter(t, prop)
+        present = [r for r in rows if get(r) is not None]
+        missing = [r for r in rows if get(r) is None] if len(present) != len(rows) else []
+        if len(sorts) == 1 and needed * 8 < len(present):
+            pick = heapq.nlargest if descending else heapq.nsmallest  # stable, like sorted()[:n]
+            return len(rows), pick(needed, present, key=get) + missing
+        # sorting on the values themselves allocates no key tuples on big result sets
+        present.sort(key=get, reverse=descending)
+        rows = present + missing  # empty values sort last either way
+    return len(rows), rows

@@ -100,8 +100,11 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
             if needed and needed not in self.scopes:
                 resp = self._missing_scope(needed)
             else:
-                with state.lock:
-                    resp = handler(req, t) if t is not None else handler(req)
+                try:
+                    with state.lock:
+                        resp = handler(req, t) if t is not None else handler(req)
+                except ValueError as exc:  # unparsable number, cursor or JSON body
+                    resp = error(400, "VALIDATION_ERROR", f"Invalid input: {exc}")
             resp.headers.update(self._usage_headers())
             return resp
 
@@ -310,15 +313,15 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         state = self._require_state()
         rows = t.rows(state)
         live = [r for r in (rows[n] for n in self._index.keys(state, t)) if not r.deleted]
+        end = min(after + limit, self.search_cap)
         try:
-            matches = run_search(t, live, body)
+            total, matches = run_search(t, live, body, end)
         except SearchError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
-        end = min(after + limit, self.search_cap)
         page = matches[after:end]
-        out: dict[str, Any] = {"total": len(matches),
+        out: dict[str, Any] = {"total": total,
                                "results": [render_object(t, r, body.get("properties")) for r in page]}
-        if end < len(matches):
+        if end < total:
             out["paging"] = {"next": {"after": str(end), "link": None}}
         return Response(200, out)
 

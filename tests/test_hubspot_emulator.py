@@ -142,3 +142,25 @@ def test_rate_limit_fault_has_hubspot_body_and_headers() -> None:
     assert body["policyName"] == "TEN_SECONDLY_ROLLING" and body["errorType"] == "RATE_LIMIT"
     assert info.value.headers["Retry-After"] == "1"
     assert info.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+
+
+def test_search_top_of_many_keeps_id_order_within_ties_when_a_heap_is_used() -> None:
+    state = make_state(100)
+    for n in (1050, 1020, 1070):  # three companies share the newest stamp
+        state.accounts[n].modified_at = state.accounts[1099].modified_at
+    with running(state) as server:
+        search = raw_client(server).crm.companies.search_api
+        newest = search.do_search({"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+                                   "limit": 3})
+        oldest = search.do_search({"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                                   "limit": 2, "after": "1"})
+    assert [c.id for c in newest.results] == ["1020", "1050", "1070"]
+    assert newest.total == 100 and newest.paging.next.after == "3"
+    assert [c.id for c in oldest.results] == ["1001", "1002"]
+
+
+def test_unparsable_paging_input_is_a_validation_error() -> None:
+    with running(make_state(2)) as server:
+        with pytest.raises(ApiException) as info:
+            raw_client(server).crm.companies.search_api.do_search({"limit": "many"})
+    assert info.value.status == 400 and "VALIDATION_ERROR" in info.value.body
