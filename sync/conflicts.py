@@ -1,0 +1,321 @@
+"""Automatic conflict detection on inbound records, flagged in the CRM exactly once.
+
+After a sync (or on ``territory check``) the changed accounts, plus the accounts they may now
+collide with (same website domain), are evaluated against the rules. Every conflict becomes
+one task on the account in the CRM, assigned to the owner's manager (else the owner, else the
+expected owner), naming the conflict and the deciding rule.
+
+Exactly once, across re-runs, crashes and restarts, comes from the outbox:
+
+1. *Decide*: each conflict has a stable key (account, status, current and expected owner);
+   the intent to flag it is enqueued under that key (unique), so a re-run enqueues nothing new.
+2. *Deliver*: pending flags are first looked up in the CRM by the ``[territory:KEY]`` marker
+   the connectors put on every task (a crash after the CRM write but before our commit is
+   reconciled, not repeated); only the missing ones are created.
+3. *Resolve*: a flag whose conflict is gone gets its task completed, again via the outbox.
+
+With ``auto_assign: true`` in the rules file, unowned accounts the rules can place are assigned
+to their expected owner; the CRM write and the audit entry follow the same outbox discipline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+import rules
+from connector.base import CrmConnector
+from connector.records import ActivityRequest, OwnerChange
+from sync.book import Book, load_book
+from sync.history import HistoryEntry
+from sync.store import Store
+from sync.tables import AccountRow, OutboxRow, utc_now
+
+CONFLICT_FLAG = "conflict_flag"
+CONFLICT_RESOLVE = "conflict_resolve"
+AUTO_ASSIGN = "auto_assign"
+SOURCE_AUTO_ASSIGN = "auto_assign"
+
+_TITLES = {
+    rules.Status.INACTIVE_OWNER: "Owner is inactive",
+    rules.Status.DUPLICATE: "Duplicate account with a different owner",
+    rules.Status.PARTNER_CONFLICT: "Partner/channel conflict",
+    rules.Status.MISMATCH: "Owner differs from the territory rules",
+    rules.Status.UNASSIGNED: "Account has no owner and no territory",
+}
+
+
+@dataclass
+class ConflictReport:
+    """What one detection pass found and did."""
+
+    crm: str
+    dry_run: bool = False
+    evaluated: int = 0
+    conflicts: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0
+    reconciled: int = 0
+    already_flagged: int = 0
+    resolved: int = 0
+    auto_assigned: int = 0
+    failures: list[str] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (``--json``)."""
+        return dict(self.__dict__)
+
+
+def conflict_key(decision: rules.Decision) -> str:
+    """Stable key of one conflict: same conflict, same key, on every run."""
+    facts = f"{decision.current_owner_id}|{decision.expected_owner_id}"
+    digest = hashlib.sha1(facts.encode()).hexdigest()[:10]
+    return f"conflict:{decision.account_id}:{decision.status.value}:{digest}"
+
+
+def detect_conflicts(
+    store: Store,
+    connector: CrmConnector,
+    rule_config: rules.RulesConfig,
+    *,
+    changed_ids: Iterable[str] | None = None,
+    dry_run: bool = False,
+) -> ConflictReport:
+    """Evaluate inbound accounts (or all with ``changed_ids=None``) and flag conflicts.
+
+    Args:
+        store: The synced store (source of the book and home of the outbox).
+        connector: Where flags, resolutions and auto-assignments are written.
+        rule_config: Validated rules.
+        changed_ids: Accounts inserted or changed by the last sync; None checks everything.
+        dry_run: Decide and report, write nothing (neither outbox nor CRM).
+    """
+    report = ConflictReport(crm=connector.crm, dry_run=dry_run)
+    book = load_book(store, connector.crm)
+    scope, decisions = _evaluate_scope(book, rule_config, changed_ids)
+    report.evaluated = len(decisions)
+    current = {conflict_key(d): d for d in decisions if d.status in rules.CONFLICT_STATUSES}
+    for decision in current.values():
+        report.conflicts[decision.status.value] = report.conflicts.get(decision.status.value, 0) + 1
+        report.flags.append(_flag_summary(decision))
+    if dry_run:
+        return report
+    _enqueue_flags(store, book, current, report)
+    _enqueue_resolutions(store, scope, set(current), report)
+    if rule_config.auto_assign:
+        _enqueue_assignments(store, decisions)
+    deliver_outbox(store, connector, report)
+    return report
+
+
+def _evaluate_scope(
+    book: Book, rule_config: rules.RulesConfig, changed_ids: Iterable[str] | None
+) -> tuple[set[str], list[rules.Decision]]:
+    """Account ids in scope (incl. deleted ones) and the decisions for the live ones."""
+    if not book.accounts:
+        return set(changed_ids or ()), []
+    kwargs: dict[str, Any] = {"reps": book.reps, "opportunities": book.opportunities}
+    if changed_ids is None:
+        scope = book.account_ids()
+        subset = book.accounts
+        context = None
+    else:
+        changed = set(changed_ids)
+        context = rules.build_book_context(book.accounts, rule_config, **kwargs)
+        scope = context.related_account_ids(changed) | changed
+        subset = [a for a in book.accounts if a.id in scope]
+    if not subset:
+        return scope, []
+    evaluation = rules.evaluate(subset, rule_config, context=context, **kwargs)
+    return scope, list(evaluation.decisions())
+
+
+def _flag_summary(decision: rules.Decision) -> dict[str, Any]:
+    return {
+        "account_id": decision.account_id,
+        "status": decision.status.value,
+        "current_owner_id": decision.current_owner_id,
+        "expected_owner_id": decision.expected_owner_id,
+        "rule": decision.deciding_rule,
+        "reason": decision.reason,
+        "key": conflict_key(decision),
+    }
+
+
+def _assignee(book: Book, decision: rules.Decision) -> str | None:
+    """The owner's manager, else the owner, else the expected owner (active ones only)."""
+    active = {rep.id for rep in book.reps if rep.active}
+    owner = decision.current_owner_id
+    for candidate in (book.managers.get(owner) if owner else None, owner, decision.expected_owner_id):
+        if candidate and candidate in active:
+            return candidate
+    return None
+
+
+def _enqueue_flags(
+    store: Store, book: Book, current: dict[str, rules.Decision], report: ConflictReport
+) -> None:
+    existing = {row.external_key for row in _rows(store, CONFLICT_FLAG)}
+    for key, decision in current.items():
+        if key in existing:
+            report.already_flagged += 1
+            continue
+        title = _TITLES.get(decision.status, decision.status.value)
+        body = (
+            f"{decision.reason}\nRule: {decision.deciding_rule or 'none'}\n"
+            f"Current owner: {decision.current_owner_id or 'none'}; "
+            f"expected owner: {decision.expected_owner_id or 'none'}.\n"
+            "Flagged automatically by territory-agent; it is closed when the conflict is resolved."
+        )
+        payload = {
+            "account_id": decision.account_id,
+            "status": decision.status.value,
+            "subject": f"Territory conflict: {title}",
+            "body": body,
+            "owner_id": _assignee(book, decision),
+        }
+        store.outbox.enqueue(CONFLICT_FLAG, payload, key)
+
+
+def _enqueue_resolutions(
+    store: Store, scope: set[str], current_keys: set[str], report: ConflictReport
+) -> None:
+    resolved = {row.payload.get("flag_key") for row in _rows(store, CONFLICT_RESOLVE)}
+    for row in _rows(store, CONFLICT_FLAG):
+        key = row.external_key
+        if row.payload.get("account_id") not in scope or key in current_keys or key in resolved:
+            continue
+        payload = {"flag_key": key, "account_id": row.payload.get("account_id")}
+        store.outbox.enqueue(CONFLICT_RESOLVE, payload, f"resolved:{key}")
+
+
+def _enqueue_assignments(store: Store, decisions: Sequence[rules.Decision]) -> None:
+    for d in decisions:
+        if d.current_owner_id is None and d.expected_owner_id is not None:
+            payload = {
+                "account_id": d.account_id,
+                "new_owner_id": d.expected_owner_id,
+                "rule": d.deciding_rule,
+                "reason": d.reason,
+            }
+            store.outbox.enqueue(AUTO_ASSIGN, payload, f"assign:{d.account_id}:{d.expected_owner_id}")
+
+
+def _rows(store: Store, kind: str, status: str | None = None) -> list[OutboxRow]:
+    query = select(OutboxRow).where(OutboxRow.kind == kind).order_by(OutboxRow.id)  # type: ignore[arg-type]
+    if status is not None:
+        query = query.where(OutboxRow.status == status)
+    with Session(store.engine, expire_on_commit=False) as session:
+        return list(session.exec(query).all())
+
+
+def deliver_outbox(store: Store, connector: CrmConnector, report: ConflictReport) -> None:
+    """Send every pending flag, resolution and auto-assignment (idempotently)."""
+    _deliver_flags(store, connector, report)
+    _deliver_resolutions(store, connector, report)
+    _deliver_assignments(store, connector, report)
+
+
+def _deliver_flags(store: Store, connector: CrmConnector, report: ConflictReport) -> None:
+    pending = _rows(store, CONFLICT_FLAG, "pending")
+    if not pending:
+        return
+    found = {
+        a.external_key: a.id
+        for a in connector.fetch_activities(sorted({r.payload["account_id"] for r in pending}))
+        if a.external_key
+    }
+    to_send = []
+    for row in pending:
+        if row.external_key in found:
+            store.outbox.mark_sent(row.id, found[row.external_key])  # type: ignore[arg-type]
+            report.reconciled += 1
+        else:
+            to_send.append(row)
+    requests = [
+        ActivityRequest(
+            account_id=row.payload["account_id"],
+            subject=row.payload["subject"],
+            body=row.payload["body"],
+            kind="task",
+            owner_id=row.payload.get("owner_id"),
+            external_key=row.external_key,
+        )
+        for row in to_send
+    ]
+    results = connector.apply_activities(requests) if requests else []
+    for row, result in zip(to_send, results, strict=True):
+        if result.ok:
+            store.outbox.mark_sent(row.id, result.created_id)  # type: ignore[arg-type]
+            report.flagged += 1
+        else:
+            store.outbox.mark_failed(row.id, f"{result.error_code}: {result.message}", final=not result.retriable)  # type: ignore[arg-type]
+            report.failures.append(f"flag {row.external_key}: {result.error_code} {result.message}")
+
+
+def _deliver_resolutions(store: Store, connector: CrmConnector, report: ConflictReport) -> None:
+    pending = _rows(store, CONFLICT_RESOLVE, "pending")
+    if not pending:
+        return
+    flags = {row.external_key: row for row in _rows(store, CONFLICT_FLAG)}
+    sendable = [(row, flags.get(row.payload["flag_key"])) for row in pending]
+    ids = [flag.crm_id for _, flag in sendable if flag is not None and flag.crm_id]
+    results = {r.record_id: r for r in connector.complete_activities(ids)} if ids else {}
+    for row, flag in sendable:
+        result = results.get(flag.crm_id) if flag is not None and flag.crm_id else None
+        if flag is None or not flag.crm_id or (result is not None and result.ok):
+            store.outbox.mark_sent(row.id, flag.crm_id if flag else None)  # type: ignore[arg-type]
+            report.resolved += 1
+        else:
+            message = result.message if result else "no result"
+            store.outbox.mark_failed(row.id, message or "", final=not (result and result.retriable))  # type: ignore[arg-type]
+            report.failures.append(f"resolve {row.payload['flag_key']}: {message}")
+
+
+def _deliver_assignments(store: Store, connector: CrmConnector, report: ConflictReport) -> None:
+    pending = _rows(store, AUTO_ASSIGN, "pending")
+    if not pending:
+        return
+    changes = [OwnerChange(r.payload["account_id"], r.payload["new_owner_id"]) for r in pending]
+    for row, result in zip(pending, connector.apply_owner_changes(changes), strict=True):
+        if not result.ok:
+            store.outbox.mark_failed(row.id, f"{result.error_code}: {result.message}", final=not result.retriable)  # type: ignore[arg-type]
+            report.failures.append(f"assign {row.payload['account_id']}: {result.error_code} {result.message}")
+            continue
+        _record_assignment(store, connector.crm, row)
+        report.auto_assigned += 1
+
+
+def _record_assignment(store: Store, crm: str, row: OutboxRow) -> None:
+    """Audit entry, local owner and outbox status in one transaction: none without the others."""
+    payload = row.payload
+    entry = HistoryEntry(
+        crm=crm,
+        account_id=payload["account_id"],
+        old_owner_id=None,
+        new_owner_id=payload["new_owner_id"],
+        reason=payload["reason"],
+        rule=payload["rule"],
+        approver="rules:auto_assign",
+        source=SOURCE_AUTO_ASSIGN,
+        crm_result="ok",
+    )
+    accounts: sa.Table = AccountRow.__table__  # type: ignore[attr-defined]
+    outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+    with store.transaction() as conn:
+        store.history.append([entry], conn)
+        conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.crm == crm, accounts.c.id == payload["account_id"])
+            .values(owner_id=payload["new_owner_id"])
+        )
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(status="sent", sent_at=utc_now(), attempts=outbox.c.attempts + 1)
+        )
