@@ -150,7 +150,7 @@ def explain_command(
 
     rep_list = csv_rep_source(reps)() if reps else None
     rules = load_rules_or_exit(rules_path)
-    table = _csv_call(read_accounts_csv, accounts)
+    table = _csv_call(lambda path: read_accounts_csv(path, with_names=True), accounts)
     opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
     evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
     try:

@@ -58,30 +58,35 @@ def potential_from_opportunities(
     return np.bincount(account_rows[known], weights=weighted, minlength=account_count).astype(np.float64)
 
 
-def assign_tiers(potential: np.ndarray, tiers: Sequence[Tier], tie_order: np.ndarray | None = None) -> np.ndarray:
+def assign_tiers(potential: np.ndarray, tiers: Sequence[Tier]) -> np.ndarray:
     """Tier index per account, ABC by cumulative share of potential.
 
-    Args:
-        potential: Potential per account.
-        tiers: Ascending ``potential_share`` tiers (the last has 1.0).
-        tie_order: Optional sort key for equal potentials (e.g. rank of the account id) so
-            the result does not depend on input order.
+    An account's "share before" is the potential of all accounts with strictly *higher*
+    potential over the total; it joins the first tier whose ``potential_share`` is above
+    that. Equal potentials therefore always share a tier, so the result does not depend
+    on input order, and the single biggest account is always in the first tier.
+    Accounts without potential (0 or unknown) are in the last tier.
     """
-    values = np.asarray(potential, dtype=np.float64)
-    count = len(values)
-    tier_of = np.full(count, len(tiers) - 1, dtype=np.int32)
+    values = np.nan_to_num(np.asarray(potential, dtype=np.float64), nan=0.0)
+    last = len(tiers) - 1
     total = float(values.sum())
-    if count == 0 or total <= 0:
-        return tier_of
-    secondary = tie_order if tie_order is not None else np.arange(count)
-    order = np.lexsort((secondary, -values))
-    # Share of potential *before* each account: an account joins a tier while the tier's
-    # share is not yet reached, so the single biggest account is always tier A.
-    before = (np.cumsum(values[order]) - values[order]) / total
+    if len(values) == 0 or total <= 0:
+        return np.full(len(values), last, dtype=np.int32)
+    descending = np.sort(values)[::-1]
+    before = np.cumsum(descending) - descending
+    # Ties: use the share before the first of the tied values (a running minimum works
+    # because ``before`` only grows along the descending order).
+    first_of_block = np.r_[True, descending[1:] != descending[:-1]]
+    block_start = np.maximum.accumulate(np.where(first_of_block, np.arange(len(values)), 0))
+    share_before = before[block_start] / total
     shares = np.array([tier.potential_share for tier in tiers])
-    ranked = np.minimum(np.searchsorted(shares, before, side="right"), len(tiers) - 1)
-    ranked[values[order] <= 0] = len(tiers) - 1
-    tier_of[order] = ranked
+    tier_sorted = np.minimum(np.searchsorted(shares, share_before, side="right"), last)
+    # Tiers are monotone in potential: the smallest value of each tier is its threshold.
+    thresholds = [descending[tier_sorted <= k].min() if np.any(tier_sorted <= k) else np.inf for k in range(last)]
+    tier_of = np.full(len(values), last, dtype=np.int32)
+    for k in range(last - 1, -1, -1):
+        tier_of[values >= thresholds[k]] = k
+    tier_of[values <= 0] = last
     return tier_of
 
 

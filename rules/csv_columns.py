@@ -10,6 +10,7 @@ produces the precise error for a malformed row.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from rules.errors import CsvInputError
 
 _BOM = b"\xef\xbb\xbf"
+_DIGITS_MAX = 15  # longer digit strings may exceed float64's exact integers
 
 
 def read_csv_columns(path: str | Path, wanted: Sequence[str], required: Sequence[str]) -> dict[str, np.ndarray]:
@@ -29,49 +31,100 @@ def read_csv_columns(path: str | Path, wanted: Sequence[str], required: Sequence
     """
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        buffer = _read_padded(Path(path))
     except OSError as exc:
         raise CsvInputError(source, 1, f"cannot read the file: {exc.strerror or exc}") from exc
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
-    header_end = raw.find(b"\n")
-    header_line = (raw if header_end < 0 else raw[:header_end]).decode("utf-8", "replace").rstrip("\r")
-    header = next(csv.reader([header_line]), [])
-    names = [name.strip() for name in header]
+    size = len(buffer) - _PAD
+    start = len(_BOM) if bytes(buffer[: len(_BOM)]) == _BOM else 0
+    head = bytes(buffer[start: min(size, start + (1 << 16))])
+    header_end = head.find(b"\n")
+    header_line = (head if header_end < 0 else head[:header_end]).decode("utf-8", "replace").rstrip("\r")
+    names = [name.strip() for name in next(csv.reader([header_line]), [])]
     missing = [name for name in required if name not in names]
     if missing:
         raise CsvInputError(source, 1, f"missing column(s) {', '.join(missing)}; the header has: {', '.join(names) or '(nothing)'}")
     positions = {name: names.index(name) for name in wanted if name in names}
-    columns = None if b'"' in raw else _fast_columns(raw, header_end, len(names), positions)
-    return columns if columns is not None else _csv_module_columns(source, raw, names, positions)
-
-
-def _fast_columns(raw: bytes, header_end: int, width: int, positions: dict[str, int]) -> dict[str, np.ndarray] | None:
-    """Vectorised split; None when the file is not in the simple shape."""
     if header_end < 0:
         return {name: np.zeros(0, dtype="S1") for name in positions}
-    body = raw[header_end + 1:]
-    if body and not body.endswith(b"\n"):
-        body += b"\n"
-    data = np.frombuffer(body, dtype=np.uint8)
-    separators = np.flatnonzero((data == 44) | (data == 10))
-    if len(separators) % width:
+    body_start = start + header_end + 1
+    if size > body_start and buffer[size - 1] != 10:
+        buffer[size] = 10  # a missing final newline; the padding has room for it
+        size += 1
+    columns = _fast_columns(buffer, body_start, size, len(names), positions)
+    if columns is not None:
+        return columns
+    return _csv_module_columns(source, bytes(buffer[body_start:size]), names, positions)
+
+
+_PAD = 128
+
+
+def _read_padded(path: Path) -> np.ndarray:
+    """The file in a numpy byte buffer with zeroed padding after it (read once, no copies)."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        buffer = np.empty(size + _PAD, dtype=np.uint8)
+        view = memoryview(buffer)
+        done = 0
+        while done < size:
+            count = handle.readinto(view[done:size])
+            if not count:
+                break
+            done += count
+    buffer[done:] = 0
+    return buffer[: done + _PAD]
+
+
+def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, positions: dict[str, int]) -> dict[str, np.ndarray] | None:
+    """Vectorised split; None when the file is not in the simple shape."""
+    data = buffer[body_start:size]
+    separators = _separator_positions(data)
+    if separators is None or len(separators) % width:
         return None
     ends = separators.reshape(-1, width)
     if not np.all(data[ends[:, -1]] == 10) or np.any(data[ends[:, :-1]] == 10):
         return None  # ragged rows or blank lines: let the csv module report them
-    starts = np.empty_like(ends)
-    starts.ravel()[1:] = ends.ravel()[:-1] + 1
-    starts.ravel()[0] = 0
-    carriage = (ends[:, -1] > 0) & (data[np.maximum(ends[:, -1] - 1, 0)] == 13)
-    padded = np.concatenate([data, np.zeros(64, dtype=np.uint8)])
+    line_ends = ends[:, -1]
+    carriage = (line_ends > 0) & (data[np.maximum(line_ends - 1, 0)] == 13)
+    padded = buffer[body_start:]  # the padding after the data lets windows run past the end
     columns: dict[str, np.ndarray] = {}
     for name, index in positions.items():
-        lengths = ends[:, index] - starts[:, index]
+        if index == 0:
+            starts = np.empty(len(ends), dtype=ends.dtype)
+            starts[:1] = 0
+            starts[1:] = line_ends[:-1] + 1
+        else:
+            starts = ends[:, index - 1] + 1
+        lengths = ends[:, index] - starts
         if index == width - 1:
             lengths = lengths - carriage
-        columns[name] = _gather(padded, starts[:, index], lengths)
+        columns[name] = _gather(padded, starts, lengths)
     return columns
+
+
+def _separator_positions(data: np.ndarray) -> np.ndarray | None:
+    """Positions of commas and newlines, found block by block in one reused buffer; None
+    when the data contains a quote character (the csv module handles quoting).
+
+    Working in blocks keeps the temporary mask small, which matters where touching fresh
+    memory is slow (first-touch page faults on some virtual machines).
+    """
+    index_type = np.int32 if len(data) < 2**31 - 1 else np.int64
+    block = 1 << 21
+    is_separator = np.empty(min(block, len(data)), dtype=bool)
+    is_newline = np.empty_like(is_separator)
+    found = []
+    for start in range(0, len(data), block):
+        chunk = data[start:start + block]
+        count = len(chunk)
+        np.equal(chunk, 34, out=is_separator[:count])
+        if is_separator[:count].any():
+            return None
+        np.equal(chunk, 44, out=is_separator[:count])
+        np.equal(chunk, 10, out=is_newline[:count])
+        np.logical_or(is_separator[:count], is_newline[:count], out=is_separator[:count])
+        found.append(np.flatnonzero(is_separator[:count]).astype(index_type) + index_type(start))
+    return np.concatenate(found) if found else np.zeros(0, dtype=index_type)
 
 
 def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -80,7 +133,7 @@ def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
     longest = int(lengths.max()) if rows else 0
     if longest == 0:
         return np.zeros(rows, dtype="S1")
-    if longest > 64:
+    if longest > _PAD:
         padded = np.concatenate([padded, np.zeros(longest, dtype=np.uint8)])
     windows = sliding_window_view(padded, longest)[starts]
     windows[np.arange(longest) >= lengths[:, None]] = 0
@@ -89,30 +142,34 @@ def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
 
 def _csv_module_columns(source: str, raw: bytes, names: list[str], positions: dict[str, int]) -> dict[str, np.ndarray]:
     text = raw.decode("utf-8", "replace")
-    reader = csv.reader(text.splitlines(keepends=True))
-    next(reader, None)
+    reader = csv.reader(text.splitlines(keepends=True))  # the body: the header is line 1
     values: dict[str, list[bytes]] = {name: [] for name in positions}
     try:
         for row in reader:
             if not row:
                 continue  # a blank line is not a record
             if len(row) != len(names):
-                raise CsvInputError(source, reader.line_num, f"{len(row)} fields, but the header has {len(names)}; quote values that contain commas")
+                raise CsvInputError(source, reader.line_num + 1, f"{len(row)} fields, but the header has {len(names)}; quote values that contain commas")
             for name, index in positions.items():
                 values[name].append(row[index].encode("utf-8"))
     except csv.Error as exc:
-        raise CsvInputError(source, reader.line_num, f"malformed CSV: {exc}") from exc
+        raise CsvInputError(source, reader.line_num + 1, f"malformed CSV: {exc}") from exc
     return {name: np.array(items, dtype=np.bytes_) if items else np.zeros(0, dtype="S1") for name, items in values.items()}
 
 
 def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
     """A byte column as floats (empty -> NaN).
 
+    Plain non-negative integers (the usual export) are parsed on the byte matrix; anything
+    else goes through numpy's float conversion.
+
     Raises:
         CsvInputError: naming the first row whose value is not a number (line = row + 2).
     """
-    stripped = np.char.strip(values) if values.dtype.itemsize <= 32 and len(values) < 50_000 else values
-    filled = np.where(stripped == b"", b"nan", stripped)
+    digits = _parse_digit_strings(values)
+    if digits is not None:
+        return digits
+    filled = np.where(values == b"", b"nan", values)
     try:
         return filled.astype(np.float64)
     except ValueError:
@@ -123,6 +180,26 @@ def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
             except ValueError:
                 raise CsvInputError(source, row + 2, f"column {name}: {text!r} is not a number") from None
         raise
+
+
+def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:
+    """Vectorised parse when every value is empty or only ASCII digits; else None."""
+    count, width = len(values), values.dtype.itemsize
+    if count == 0 or width > _DIGITS_MAX:
+        return None
+    matrix = values.view(np.uint8).reshape(count, width)
+    present = matrix != 0
+    if not np.all(~present | ((matrix >= 48) & (matrix <= 57))):
+        return None
+    lengths = present.sum(axis=1)
+    if np.any(present[:, :-1] < present[:, 1:]):
+        return None  # an embedded NUL; not a plain number
+    result = np.zeros(count, dtype=np.float64)
+    for column in range(width):
+        digit = matrix[:, column].astype(np.float64) - 48.0
+        result = np.where(column < lengths, result * 10.0 + digit, result)
+    result[lengths == 0] = np.nan
+    return result
 
 
 def parse_booleans(source: str, name: str, values: np.ndarray, default: bool) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +30,21 @@ from rules.table import AccountTable, factorize
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
 REP_COLUMNS = ("id", "name", "active", "capacity", "is_partner")
+_NEEDS_QUOTES = np.zeros(256, dtype=bool)
+_NEEDS_QUOTES[list(b',"\n\r')] = True
 DECISION_COLUMNS = ("account_id", "current_owner_id", "expected_owner_id", "territory_ids", "status", "reason")
 
 
-def read_accounts_csv(path: str | Path) -> AccountTable:
-    """Accounts from CSV as a table. Raises :class:`CsvInputError` on bad input."""
+def read_accounts_csv(path: str | Path, *, with_names: bool = False) -> AccountTable:
+    """Accounts from CSV as a table. Raises :class:`CsvInputError` on bad input.
+
+    Names are only needed for display (``explain``); skipping them saves time on big files.
+    """
     source = str(path)
-    columns = read_csv_columns(path, ACCOUNT_COLUMNS, required=("id",))
+    wanted = ACCOUNT_COLUMNS if with_names else tuple(c for c in ACCOUNT_COLUMNS if c != "name")
+    columns = read_csv_columns(path, wanted, required=("id",))
     ids = columns["id"]
-    empty = np.flatnonzero(np.char.str_len(ids) == 0) if len(ids) < 100_000 else np.flatnonzero(ids == b"")
+    empty = np.flatnonzero(ids == b"")
     if len(empty):
         raise CsvInputError(source, int(empty[0]) + 2, "empty id: every account needs an id")
     count = len(ids)
@@ -82,7 +89,7 @@ def read_reps_csv(path: str | Path) -> list[Rep]:
 
 
 def _csv_field(text: str) -> str:
-    if any(ch in text for ch in ',"\n\r'):
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -90,22 +97,25 @@ def _csv_field(text: str) -> str:
 def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
     """Write decisions.csv in input order.
 
-    Each distinct outcome's tail (everything after the account id) is formatted once; a
-    row is then its id plus its outcome's tail.
+    Each distinct outcome's tail (everything after the current owner) is formatted once;
+    a row is its id, its current owner and its outcome's tail.
     """
     tails = []
     for o in evaluation.outcomes:
-        fields = (o.current_owner_id or "", o.expected_owner_id or "", ";".join(o.territory_ids), o.status.value, o.reason)
+        fields = (o.expected_owner_id or "", ";".join(o.territory_ids), o.status.value, o.reason)
         tails.append(("," + ",".join(_csv_field(f) for f in fields) + "\n").encode("utf-8"))
+    facts = evaluation.facts
+    owners = np.array([b","] + [("," + _csv_field(rep)).encode("utf-8") for rep in facts.rep_labels], dtype=object)
+    owner_of_row = owners[facts.owner + 1].tolist()
     tail_of_row = np.array(tails, dtype=object)[evaluation.outcome_of_row].tolist()
-    ids = evaluation.facts.table.ids
+    ids = facts.table.ids
     id_list = ids.tolist()
-    if len(ids) and np.isin(ids.view(np.uint8), np.frombuffer(b',"\n\r', dtype=np.uint8)).any():
+    if len(ids) and _NEEDS_QUOTES[ids.view(np.uint8)].any():
         id_list = [_csv_field(i.decode("utf-8")).encode("utf-8") for i in id_list]
     header = (",".join(DECISION_COLUMNS) + "\n").encode()
     with open(path, "wb") as handle:
         handle.write(header)
-        handle.write(b"".join(map(bytes.__add__, id_list, tail_of_row)))
+        handle.write(b"".join(chain.from_iterable(zip(id_list, owner_of_row, tail_of_row))))
 
 
 def decisions_to_csv_text(evaluation: Evaluation) -> str:

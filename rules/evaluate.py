@@ -26,7 +26,7 @@ from rules.outcomes import Evaluation, RowFacts, build_outcomes
 from rules.records import Account, Opportunity, Rep, Status
 from rules.resolve import Resolution, resolve
 from rules.schema import RulesConfig
-from rules.table import AccountTable, Coded, byte_keys, to_bytes_column
+from rules.table import AccountTable, Coded, byte_keys, hash_rows, to_bytes_column
 
 AccountsInput = Sequence[Account] | AccountTable
 OpportunitiesInput = Sequence[Opportunity] | OpportunityTable | None
@@ -106,8 +106,7 @@ def _coverage_columns(facts: RowFacts) -> None:
         )
     else:
         facts.potential = potential_from_revenue(facts.table.annual_revenue, settings.potential)
-    id_keys, _ = byte_keys(facts.table.ids)  # tie order independent of row order
-    facts.tier = assign_tiers(facts.potential, settings.tiers, id_keys)
+    facts.tier = assign_tiers(facts.potential, settings.tiers)
     facts.workload = workload_of(facts.tier, settings.tiers)
 
 
@@ -125,27 +124,37 @@ def _territory_columns(facts: RowFacts, loads: dict[str, float]) -> None:
     bits = MatchIndex([t.match for t in territories]).match_bits(facts.table)
     group_of_row, first_rows = _group_equal_rows(bits)
     group_sets = [bit_indexes(bits[row]) for row in first_rows]
-    # The sourcing rep only matters where it owns one of the contested territories.
-    rep_count = len(facts.rep_labels) + 1
-    owner_pairs = np.array(
-        [g * rep_count + facts.rep_index[territories[t].owner] for g, ts in enumerate(group_sets) if len(ts) > 1 for t in ts],
-        dtype=np.int64,
-    )
-    row_pairs = group_of_row.astype(np.int64) * rep_count + facts.sourcing
-    relevant = np.isin(row_pairs, owner_pairs) & (facts.sourcing >= 0) if "sourcing_rep" in facts.rules.tiebreakers else np.zeros(len(row_pairs), bool)
-    effective_sourcing = np.where(relevant, facts.sourcing, -1)
-    case_keys = group_of_row.astype(np.int64) * rep_count + (effective_sourcing + 1)
-    cases, case_of_row = np.unique(case_keys, return_inverse=True)
-    resolutions: list[Resolution] = []
-    for key in cases.tolist():
-        group, sourcing_code = divmod(key, rep_count)
-        sourcing = facts.rep_labels[sourcing_code - 1] if sourcing_code else None
-        resolutions.append(resolve(group_sets[group], territories, facts.rules.tiebreakers, sourcing, loads))
+    rules = facts.rules
+    resolutions = [resolve(ts, territories, rules.tiebreakers, None, loads) for ts in group_sets]
+    case_of_row = group_of_row.copy()
+    contested = np.array([r.tiebreaker is not None for r in resolutions] + [False])
+    if "sourcing_rep" in rules.tiebreakers and contested.any():
+        # The sourcing rep only matters where it owns one of the contested territories.
+        span = len(facts.rep_labels) + 1
+        owner_pairs = np.unique(np.array(
+            [g * span + facts.rep_index[territories[t].owner] for g, ts in enumerate(group_sets) if contested[g] for t in ts], dtype=np.int64
+        ))
+        candidates = np.flatnonzero(contested[group_of_row] & (facts.sourcing >= 0))
+        pairs = group_of_row[candidates] * span + facts.sourcing[candidates]
+        hit = sorted_member(pairs, owner_pairs)
+        extra_keys, extra_of_row = np.unique(pairs[hit], return_inverse=True)
+        for key in extra_keys.tolist():
+            group, sourcing_code = divmod(key, span)
+            resolutions.append(resolve(group_sets[group], territories, rules.tiebreakers, facts.rep_labels[sourcing_code], loads))
+        case_of_row[candidates[hit]] = len(group_sets) + extra_of_row
     facts.resolutions = resolutions
-    facts.resolution_of_row = case_of_row.astype(np.int64)
+    facts.resolution_of_row = case_of_row
     owner_of_case = np.array([facts.rep_index[r.owner] if r.owner else -1 for r in resolutions] + [-1], dtype=np.int64)
     facts.rule_owner = owner_of_case[facts.resolution_of_row]
     facts.match_count = np.array([len(r.matched) for r in resolutions], dtype=np.int64)[facts.resolution_of_row]
+
+
+def sorted_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` for a sorted unique ``sorted_set``, by binary search (no big sort)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    slots = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[slots] == values
 
 
 def _group_equal_rows(bits: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -153,9 +162,7 @@ def _group_equal_rows(bits: np.ndarray) -> tuple[np.ndarray, list[int]]:
     rows = len(bits)
     if rows == 0:
         return np.empty(0, dtype=np.int64), []
-    keys = bits[:, 0].copy()
-    for column in range(1, bits.shape[1]):
-        keys = keys * np.uint64(0x9E3779B97F4A7C15) ^ bits[:, column]
+    keys = bits[:, 0].copy() if bits.shape[1] == 1 else hash_rows(bits)
     unique_keys, group_of_row = np.unique(keys, return_inverse=True)
     first = np.empty(len(unique_keys), dtype=np.int64)
     first[group_of_row[::-1]] = np.arange(rows - 1, -1, -1)
@@ -174,10 +181,14 @@ def _named_column(facts: RowFacts) -> None:
         wanted = {(getattr(e, field) if field == "account" else _domain_key(e.domain)): i for i, e in reversed(list(enumerate(entries))) if getattr(e, field)}
         if not wanted:
             continue
-        keys = to_bytes_column(list(wanted))
-        hits = np.flatnonzero(np.isin(column, keys))
+        width = max(column.dtype.itemsize, max(len(k.encode("utf-8")) for k in wanted))
+        column_keys, _ = byte_keys(column.astype(f"S{width}"))
+        wanted_keys, _ = byte_keys(to_bytes_column(list(wanted)).astype(f"S{width}"))
+        hits = np.flatnonzero(sorted_member(column_keys, np.unique(wanted_keys)))
         for row in hits.tolist():
-            named[row] = wanted[column[row].decode("utf-8", "replace")]
+            entry = wanted.get(column[row].decode("utf-8", "replace"))
+            if entry is not None:  # the exact check behind the hash
+                named[row] = entry
     facts.named = named
     owners = np.array([facts.rep_index[e.owner] for e in entries] + [-1], dtype=np.int64)
     facts.rule_owner = np.where(named >= 0, owners[named], facts.rule_owner)
@@ -200,11 +211,12 @@ def _duplicate_column(facts: RowFacts, context: BookContext | None) -> None:
         )
         facts.domain_index = context.domains
         return
-    has_domain = table.domain != b""
     keys, _ = byte_keys(table.domain)
-    candidates = np.flatnonzero(has_domain)
-    _, inverse, counts = np.unique(keys[candidates], return_inverse=True, return_counts=True)
-    shared = candidates[counts[inverse] > 1]
+    ordered = np.sort(keys)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    empty_key, _ = byte_keys(np.array([b""], dtype=table.domain.dtype))
+    repeated = repeated[repeated != empty_key[0]]
+    shared = np.flatnonzero(sorted_member(keys, repeated) & (table.domain != b""))
     duplicate = np.zeros(len(table), dtype=bool)
     if len(shared):
         # Exact grouping on the few shared rows (no reliance on the hash).

@@ -20,6 +20,8 @@ from rules.errors import RulesFileError
 from rules.schema import RulesConfig
 
 Loc = tuple[str | int, ...]
+# libyaml when available: big rules files (thousands of named accounts) parse 10x faster.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_rules(path: str | Path, *, known_reps: Collection[str] | None = None) -> RulesConfig:
@@ -43,8 +45,8 @@ def load_rules(path: str | Path, *, known_reps: Collection[str] | None = None) -
 def parse_rules(text: str, source: str = "<rules>", *, known_reps: Collection[str] | None = None) -> RulesConfig:
     """Validate rules given as YAML text; ``source`` labels error messages."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_YamlLoader)
+        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

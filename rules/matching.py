@@ -121,10 +121,17 @@ class MatchIndex:
         index = PostalIndex((r, i) for i in constrained for r in self.criteria[i].postal_ranges())
         accepted = np.ones((len(column.labels) + 1, self.size), dtype=bool)
         accepted[:, constrained] = False
-        for row, label in enumerate(column.labels):
-            owners = list(index.owners_of(label))
-            if owners:
-                accepted[row, owners] = True
+        for length in index.lengths:
+            # Distinct prefixes are few (e.g. 1,000 three-digit ones for 100,000 codes).
+            prefix_code: dict[str, int] = {}
+            codes = np.array([prefix_code.setdefault(label[:length], len(prefix_code)) for label in column.labels], dtype=np.int64)
+            per_prefix = np.zeros((len(prefix_code), self.size), dtype=bool)
+            for prefix, code in prefix_code.items():
+                owners = list(index.owners_of_prefix(length, prefix))
+                if owners:
+                    per_prefix[code, owners] = True
+            if len(codes):
+                accepted[:-1] |= per_prefix[codes]
         return self._pack(accepted)
 
     def _numeric_lookup(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

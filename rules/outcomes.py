@@ -22,19 +22,24 @@ from rules.table import AccountTable, Coded
 
 _S = {status: code for code, status in enumerate(STATUS_PRECEDENCE)}
 _INDIVIDUAL = (_S[Status.DUPLICATE], _S[Status.GRANDFATHERED])
+# Statuses whose expected owner or reason depends on the current owner.
+_BY_CURRENT_OWNER = (_S[Status.INACTIVE_OWNER], _S[Status.UNCOVERED])
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """Everything in a decision except the account id."""
+    """Everything in a decision except the account id and its current owner."""
 
-    current_owner_id: str | None
     expected_owner_id: str | None
     territory_ids: tuple[str, ...]
     status: Status
     reason: str
     rule_owner_id: str | None
     deciding_rule: str
+
+
+def _none() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
 
 
 @dataclass
@@ -47,22 +52,32 @@ class RowFacts:
     opps: OpportunityTable | None
     rep_labels: list[str]
     rep_index: dict[str, int]
-    owner: np.ndarray
-    sourcing: np.ndarray
-    opp_account_rows: np.ndarray
-    arrays: dict[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:  # computed columns live in ``arrays``
-        try:
-            return self.__dict__["arrays"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in type(self).__dataclass_fields__:
-            object.__setattr__(self, name, value)
-        else:
-            self.arrays[name] = value
+    owner: np.ndarray = field(default_factory=_none)
+    sourcing: np.ndarray = field(default_factory=_none)
+    opp_account_rows: np.ndarray = field(default_factory=_none)
+    # coverage (rules.coverage)
+    potential: np.ndarray = field(default_factory=_none)
+    tier: np.ndarray = field(default_factory=_none)
+    workload: np.ndarray = field(default_factory=_none)
+    # territories and tiebreakers: one Resolution per (territory set, relevant sourcing rep)
+    resolutions: list[Resolution] = field(default_factory=list)
+    resolution_of_row: np.ndarray = field(default_factory=_none)
+    rule_owner: np.ndarray = field(default_factory=_none)
+    match_count: np.ndarray = field(default_factory=_none)
+    named: np.ndarray = field(default_factory=_none)
+    # checks
+    duplicate: np.ndarray = field(default_factory=_none)
+    shared_domain_rows: np.ndarray = field(default_factory=_none)
+    domain_index: Any = None  # a DomainIndex when evaluating a subset against a book
+    partner_led: np.ndarray = field(default_factory=_none)
+    direct_only: np.ndarray = field(default_factory=_none)
+    partner_variant: np.ndarray = field(default_factory=_none)
+    open_opportunity: np.ndarray = field(default_factory=_none)
+    grandfather_opp: tuple[np.ndarray, np.ndarray] = field(default_factory=lambda: (_none(), _none()))
+    # results
+    status: np.ndarray = field(default_factory=_none)
+    expected: np.ndarray = field(default_factory=_none)
+    caches: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def start(cls, table: AccountTable, rules: RulesConfig, directory: RepDirectory, opps: OpportunityTable | None) -> "RowFacts":
@@ -72,7 +87,7 @@ class RowFacts:
             labels |= set(opps.owner.labels)
         rep_labels = sorted(labels)
         rep_index = {rep: i for i, rep in enumerate(rep_labels)}
-        facts = cls(table, rules, directory, opps, rep_labels, rep_index, np.empty(0), np.empty(0), np.empty(0, np.int64))
+        facts = cls(table, rules, directory, opps, rep_labels, rep_index)
         facts.owner = facts.remap(table.owner)
         facts.sourcing = facts.remap(table.sourcing)
         facts.opp_account_rows = opps.account_rows(table) if opps is not None else np.empty(0, np.int64)
@@ -123,14 +138,17 @@ def build_outcomes(facts: RowFacts) -> "Evaluation":
     rows = len(facts.table)
     rep_span = len(facts.rep_labels) + 1
     source = facts.resolution_of_row * (len(facts.rules.named_accounts) + 1) + (facts.named + 1)
-    keys = ((source * len(_S) + facts.status) * 8 + facts.partner_variant) * rep_span + (facts.owner + 1)
+    by_owner = np.where(np.isin(facts.status, _BY_CURRENT_OWNER), facts.owner + 1, 0)
+    keys = ((source * len(_S) + facts.status) * 8 + facts.partner_variant) * rep_span + by_owner
     largest = (len(facts.resolutions) + 1) * (len(facts.rules.named_accounts) + 1) * len(_S) * 8 * rep_span
     if largest >= 2**62:  # only with absurd vocabularies; stay exact
-        keys = np.unique(np.stack([source, facts.status, facts.partner_variant, facts.owner]), axis=1, return_inverse=True)[1]
+        keys = np.unique(np.stack([source, facts.status, facts.partner_variant, by_owner]), axis=1, return_inverse=True)[1]
     individual = np.isin(facts.status, _INDIVIDUAL)
     keys = np.where(individual, -1 - np.arange(rows), keys)
     _, first_rows, outcome_of_row = np.unique(keys, return_index=True, return_inverse=True)
-    outcomes = [describe_outcome(facts, row) for row in first_rows.tolist()]
+    columns = (facts.status, facts.owner, facts.rule_owner, facts.expected, facts.resolution_of_row, facts.named)
+    picked = [column[first_rows].tolist() for column in columns]
+    outcomes = [describe_outcome(facts, row, *values) for row, *values in zip(first_rows.tolist(), *picked)]
     return Evaluation(facts, outcome_of_row.astype(np.int64), outcomes)
 
 
@@ -155,7 +173,8 @@ class Evaluation:
     def decision(self, row: int) -> Decision:
         """The decision for one row."""
         o = self.outcomes[int(self.outcome_of_row[row])]
-        return Decision(self.account_id(row), o.current_owner_id, o.expected_owner_id, o.territory_ids, o.status, o.reason, o.rule_owner_id, o.deciding_rule)
+        current = self.facts.rep(int(self.facts.owner[row]))
+        return Decision(self.account_id(row), current, o.expected_owner_id, o.territory_ids, o.status, o.reason, o.rule_owner_id, o.deciding_rule)
 
     def decisions(self) -> Iterator[Decision]:
         """Every decision in input order."""

@@ -77,6 +77,19 @@ class PostalIndex:
             by_length.setdefault(postal_range.length, []).append((postal_range, owner))
         self._levels = [(length, *_segments(items)) for length, items in sorted(by_length.items())]
 
+    @property
+    def lengths(self) -> list[int]:
+        """The prefix lengths in use."""
+        return [length for length, _, _ in self._levels]
+
+    def owners_of_prefix(self, length: int, prefix: str) -> frozenset[int]:
+        """Owners of the ranges of ``length`` covering ``prefix`` (of exactly that length)."""
+        for level_length, starts, owner_sets in self._levels:
+            if level_length == length and len(prefix) == length:
+                slot = bisect.bisect_right(starts, prefix) - 1
+                return owner_sets[slot] if slot >= 0 else frozenset()
+        return frozenset()
+
     def owners_of(self, code: str) -> set[int]:
         """Indexes of every range owner whose range contains ``code`` (normalised)."""
         found: set[int] = set()

@@ -8,16 +8,15 @@ from rules.outcomes import Outcome, RowFacts
 from rules.records import STATUS_PRECEDENCE, Status
 
 
-def rule_text(facts: RowFacts, row: int) -> tuple[str, str]:
-    """(reason fragment, deciding-rule tag) for what the rules alone say about ``row``."""
+def rule_text(facts: RowFacts, resolution_id: int, named: int) -> tuple[str, str]:
+    """(reason fragment, deciding-rule tag) for what the rules alone say."""
     territories = facts.rules.territories
-    named = int(facts.named[row])
     if named >= 0:
         entry = facts.rules.named_accounts[named]
         note = f": {entry.reason}" if entry.reason else ""
         key = entry.account if entry.account is not None else entry.domain
         return f"named account rule ({entry.describe()}{note}) -> {entry.owner}", f"named:{key}"
-    resolution = facts.resolutions[int(facts.resolution_of_row[row])]
+    resolution = facts.resolutions[resolution_id]
     if resolution.territory is None:
         return "no territory or named-account rule matches", "none"
     winner = territories[resolution.territory]
@@ -33,15 +32,18 @@ def rule_text(facts: RowFacts, row: int) -> tuple[str, str]:
     )
 
 
-def describe_outcome(facts: RowFacts, row: int) -> Outcome:
+def describe_outcome(facts: RowFacts, row: int, status_code: int, cur_code: int, rule_code: int, expected_code: int, resolution_id: int, named: int) -> Outcome:
     """The outcome of ``row`` (shared by all rows with the same facts)."""
-    status = STATUS_PRECEDENCE[int(facts.status[row])]
-    cur, rule, expected = (facts.rep(int(a[row])) for a in (facts.owner, facts.rule_owner, facts.expected))
-    text, tag = rule_text(facts, row)
+    cache = facts.caches.setdefault("rule_text", {})
+    texts = cache.get((resolution_id, named))
+    if texts is None:
+        matched = facts.resolutions[resolution_id].matched
+        texts = cache[(resolution_id, named)] = (*rule_text(facts, resolution_id, named), tuple(facts.rules.territories[i].id for i in matched))
+    text, tag, territory_ids = texts
+    status = STATUS_PRECEDENCE[status_code]
+    cur, rule, expected = facts.rep(cur_code), facts.rep(rule_code), facts.rep(expected_code)
     reason = _REASONS[status](facts, row, cur, rule, text)
-    resolution = facts.resolutions[int(facts.resolution_of_row[row])]
-    territory_ids = tuple(facts.rules.territories[i].id for i in resolution.matched)
-    return Outcome(cur, expected, territory_ids, status, reason, rule, tag)
+    return Outcome(expected, territory_ids, status, reason, rule, tag)
 
 
 def _inactive(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
@@ -55,7 +57,7 @@ def _inactive(facts: RowFacts, row: int, cur: str | None, rule: str | None, text
 def _duplicate(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
     account_id = facts.table.ids[row].decode("utf-8", "replace")
     domain = facts.table.domain[row].decode("utf-8", "replace")
-    if "domain_index" in facts.arrays:
+    if facts.domain_index is not None:
         others = [(h.account_id, h.owner_id) for h in facts.domain_index.conflicting_holders(account_id, domain, cur)]
     else:
         holders = _shared_domain_holders(facts).get(facts.table.domain[row], [])
@@ -67,15 +69,15 @@ def _duplicate(facts: RowFacts, row: int, cur: str | None, rule: str | None, tex
 
 def _shared_domain_holders(facts: RowFacts) -> dict[bytes, list[tuple[int, str, str | None]]]:
     """Domain -> (row, account id, owner) of rows sharing it, sorted by id; built once."""
-    if "domain_holders" not in facts.arrays:
+    if "domain_holders" not in facts.caches:
         holders: dict[bytes, list[tuple[int, str, str | None]]] = {}
         for other in facts.shared_domain_rows.tolist():
             entry = (other, facts.table.ids[other].decode("utf-8", "replace"), facts.rep(int(facts.owner[other])))
             holders.setdefault(facts.table.domain[other], []).append(entry)
         for entries in holders.values():
             entries.sort(key=lambda entry: entry[1])
-        facts.domain_holders = holders
-    return facts.domain_holders
+        facts.caches["domain_holders"] = holders
+    return facts.caches["domain_holders"]
 
 
 def _partner(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
@@ -83,9 +85,9 @@ def _partner(facts: RowFacts, row: int, cur: str | None, rule: str | None, text:
     variant = int(facts.partner_variant[row])
     problems = []
     if variant & 1 and channels.partner_led is not None:
-        problems.append(f"channel rule partner_led ({channels.partner_led.match.describe()}) needs a partner-channel rep, but {cur} is not one")
+        problems.append(f"channel rule partner_led ({channels.partner_led.match.describe()}) needs a partner-channel rep, but the current owner is not one")
     if variant & 6 and channels.direct_only is not None:
-        what = "the account carries a partner" if variant & 2 else f"{cur} is a partner-channel rep"
+        what = "the account carries a partner" if variant & 2 else "the current owner is a partner-channel rep"
         problems.append(f"channel rule direct_only ({channels.direct_only.match.describe()}), but {what}")
     return "; ".join(problems) + f"; {text}"
 
@@ -105,7 +107,7 @@ def _grandfathered(facts: RowFacts, row: int, cur: str | None, rule: str | None,
 
 
 def _mismatch(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
-    return f"owned by {cur or 'nobody'}, but {text}"
+    return f"the owner should change: {text}"
 
 
 def _unassigned(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:

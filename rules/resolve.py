@@ -35,9 +35,21 @@ class Resolution:
     steps: tuple[str, ...]
 
 
+_SPECIFICITY: dict[int, tuple[Territory, int]] = {}
+
+
 def geo_specificity(territory: Territory) -> int:
     """How precisely a territory describes a billing address: -1 not geographic, 0 country
     only, else the longest postal prefix length it uses."""
+    cached = _SPECIFICITY.get(id(territory))
+    if cached is not None and cached[0] is territory:
+        return cached[1]
+    value = _specificity(territory)
+    _SPECIFICITY[id(territory)] = (territory, value)
+    return value
+
+
+def _specificity(territory: Territory) -> int:
     match = territory.match
     if match.postal_code is not None:
         return max(r.length for r in match.postal_ranges())
@@ -55,6 +67,11 @@ def resolve(
     ordered = tuple(sorted(matched, key=lambda i: territories[i].id))
     if not ordered:
         return Resolution(None, None, (), None, ("no territory matched",))
+    if len({territories[i].owner for i in ordered}) == 1:
+        # Uncontested (the common case): no tiebreaker runs.
+        winner = ordered[0]
+        steps = (f"matched territories: {', '.join(territories[i].id for i in ordered)}", f"territory {territories[winner].id} -> owner {territories[winner].owner}")
+        return Resolution(winner, territories[winner].owner, ordered, None, steps)
     owners = lambda cands: {territories[i].owner for i in cands}  # noqa: E731
     names = lambda cands: ", ".join(territories[i].id for i in cands)  # noqa: E731
     steps = [f"matched territories: {names(ordered)}"]

@@ -43,12 +43,29 @@ def byte_keys(values: np.ndarray) -> tuple[np.ndarray, bool]:
     if width:
         matrix[:, :width] = values.view(np.uint8).reshape(count, width)
     words = matrix.view(np.uint64)
-    keys = words[:, 0].copy()
+    if padded_width == 8:
+        return words[:, 0].copy(), True
+    return hash_rows(words), False
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: spreads every input bit over the whole 64-bit word."""
+    with np.errstate(over="ignore"):
+        x = values ^ (values >> np.uint64(30))
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x = x * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def hash_rows(words: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per row of a ``(rows, k)`` uint64 matrix (position-sensitive)."""
+    keys = mix64(words[:, 0])
     for column in range(1, words.shape[1]):
-        keys *= _PRIME
-        keys ^= words[:, column]
-        keys ^= keys >> np.uint64(29)
-    return keys, padded_width == 8
+        with np.errstate(over="ignore"):
+            keys = mix64(keys * _PRIME + words[:, column])
+    return keys
 
 
 def factorize(values: np.ndarray, normalize: Callable[[str], str] = str.strip) -> Coded:
@@ -62,11 +79,15 @@ def factorize(values: np.ndarray, normalize: Callable[[str], str] = str.strip) -
         return Coded(np.empty(0, dtype=np.int32), [])
     keys, exact = byte_keys(values)
     vocabulary = np.unique(keys[:_SAMPLE])
-    slots = np.minimum(np.searchsorted(vocabulary, keys), len(vocabulary) - 1)
-    missing = vocabulary[slots] != keys
-    if missing.any():
-        vocabulary = np.union1d(vocabulary, keys[missing])
-        slots = np.searchsorted(vocabulary, keys)
+    if len(vocabulary) * 10 > min(count, _SAMPLE):
+        # Many distinct values (postal codes): one sort beats repeated searches.
+        vocabulary, slots = np.unique(keys, return_inverse=True)
+    else:
+        slots = np.minimum(np.searchsorted(vocabulary, keys), len(vocabulary) - 1)
+        missing = vocabulary[slots] != keys
+        if missing.any():
+            vocabulary = np.union1d(vocabulary, keys[missing])
+            slots = np.searchsorted(vocabulary, keys)
     first_row = np.empty(len(vocabulary), dtype=np.int64)
     first_row[slots[::-1]] = np.arange(count - 1, -1, -1)  # last write wins: the first row
     if not exact and not np.array_equal(values, values[first_row[slots]]):
