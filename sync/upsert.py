@@ -14,6 +14,7 @@ repeats the newer-wins rule in SQL so the database never lets an older copy win 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,9 +51,14 @@ class UpsertOutcome:
         self.owner_changes += other.owner_changes
 
 
+@functools.cache
+def _field_names(record_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record_type))
+
+
 def record_to_row(record: Record, crm: str, synced_at: datetime) -> dict[str, Any]:
     """Flatten a connector record into a row dict of its table."""
-    row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    row = {name: getattr(record, name) for name in _field_names(type(record))}
     if "teams" in row:
         row["teams"] = list(row["teams"])
     row["crm"] = crm
@@ -80,8 +86,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _insert_for(conn: Connection, table: sa.Table) -> Any:
-    dialect = conn.dialect.name
+def _insert_for(dialect: str, table: sa.Table) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     if dialect == "postgresql":
@@ -89,8 +94,10 @@ def _insert_for(conn: Connection, table: sa.Table) -> Any:
     raise ValueError(f"unsupported database dialect {dialect!r}: use SQLite or PostgreSQL")
 
 
-def _live_statement(conn: Connection, table: sa.Table) -> Any:
-    stmt = _insert_for(conn, table)
+@functools.cache
+def _live_statement(dialect: str, table: sa.Table) -> Any:
+    # built once per dialect and table: rebuilding it for every page costs more than the SQL
+    stmt = _insert_for(dialect, table)
     keys = {"crm", "id"}
     return stmt.on_conflict_do_update(
         index_elements=["crm", "id"],
@@ -99,8 +106,9 @@ def _live_statement(conn: Connection, table: sa.Table) -> Any:
     )
 
 
-def _tombstone_statement(conn: Connection, table: sa.Table) -> Any:
-    stmt = _insert_for(conn, table)
+@functools.cache
+def _tombstone_statement(dialect: str, table: sa.Table) -> Any:
+    stmt = _insert_for(dialect, table)
     keys = {"crm", "id"}
     return stmt.on_conflict_do_update(
         index_elements=["crm", "id"],
@@ -173,14 +181,12 @@ def upsert_records(
     table: sa.Table = RECORD_TABLES[kind].__table__  # type: ignore[attr-defined]
     rows = _newest_per_id(record_to_row(r, crm, synced_at) for r in records)
     outcome = UpsertOutcome()
-    live_stmt = tomb_stmt = None
+    dialect = conn.dialect.name
     for chunk in _chunks(rows, CHUNK_SIZE):
         existing = _existing(conn, table, crm, [r["id"] for r in chunk])
         live, tombstones = _classify(chunk, existing, outcome)
         if live:
-            live_stmt = live_stmt if live_stmt is not None else _live_statement(conn, table)
-            conn.execute(live_stmt, live)
+            conn.execute(_live_statement(dialect, table), live)
         if tombstones:
-            tomb_stmt = tomb_stmt if tomb_stmt is not None else _tombstone_statement(conn, table)
-            conn.execute(tomb_stmt, tombstones)
+            conn.execute(_tombstone_statement(dialect, table), tombstones)
     return outcome
