@@ -161,6 +161,7 @@ def _enqueue_flags(
     store: Store, book: Book, current: dict[str, rules.Decision], report: ConflictReport
 ) -> None:
     existing = {row.external_key for row in _rows(store, CONFLICT_FLAG)}
+    new: list[tuple[str, dict[str, Any]]] = []
     for key, decision in current.items():
         if key in existing:
             report.already_flagged += 1
@@ -179,7 +180,8 @@ def _enqueue_flags(
             "body": body,
             "owner_id": _assignee(book, decision),
         }
-        store.outbox.enqueue(CONFLICT_FLAG, payload, key)
+        new.append((key, payload))
+    _insert_outbox(store, CONFLICT_FLAG, new)
 
 
 def _enqueue_resolutions(
@@ -206,6 +208,36 @@ def _enqueue_assignments(store: Store, decisions: Sequence[rules.Decision]) -> N
             store.outbox.enqueue(AUTO_ASSIGN, payload, f"assign:{d.account_id}:{d.expected_owner_id}")
 
 
+def _insert_outbox(store: Store, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Enqueue many new intents in one transaction (keys are known to be new)."""
+    if not items:
+        return
+    outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+    now = utc_now()
+    rows = [
+        {"kind": kind, "payload": payload, "external_key": key, "status": "pending",
+         "attempts": 0, "created_at": now}
+        for key, payload in items
+    ]
+    with store.transaction() as conn:
+        conn.execute(sa.insert(outbox), rows)
+
+
+def _mark_sent_many(store: Store, sent: Sequence[tuple[int, str | None]]) -> None:
+    """Record many successful sends in one transaction."""
+    if not sent:
+        return
+    outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+    now = utc_now()
+    with store.transaction() as conn:
+        for row_id, crm_id in sent:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(status="sent", crm_id=crm_id, sent_at=now, attempts=outbox.c.attempts + 1)
+            )
+
+
 def _rows(store: Store, kind: str, status: str | None = None) -> list[OutboxRow]:
     query = select(OutboxRow).where(OutboxRow.kind == kind).order_by(OutboxRow.id)  # type: ignore[arg-type]
     if status is not None:
@@ -230,13 +262,10 @@ def _deliver_flags(store: Store, connector: CrmConnector, report: ConflictReport
         for a in connector.fetch_activities(sorted({r.payload["account_id"] for r in pending}))
         if a.external_key
     }
-    to_send = []
-    for row in pending:
-        if row.external_key in found:
-            store.outbox.mark_sent(row.id, found[row.external_key])  # type: ignore[arg-type]
-            report.reconciled += 1
-        else:
-            to_send.append(row)
+    to_send = [row for row in pending if row.external_key not in found]
+    reconciled = [(row.id, found[row.external_key]) for row in pending if row.external_key in found]
+    _mark_sent_many(store, reconciled)  # type: ignore[arg-type]
+    report.reconciled += len(reconciled)
     requests = [
         ActivityRequest(
             account_id=row.payload["account_id"],
@@ -249,11 +278,11 @@ def _deliver_flags(store: Store, connector: CrmConnector, report: ConflictReport
         for row in to_send
     ]
     results = connector.apply_activities(requests) if requests else []
+    sent = [(row.id, result.created_id) for row, result in zip(to_send, results, strict=True) if result.ok]
+    _mark_sent_many(store, sent)  # type: ignore[arg-type]
+    report.flagged += len(sent)
     for row, result in zip(to_send, results, strict=True):
-        if result.ok:
-            store.outbox.mark_sent(row.id, result.created_id)  # type: ignore[arg-type]
-            report.flagged += 1
-        else:
+        if not result.ok:
             store.outbox.mark_failed(row.id, f"{result.error_code}: {result.message}", final=not result.retriable)  # type: ignore[arg-type]
             report.failures.append(f"flag {row.external_key}: {result.error_code} {result.message}")
 

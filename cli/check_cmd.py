@@ -1,0 +1,95 @@
+"""`territory check`: evaluate the synced book against the rules and flag conflicts in the CRM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.errors import EXIT_PARTIAL, InputError
+from config import load_settings
+
+CHECK_HELP = (
+    "Evaluate the synced accounts against the rules file and flag every conflict in the CRM.\n\n"
+    "Each conflict (mismatch, duplicate, inactive owner, partner conflict, unassigned) becomes "
+    "one task on the account, assigned to the owner's manager (else the owner), created exactly "
+    "once: re-runs, restarts and crashes never duplicate it; resolved conflicts get their task "
+    "completed.\n\n"
+    "With `auto_assign: true` in the rules file, unowned accounts the rules can place are "
+    "assigned and recorded in the audit history. `territory sync` runs the same check on "
+    "inbound records. Use --dry-run to see the conflicts without writing anything."
+)
+
+
+def check_command(
+    rules_path: Path = typer.Option(
+        Path("territory.yaml"), "--rules", envvar="TERRITORY_RULES", help="Rules file (YAML)."
+    ),
+    account: list[str] = typer.Option(
+        None, "--account", help="Check only these account ids (and those sharing their domain)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report conflicts; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check the synced book against the rules and flag conflicts in the CRM."""
+    settings = load_settings()
+    settings.require_crm()
+    report = run_check(settings, rules_path, account or None, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print_check_report(Console(), report)
+    if report.failures:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
+    """Open store and connector, load the rules against the synced owners, detect conflicts."""
+    from cli.rules_cmd import load_rules_or_exit
+    from cli.sync_cmd import open_configured_store
+    from connector.factory import build_connector
+    from sync.conflicts import detect_conflicts
+
+    store = open_configured_store(settings.territory_db_url)
+    crm = settings.require_crm()
+    owners = [r["id"] for r in store.iter_records("owners", crm=crm)]
+    if not owners:
+        raise InputError("the store holds no owners yet: run `territory sync` first.")
+    rule_config = load_rules_or_exit(rules_path, lambda: [_Rep(o) for o in owners])
+    return detect_conflicts(
+        store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run
+    )
+
+
+class _Rep:
+    def __init__(self, rep_id: str) -> None:
+        self.id = rep_id
+
+
+def print_check_report(console: Console, report: Any) -> None:
+    """A table of conflicts by status and what was written to the CRM."""
+    table = Table(title=f"Conflicts in {report.crm} ({report.evaluated} accounts evaluated)")
+    table.add_column("status")
+    table.add_column("accounts", justify="right")
+    for status, count in sorted(report.conflicts.items()):
+        table.add_row(status, str(count))
+    console.print(table)
+    if report.dry_run:
+        console.print("Dry run: nothing was written to the CRM.")
+    else:
+        console.print(
+            f"CRM: {report.flagged} new flags, {report.already_flagged} already flagged, "
+            f"{report.reconciled} reconciled after an interruption, {report.resolved} resolved, "
+            f"{report.auto_assigned} auto-assigned."
+        )
+    for failure in report.failures[:20]:
+        console.print(f"[red]failed[/red] {failure}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `territory check`."""
+    app.command("check", help=CHECK_HELP)(check_command)
