@@ -194,6 +194,19 @@ def test_committed_cursor_stays_behind_search_lag_when_changes_are_recent() -> N
     assert cursor2 is not None and cursor2.seen_ids == frozenset()
 
 
+def test_cursor_is_not_held_back_when_crm_clock_is_ahead_of_server_date() -> None:
+    future = T0.replace(year=2100)
+    state = make_state(3, start=future)
+    with running(state) as server:
+        conn = connector_for(server)
+        _, cursor = drain(conn, ACCOUNTS)
+        state.touch(state.accounts[1001], city="Trier")
+        pages, cursor2 = drain(conn, ACCOUNTS, cursor)
+        pages3, _ = drain(conn, ACCOUNTS, cursor2)
+    assert ids(pages) == ["1001"]
+    assert ids(pages3) == []  # stamps in "2100" are not treated as recent edits
+
+
 def test_full_read_ignores_cursor_when_full_is_requested() -> None:
     state = make_state(30)
     with running(state) as server:

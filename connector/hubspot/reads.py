@@ -203,6 +203,8 @@ class HubSpotReader:
         server = self.client.last_server_time
         if server is None or stamp <= server - self.search_lag:
             return stamp
+        if stamp > server + self.search_lag:  # stamps from another clock (an emulator): no lag
+            return stamp
         capped = server - self.search_lag
         return max(capped, floor) if floor is not None else capped
 
