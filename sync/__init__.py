@@ -2,6 +2,7 @@
 
 from sync.engine import SYNC_ORDER, KindCounts, SyncSummary, run_sync
 from sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
+from sync.jobs import SYNC_LEASE, run_incremental_sync
 from sync.history import AppendOnlyViolation, HistoryEntry, OwnershipHistory
 from sync.lease import Leases
 from sync.outbox import Outbox
@@ -11,6 +12,7 @@ from sync.upsert import UpsertOutcome
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "SYNC_LEASE",
     "SYNC_ORDER",
     "AppendOnlyViolation",
     "HistoryEntry",
@@ -27,6 +29,7 @@ __all__ = [
     "head_revision",
     "iter_export_rows",
     "open_store",
+    "run_incremental_sync",
     "run_sync",
     "schema_revision",
     "write_csv",

@@ -188,3 +188,26 @@ def test_committed_cursor_never_moves_back_when_an_old_page_is_offered() -> None
     token = ChangeCursor(None, frozenset(), token="after:100", phase="initial")
     assert advance_cursor(newer, token) == token
     assert advance_cursor(None, older) == older
+
+
+def test_scheduled_sync_skips_when_another_agent_holds_the_lease(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from connector import factory
+    from sync.jobs import SYNC_LEASE, run_incremental_sync
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    monkeypatch.setenv("TERRITORY_DB_URL", url)
+    monkeypatch.setenv("TERRITORY_CRM", "hubspot")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
+    crm = seed_crm()
+    monkeypatch.setattr(factory, "build_connector", lambda s: FakeConnector(crm, crm="hubspot"))
+    store = open_store(url)
+    assert store.leases.acquire(SYNC_LEASE, "other-agent", 600)
+    assert run_incremental_sync(holder="me") is None
+    assert store.count_records("accounts") == 0
+    store.leases.release(SYNC_LEASE, "other-agent")
+    summary = run_incremental_sync(holder="me")
+    assert summary is not None and summary.total("inserted") == 34
+    assert store.leases.current(SYNC_LEASE) is None  # released after the run
