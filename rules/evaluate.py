@@ -246,7 +246,7 @@ def _grandfather_column(facts: RowFacts) -> None:
     """Rows with an open opportunity owned by the current owner (or by nobody)."""
     keeps = np.zeros(len(facts.table), dtype=bool)
     facts.grandfather_opp = (np.empty(0, np.int64), np.empty(0, np.int64))
-    if facts.opps is not None and facts.rules.grandfather_open_opportunities:
+    if facts.opps is not None and facts.rules.grandfather_open_opportunities and len(facts.table):
         opps = facts.opps
         open_rows = opps.open_rows()
         rows = facts.opp_account_rows[open_rows]
