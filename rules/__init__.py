@@ -16,7 +16,7 @@ from rules.coverage import (
     workload_of,
 )
 from rules.domains import DomainIndex, normalize_domain
-from rules.errors import RulesFileError
+from rules.errors import CsvInputError, RulesFileError
 from rules.evaluate import build_book_context, evaluate
 from rules.explain import explain
 from rules.loader import check_known_reps, load_rules, parse_rules
@@ -34,6 +34,7 @@ __all__ = [
     "Balance",
     "BookContext",
     "CONFLICT_STATUSES",
+    "CsvInputError",
     "DEFAULT_TIEBREAKERS",
     "Decision",
     "DomainIndex",
