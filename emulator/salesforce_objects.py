@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from emulator.state import (
@@ -37,9 +37,15 @@ class FieldProblem(Exception):
         super().__init__(message)
 
 
+DATETIME_FIELDS = {"CreatedDate", "LastModifiedDate", "SystemModstamp"}
+DATE_FIELDS = {"CloseDate", "ActivityDate"}
+
+
 def sf_datetime(value: datetime) -> str:
     """Salesforce's datetime spelling, ``2024-01-01T12:34:56.000+0000`` (always UTC)."""
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "+0000"
 
 
 def json_value(value: Any) -> Any:
@@ -313,6 +319,19 @@ def resolve_getter(defs: dict[str, SObjectDef], state: CrmState, sobject: SObjec
         target = table.get(getattr(rec, attr))
         return inner(target) if target is not None else None
 
+    return get
+
+
+def resolve_renderer(defs: dict[str, SObjectDef], state: CrmState, sobject: SObjectDef, name: str) -> Getter | None:
+    """Like :func:`resolve_getter`, but yielding the JSON value (datetimes spelled out)."""
+    get = resolve_getter(defs, state, sobject, name)
+    canonical = sobject.canonical(name)
+    if get is None or canonical is None:
+        return None if get is None else (lambda rec: json_value(get(rec)))
+    if canonical in DATETIME_FIELDS:
+        return lambda rec: sf_datetime(get(rec))
+    if canonical in DATE_FIELDS:
+        return lambda rec: json_value(get(rec))
     return get
 
 

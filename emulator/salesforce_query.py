@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from emulator.salesforce_objects import SObjectDef, json_value, resolve_getter
+from emulator.salesforce_objects import SObjectDef, resolve_getter, resolve_renderer
 from emulator.soql import OrderItem, Query, SoqlError, compile_where, parse_soql, split_stamp_floor, where_fields
 from emulator.state import CrmState
 
@@ -64,8 +64,8 @@ class QueryEngine:
             records = self._matching(sobject, query, include_deleted)
             if query.count_only:
                 return {"totalSize": len(records), "done": True, "records": []}
-            getters = [resolve_getter(self.defs, self.state, sobject, f) for f in fields]
-            rows = [tuple([json_value(g(rec)) for g in getters]) for rec in records]  # type: ignore[misc]
+            renderers = [resolve_renderer(self.defs, self.state, sobject, f) for f in fields]
+            rows = [tuple([r(rec) for r in renderers]) for rec in records]  # type: ignore[misc]
         snap = _Snapshot(sobject.name, fields, rows, max(MIN_BATCH, min(batch, MAX_BATCH)), version)
         locator = f"01g{next(self._counter):015d}"
         return self._page(locator, snap, 0)
@@ -136,9 +136,16 @@ class QueryEngine:
         end = min(offset + snap.batch, len(snap.rows))
         base = f"/services/data/v{snap.version}/sobjects/{snap.sobject}/"
         id_pos = snap.fields.index("Id") if "Id" in snap.fields else None
-        records = [
-            _render(snap.sobject, base, snap.fields, row, id_pos) for row in snap.rows[offset:end]
-        ]
+        rows = snap.rows[offset:end]
+        if any("." in name for name in snap.fields):
+            records = [_render(snap.sobject, base, snap.fields, row, id_pos) for row in rows]
+        else:  # the common, flat case: no per-field work
+            fields, sobject = snap.fields, snap.sobject
+            records = [
+                {"attributes": {"type": sobject, "url": base + row[id_pos] if id_pos is not None else base},
+                 **dict(zip(fields, row))}
+                for row in rows
+            ]
         body: dict[str, Any] = {"totalSize": len(snap.rows), "done": end >= len(snap.rows), "records": records}
         if end < len(snap.rows):
             body["nextRecordsUrl"] = f"/services/data/v{snap.version}/query/{locator}-{end}"
