@@ -11,6 +11,7 @@ from typing import Iterator, TextIO
 
 import sqlalchemy as sa
 import typer
+from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -18,6 +19,7 @@ from rich.table import Table
 from cli.errors import EXIT_PARTIAL
 from config import SettingsError, load_settings
 from connector import factory
+from connector.errors import CrmError
 from sync import EXPORT_COLUMNS, KindCounts, Store, SyncSummary, open_store, run_sync
 from sync.doctor import doctor_exit_code, run_doctor
 from sync.engine import COUNT_NAMES
@@ -45,6 +47,12 @@ def open_configured_store(url: str) -> Store:
     """Open (and migrate) the store, turning driver errors into a settings error (exit 2)."""
     try:
         return open_store(url)
+    except AlembicCommandError as exc:
+        raise SettingsError(
+            "TERRITORY_DB_URL",
+            f"the store's schema cannot be upgraded ({exc}); it may come from a newer "
+            "territory-agent: upgrade territory-agent or point TERRITORY_DB_URL elsewhere.",
+        ) from None
     except (sa.exc.SQLAlchemyError, ValueError, OSError) as exc:
         raise SettingsError(
             "TERRITORY_DB_URL",
@@ -128,6 +136,9 @@ def sync_command(
         else:
             with progress.running():
                 summary = run_sync(connector, store, full=full, progress=progress)
+    except CrmError:
+        _explain_stop(store)
+        raise
     finally:
         store.close()
     if as_json:
@@ -152,6 +163,17 @@ DOCTOR_HELP = (
     "Prints PASS or FAIL per check with what to fix. Exit codes: 0 all checks pass, 2 a "
     "settings or store problem, 3 a CRM problem."
 )
+
+
+def _explain_stop(store: Store) -> None:
+    """After a failed run: what was kept, and that the next run resumes."""
+    runs = store.list_runs(limit=1)
+    counts = runs[0]["counts"] if runs else {}
+    typer.echo(
+        f"Sync stopped. {counts.get('fetched', 0)} records fetched and committed before the "
+        "error are kept; fix the problem below and run `territory sync` again to resume.",
+        err=True,
+    )
 
 
 def _export_help() -> str:

@@ -183,3 +183,31 @@ def test_doctor_exits_3_when_crm_unreachable(
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 3
     assert "FAIL crm connection: ConnectionError: connection refused" in result.output
+
+
+def test_sync_exits_3_and_says_it_resumes_when_crm_fails_mid_run(
+    crm_data: FakeCrm, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        factory, "build_connector", lambda s: FakeConnector(crm_data, fail_after_pages=3)
+    )
+    code, _, err = run_cli(["sync"], capsys)
+    assert code == 3
+    assert "11 records fetched and committed" in err and "resume" in err
+    monkeypatch.setattr(factory, "build_connector", lambda s: FakeConnector(crm_data))
+    code, out, _ = run_cli(["sync", "--json"], capsys)
+    assert code == 0 and json.loads(out)["fetched"] == 34 - 11
+
+
+def test_sync_exits_2_when_store_schema_is_newer_than_this_version(
+    crm_data: FakeCrm, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from sync import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'cli.db'}")
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    code, _, err = run_cli(["sync"], capsys)
+    assert code == 2 and "TERRITORY_DB_URL" in err and "newer territory-agent" in err
