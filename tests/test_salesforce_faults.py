@@ -30,7 +30,7 @@ def test_fatal_names_the_token_when_it_is_really_invalid() -> None:
             drain(conn, ObjectKind.ACCOUNTS)
     assert "SF_ACCESS_TOKEN expired" in str(caught.value)
     assert caught.value.next_step and "SF_ACCESS_TOKEN" in caught.value.next_step
-    assert conn.api_calls == 2  # one re-authentication, then give up
+    assert conn.api_calls == 6  # three rounds of (call, re-authenticate, call), then give up
 
 
 def test_retries_5xx_rate_limits_and_drops_honouring_retry_after_when_injected() -> None:

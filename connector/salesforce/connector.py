@@ -36,6 +36,7 @@ from connector.salesforce.reader import iter_change_pages
 from connector.salesforce.soql import probe_query
 
 T = TypeVar("T")
+SESSION_RENEWALS = 3  # rounds of (re-authenticate, retry) before an expired session is fatal
 LOW_USAGE_SHARE = 0.1  # doctor warns when less than 10% of the daily API calls are left
 
 
@@ -83,12 +84,19 @@ class SalesforceConnector:
             raise translate_error(exc, retry_after=self._adapter.last_retry_after, what=what) from exc
 
     def _retry(self, unit: Callable[[], T]) -> T:
-        try:
-            return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep)
-        except FatalCrmError as exc:
-            if isinstance(exc.__cause__, SessionExpiredError):
-                raise self._expired(exc.__cause__) from exc
-            raise
+        # The shared policy re-authenticates once per call. A flaky gateway (or the emulator's
+        # --fault-rate) can send two stray 401s in a row, so the connector grants a few fresh
+        # rounds, as simple-salesforce's own re-login does (3); a dead token still fails fast.
+        for round_ in range(1, SESSION_RENEWALS + 1):
+            try:
+                return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep)
+            except FatalCrmError as exc:
+                if not isinstance(exc.__cause__, SessionExpiredError):
+                    raise
+                if round_ == SESSION_RENEWALS:
+                    raise self._expired(exc.__cause__) from exc
+                self._reauthenticate()
+        raise AssertionError("unreachable")
 
     def _call(self, fn: Callable[[Salesforce], T], what: str = "") -> T:
         return self._retry(lambda: self._call_once(fn, what))
@@ -99,7 +107,7 @@ class SalesforceConnector:
     def _expired(self, cause: SessionExpiredError) -> FatalCrmError:
         if self.settings.salesforce_auth_mode() == "session":
             return FatalCrmError(
-                f"SF_ACCESS_TOKEN expired: Salesforce rejected it twice ({cause.code})", crm=self.crm,
+                f"SF_ACCESS_TOKEN expired: Salesforce rejected it even after re-authenticating ({cause.code})", crm=self.crm,
                 status=cause.status, code=cause.code,
                 next_step="get a fresh access token (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use "
                 "SF_USERNAME + SF_PASSWORD + SF_SECURITY_TOKEN / JWT so the agent can log in by itself",
