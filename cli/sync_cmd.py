@@ -112,7 +112,9 @@ def _print_summary(console: Console, summary: SyncSummary) -> None:
     if summary.skipped:
         console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
         for skipped in summary.skipped[:SKIPPED_SHOWN]:
-            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}")
+            # one unwrapped line per record, so it can be grepped and copied
+            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}",
+                          soft_wrap=True, highlight=False, markup=False)
         if len(summary.skipped) > SKIPPED_SHOWN:
             console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
         console.print("Fix them in the CRM; the next sync picks them up once they change.")

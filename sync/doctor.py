@@ -99,7 +99,8 @@ def check_crm(
         return [CheckResult("crm access", False, _describe(exc), AREA_CRM)]
     if results and not all(r.passed for r in results):
         return results
-    results.append(_check_usage(connector))
+    if not any("usage" in r.name for r in results):  # some connectors check usage themselves
+        results.append(_check_usage(connector))
     return results
 
 
