@@ -34,7 +34,15 @@ def test_revoked_token_is_fatal_naming_the_setting_when_reauth_does_not_help() -
             drain(conn, ACCOUNTS)
     assert "HUBSPOT_ACCESS_TOKEN invalid or revoked" in str(info.value)
     assert info.value.status == 401
-    assert conn.client.reauthentications == 1 and conn.api_calls == 2
+    assert conn.client.reauthentications == 3 and conn.api_calls == 6  # three rounds, then fatal
+
+
+def test_consecutive_stray_401s_are_ridden_out_when_the_token_is_valid() -> None:
+    script = ["expired_session", "expired_session", "expired_session"]
+    with running(make_state(5), faults=FaultPlan(script=script)) as server:
+        conn = connector_for(server)
+        pages, _ = drain(conn, ACCOUNTS)
+    assert len(ids(pages)) == 5 and conn.client.reauthentications == 2
 
 
 def test_rate_limit_is_retried_after_retry_after_seconds_when_429() -> None:
@@ -117,3 +125,25 @@ def test_emulator_rejects_more_than_100_batch_inputs_when_batch_read() -> None:
             client.crm.companies.batch_api.read({"properties": [], "inputs": [{"id": str(i)} for i in range(101)]})
         assert hubspot_api(server).search_cap == 10_000
     assert info.value.status == 400 and "VALIDATION_ERROR" in info.value.body
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_company_arrives_exactly_once_when_one_call_in_ten_fails(seed: int) -> None:
+    from emulator.seed import seed_state
+    from emulator.state import CrmState
+
+    state = CrmState()
+    seed_state(state, accounts=1500, seed=seed)
+    faults = FaultPlan(rate=0.1, seed=seed)
+    with running(state, faults=faults) as server:
+        conn = connector_for(server)
+        pages, cursor = drain(conn, ACCOUNTS)
+        for n in sorted(state.accounts)[:40]:
+            state.touch(state.accounts[n], city="Ulm")
+        later, _ = drain(conn, ACCOUNTS, cursor)
+    expected = {str(n) for n, a in state.accounts.items() if not a.malformed}
+    got = ids(pages)
+    assert len(got) == len(set(got)) and set(got) == expected
+    assert {r.id for p in later for r in p.records} == {str(n) for n in sorted(state.accounts)[:40]} - {
+        str(n) for n, a in state.accounts.items() if a.malformed}
+    assert sum(faults.injected.values()) >= 2  # the run really went through faults

@@ -25,6 +25,9 @@ from connector.hubspot.errors import CRM, is_client_error, translate_error
 from connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
 
 REQUEST_TIMEOUT = (10.0, 120.0)  # connect, read seconds
+# Private-app tokens do not expire, so a 401 that survives a fresh client is usually a
+# revoked token; a few rounds still ride out stray 401s from a flaky proxy (or --fault-rate).
+REAUTH_ROUNDS = 3
 
 
 class HubSpotResponse:
@@ -115,17 +118,20 @@ class HubSpotClient:
                     self._remember(dict(headers))
                 raise translate_error(exc) from exc
 
-        try:
-            return call_with_retry(attempt, policy=self.policy, reauthenticate=self.rebuild,
-                                   sleep=self.sleep, on_retry=self.on_retry)
-        except FatalCrmError as exc:
-            if isinstance(exc.__cause__, SessionExpiredError):
-                raise FatalCrmError(
-                    f"HUBSPOT_ACCESS_TOKEN invalid or revoked: {exc.__cause__.args[0]}",
-                    crm=CRM, status=401, code=exc.code,
-                    next_step="create a new access token for the private app and set HUBSPOT_ACCESS_TOKEN",
-                ) from None
-            raise
+        expired: SessionExpiredError | None = None
+        for _ in range(REAUTH_ROUNDS):
+            try:
+                return call_with_retry(attempt, policy=self.policy, reauthenticate=self.rebuild,
+                                       sleep=self.sleep, on_retry=self.on_retry)
+            except FatalCrmError as exc:
+                if not isinstance(exc.__cause__, SessionExpiredError):
+                    raise
+                expired = exc.__cause__  # a 401 right after a fresh client: maybe a stray one
+        raise FatalCrmError(
+            f"HUBSPOT_ACCESS_TOKEN invalid or revoked: {expired.args[0] if expired else 'HTTP 401'}",
+            crm=CRM, status=401, code=expired.code if expired else None,
+            next_step="create a new access token for the private app and set HUBSPOT_ACCESS_TOKEN",
+        )
 
     def _decode(self, raw: Any) -> HubSpotResponse:
         try:
