@@ -128,13 +128,13 @@ def test_emulator_rejects_more_than_100_batch_inputs_when_batch_read() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_every_company_arrives_exactly_once_when_one_call_in_ten_fails(seed: int) -> None:
+def test_every_company_arrives_exactly_once_when_one_call_in_five_fails(seed: int) -> None:
     from emulator.seed import seed_state
     from emulator.state import CrmState
 
     state = CrmState()
     seed_state(state, accounts=1500, seed=seed)
-    faults = FaultPlan(rate=0.1, seed=seed)
+    faults = FaultPlan(rate=0.2, seed=seed)
     with running(state, faults=faults) as server:
         conn = connector_for(server)
         pages, cursor = drain(conn, ACCOUNTS)
@@ -146,4 +146,4 @@ def test_every_company_arrives_exactly_once_when_one_call_in_ten_fails(seed: int
     assert len(got) == len(set(got)) and set(got) == expected
     assert {r.id for p in later for r in p.records} == {str(n) for n in sorted(state.accounts)[:40]} - {
         str(n) for n, a in state.accounts.items() if a.malformed}
-    assert sum(faults.injected.values()) >= 2  # the run really went through faults
+    assert sum(faults.injected.values()) >= 3  # the run really went through faults
