@@ -112,3 +112,16 @@ def test_single_record_writes_validate_like_salesforce() -> None:
     assert missing.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     assert readonly.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert opp.modified_at > datetime(2025, 12, 31, tzinfo=UTC)
+
+
+def test_batch_size_hint_and_oauth_token_endpoint_work_like_salesforce() -> None:
+    with running(make_state(450)) as server:
+        sf = raw_client(server)
+        first = sf.query("SELECT Id FROM Account", headers={"Sforce-Query-Options": "batchSize=200"})
+        session = sf.session
+        token = session.post(f"{server.https_url}/services/oauth2/token",
+                             data={"grant_type": "password", "username": "u", "password": "p"}).json()
+        bad = session.post(f"{server.https_url}/services/oauth2/token", data={"grant_type": "nope"})
+    assert len(first["records"]) == 200 and first["nextRecordsUrl"].endswith("-200")
+    assert token["access_token"] == "emulator-token" and token["instance_url"] == server.https_url
+    assert bad.status_code == 400 and bad.json()["error"] == "unsupported_grant_type"

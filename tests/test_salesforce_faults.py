@@ -133,3 +133,16 @@ def test_translation_covers_login_failures_and_tls_problems() -> None:
     dropped = translate_error(requests.exceptions.ConnectionError("reset"), retry_after=2.0)
     assert isinstance(dropped, RetriableCrmError) and not isinstance(dropped, SessionExpiredError)
     assert dropped.retry_after == 2.0
+
+
+@responses.activate
+def test_repeated_next_records_url_is_fatal_instead_of_looping() -> None:
+    loop = "/services/data/v59.0/query/01g000000000000001-2000"
+    page = {"totalSize": 4000, "done": False, "nextRecordsUrl": loop, "records": []}
+    responses.get(_query_url(), json=page)
+    responses.get(f"{SF}{loop}", json=page)
+    conn = _mocked_connector()
+    with pytest.raises(FatalCrmError) as caught:
+        drain(conn, ObjectKind.ACCOUNTS)
+    assert caught.value.code == "PAGINATION_LOOP"
+    assert conn.api_calls == 2
