@@ -156,13 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--territories", type=int, default=500)
     parser.add_argument("--dir", type=Path, default=None, help="Folder for the generated files (default: a temp folder).")
     parser.add_argument("--keep", action="store_true", help="Keep generated files in the temp folder.")
+    parser.add_argument("--reuse", action="store_true", help="Reuse the files already in --dir instead of generating them.")
     args = parser.parse_args(argv)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="rules-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"generating {args.accounts:,} accounts x {args.territories} territories in {folder} ...", flush=True)
-    started = time.perf_counter()
-    paths = write_inputs(folder, args.accounts, args.territories)
-    print(f"  generated in {time.perf_counter() - started:.1f} s ({paths['accounts.csv'].stat().st_size / 1e6:.0f} MB accounts.csv)", flush=True)
+    names = ("territory.yaml", "accounts.csv", "opps.csv", "reps.csv")
+    if args.reuse and all((folder / name).exists() for name in names):
+        paths = {name: folder / name for name in names}
+        print(f"reusing the inputs in {folder}", flush=True)
+    else:
+        print(f"generating {args.accounts:,} accounts x {args.territories} territories in {folder} ...", flush=True)
+        started = time.perf_counter()
+        paths = write_inputs(folder, args.accounts, args.territories)
+        print(f"  generated in {time.perf_counter() - started:.1f} s ({paths['accounts.csv'].stat().st_size / 1e6:.0f} MB accounts.csv)", flush=True)
     return report(paths, folder, args.keep or args.dir is not None)
 
 

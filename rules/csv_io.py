@@ -30,6 +30,7 @@ from rules.table import AccountTable, factorize
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
 REP_COLUMNS = ("id", "name", "active", "capacity", "is_partner")
+_WRITE_BLOCK = 65_536
 _NEEDS_QUOTES = np.zeros(256, dtype=bool)
 _NEEDS_QUOTES[list(b',"\n\r')] = True
 DECISION_COLUMNS = ("account_id", "current_owner_id", "expected_owner_id", "territory_ids", "status", "reason")
@@ -115,7 +116,10 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
     header = (",".join(DECISION_COLUMNS) + "\n").encode()
     with open(path, "wb") as handle:
         handle.write(header)
-        handle.write(b"".join(chain.from_iterable(zip(id_list, owner_of_row, tail_of_row))))
+        # Modest blocks: one giant bytes object would touch fresh memory for the whole file.
+        for start in range(0, len(id_list), _WRITE_BLOCK):
+            stop = start + _WRITE_BLOCK
+            handle.write(b"".join(chain.from_iterable(zip(id_list[start:stop], owner_of_row[start:stop], tail_of_row[start:stop]))))
 
 
 def decisions_to_csv_text(evaluation: Evaluation) -> str:

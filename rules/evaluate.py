@@ -21,7 +21,7 @@ from rules.coverage import (
     workload_of,
 )
 from rules.domains import DomainIndex
-from rules.matching import MatchIndex, bit_indexes
+from rules.matching import MatchIndex, bit_index_lists
 from rules.outcomes import Evaluation, RowFacts, build_outcomes
 from rules.records import Account, Opportunity, Rep, Status
 from rules.resolve import Resolution, resolve
@@ -60,6 +60,7 @@ def evaluate(
     facts = RowFacts.start(table, rules, directory, opps)
     _coverage_columns(facts)
     loads = context.loads if context is not None else current_loads(facts)
+    facts.loads = loads
     _territory_columns(facts, loads)
     _named_column(facts)
     _duplicate_column(facts, context)
@@ -123,7 +124,7 @@ def _territory_columns(facts: RowFacts, loads: dict[str, float]) -> None:
     territories = facts.rules.territories
     bits = MatchIndex([t.match for t in territories]).match_bits(facts.table)
     group_of_row, first_rows = _group_equal_rows(bits)
-    group_sets = [bit_indexes(bits[row]) for row in first_rows]
+    group_sets = bit_index_lists(bits[first_rows])
     rules = facts.rules
     resolutions = [resolve(ts, territories, rules.tiebreakers, None, loads) for ts in group_sets]
     case_of_row = group_of_row.copy()
@@ -146,7 +147,6 @@ def _territory_columns(facts: RowFacts, loads: dict[str, float]) -> None:
     facts.resolution_of_row = case_of_row
     owner_of_case = np.array([facts.rep_index[r.owner] if r.owner else -1 for r in resolutions] + [-1], dtype=np.int64)
     facts.rule_owner = owner_of_case[facts.resolution_of_row]
-    facts.match_count = np.array([len(r.matched) for r in resolutions], dtype=np.int64)[facts.resolution_of_row]
 
 
 def sorted_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ def explain(evaluation: Evaluation, account_id: str) -> list[str]:
     else:
         lines.append("  no named entry for this account id or domain")
     lines.append("3. tiebreakers" + ("" if named < 0 else " (not needed: named account)"))
-    lines.extend(f"  {step}" for step in evaluation.resolution(row).steps)
+    lines.extend(f"  {step}" for step in evaluation.resolution(row, trace=True).steps)
     lines.append("4. checks")
     lines.extend(_check_lines(evaluation, row))
     lines.append(f"5. status by precedence ({' > '.join(s.value for s in STATUS_PRECEDENCE)})")

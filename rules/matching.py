@@ -161,3 +161,13 @@ def bit_indexes(row_bits: np.ndarray) -> list[int]:
     """Indexes of the set bits in one ``(words,)`` bitset row."""
     unpacked = np.unpackbits(row_bits.view(np.uint8), bitorder="little")
     return np.flatnonzero(unpacked).tolist()
+
+
+def bit_index_lists(rows_bits: np.ndarray) -> list[list[int]]:
+    """Set-bit indexes of each ``(words,)`` row of a ``(rows, words)`` bitset matrix."""
+    if len(rows_bits) == 0:
+        return []
+    unpacked = np.unpackbits(np.ascontiguousarray(rows_bits).view(np.uint8), axis=1, bitorder="little")
+    rows, columns = np.nonzero(unpacked)
+    split_at = np.searchsorted(rows, np.arange(1, len(rows_bits)))
+    return [part.tolist() for part in np.split(columns, split_at)]

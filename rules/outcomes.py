@@ -16,7 +16,7 @@ import numpy as np
 from rules.book import OpportunityTable, RepDirectory, rows_of_ids
 from rules.coverage import Balance, RepCoverage, balance, rep_coverage
 from rules.records import STATUS_PRECEDENCE, Decision, Status
-from rules.resolve import Resolution
+from rules.resolve import Resolution, resolve
 from rules.schema import RulesConfig
 from rules.table import AccountTable, Coded
 
@@ -60,6 +60,7 @@ class RowFacts:
     tier: np.ndarray = field(default_factory=_none)
     workload: np.ndarray = field(default_factory=_none)
     # territories and tiebreakers: one Resolution per (territory set, relevant sourcing rep)
+    loads: dict[str, float] = field(default_factory=dict)  # workload / capacity per rep
     resolutions: list[Resolution] = field(default_factory=list)
     resolution_of_row: np.ndarray = field(default_factory=_none)
     rule_owner: np.ndarray = field(default_factory=_none)
@@ -212,5 +213,10 @@ class Evaluation:
         owned = [c.potential for c in self.coverage(which) if c.accounts > 0]
         return balance(owned)
 
-    def resolution(self, row: int) -> Resolution:
-        return self.facts.resolutions[int(self.facts.resolution_of_row[row])]
+    def resolution(self, row: int, *, trace: bool = False) -> Resolution:
+        """The territory step of ``row``; ``trace`` re-runs it recording every step."""
+        resolution = self.facts.resolutions[int(self.facts.resolution_of_row[row])]
+        if not trace:
+            return resolution
+        rules = self.facts.rules
+        return resolve(resolution.matched, rules.territories, rules.tiebreakers, resolution.sourcing_rep, self.facts.loads, trace=True)

@@ -20,7 +20,7 @@ def rule_text(facts: RowFacts, resolution_id: int, named: int) -> tuple[str, str
     if resolution.territory is None:
         return "no territory or named-account rule matches", "none"
     winner = territories[resolution.territory]
-    quoted = f"territory {winner.id} ({winner.match.describe()})"
+    quoted = _quoted_territory(facts, resolution.territory)
     if len(resolution.matched) == 1:
         return f"{quoted} -> {winner.owner}", f"territory:{winner.id}"
     listed = ", ".join(territories[i].id for i in resolution.matched)
@@ -30,6 +30,14 @@ def rule_text(facts: RowFacts, resolution_id: int, named: int) -> tuple[str, str
         f"territories {listed} matched; tiebreaker {resolution.tiebreaker} chose {quoted} -> {winner.owner}",
         f"tiebreaker:{resolution.tiebreaker}:{winner.id}",
     )
+
+
+def _quoted_territory(facts: RowFacts, index: int) -> str:
+    quoted = facts.caches.setdefault("quoted_territory", {})
+    if index not in quoted:
+        territory = facts.rules.territories[index]
+        quoted[index] = f"territory {territory.id} ({territory.match.describe()})"
+    return quoted[index]
 
 
 def describe_outcome(facts: RowFacts, row: int, status_code: int, cur_code: int, rule_code: int, expected_code: int, resolution_id: int, named: int) -> Outcome:
@@ -93,15 +101,16 @@ def _partner(facts: RowFacts, row: int, cur: str | None, rule: str | None, text:
 
 
 def _grandfathered(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
-    account_rows, opp_rows = facts.grandfather_opp
-    slot = int(np.searchsorted(account_rows, row))
+    if "grandfather_opp" not in facts.caches:
+        account_rows, opp_rows = facts.grandfather_opp
+        facts.caches["grandfather_opp"] = dict(zip(account_rows.tolist(), opp_rows.tolist()))
+    opp_row = facts.caches["grandfather_opp"].get(row)
     opp = facts.opps
     detail = "an open opportunity"
-    if opp is not None and slot < len(account_rows) and account_rows[slot] == row:
-        opp_row = int(opp_rows[slot])
+    if opp is not None and opp_row is not None:
         stage = opp.stage.value(opp_row)
-        amount = opp.amount[opp_row]
-        extras = ", ".join(x for x in (stage, None if np.isnan(amount) else f"{amount:,.0f}") if x)
+        amount = float(opp.amount[opp_row])
+        extras = ", ".join(x for x in (stage, None if amount != amount else f"{amount:,.0f}") if x)
         detail = f"open opportunity {opp.ids[opp_row].decode('utf-8', 'replace')}" + (f" ({extras})" if extras else "")
     return f"{text}, but {cur} keeps it for now (grandfather_open_opportunities): {detail}"
 

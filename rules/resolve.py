@@ -25,7 +25,8 @@ class Resolution:
         owner: Owner the territories point to, or None when nothing matched.
         matched: Indexes of every matched territory, sorted by territory id.
         tiebreaker: The tiebreaker that decided between different owners, or None.
-        steps: The decision path, one line per step, for ``territory explain``.
+        steps: The decision path, one line per step (only when resolved with ``trace``).
+        sourcing_rep: The sourcing rep the chain was given (None when it did not matter).
     """
 
     territory: int | None
@@ -33,6 +34,7 @@ class Resolution:
     matched: tuple[int, ...]
     tiebreaker: str | None
     steps: tuple[str, ...]
+    sourcing_rep: str | None = None
 
 
 _SPECIFICITY: dict[int, tuple[Territory, int]] = {}
@@ -62,42 +64,47 @@ def resolve(
     tiebreakers: Sequence[str],
     sourcing_rep: str | None,
     loads: Mapping[str, float],
+    *,
+    trace: bool = False,
 ) -> Resolution:
-    """Apply the tiebreaker chain to the matched territory indexes."""
+    """Apply the tiebreaker chain to the matched territory indexes.
+
+    With ``trace`` the decision path is recorded in ``steps`` (for ``territory explain``);
+    bulk evaluation leaves it off because the strings cost more than the decision.
+    """
     ordered = tuple(sorted(matched, key=lambda i: territories[i].id))
     if not ordered:
-        return Resolution(None, None, (), None, ("no territory matched",))
-    if len({territories[i].owner for i in ordered}) == 1:
-        # Uncontested (the common case): no tiebreaker runs.
-        winner = ordered[0]
-        steps = (f"matched territories: {', '.join(territories[i].id for i in ordered)}", f"territory {territories[winner].id} -> owner {territories[winner].owner}")
-        return Resolution(winner, territories[winner].owner, ordered, None, steps)
-    owners = lambda cands: {territories[i].owner for i in cands}  # noqa: E731
+        return Resolution(None, None, (), None, ("no territory matched",), sourcing_rep)
     names = lambda cands: ", ".join(territories[i].id for i in cands)  # noqa: E731
-    steps = [f"matched territories: {names(ordered)}"]
+    steps = [f"matched territories: {names(ordered)}"] if trace else []
     candidates = list(ordered)
+    owners = {territories[i].owner for i in candidates}
+    contested = len(owners) > 1
     decided_by: str | None = None
-    contested = len(owners(candidates)) > 1
     for tiebreaker in tiebreakers:
-        if len(owners(candidates)) == 1:
+        if len(owners) == 1:
             break
         narrow = _NARROWERS.get(tiebreaker)
         if narrow is None:  # named_account is applied before territories
             continue
         kept, why = narrow(candidates, territories, sourcing_rep, loads)
         if kept and len(kept) < len(candidates):
-            steps.append(f"tiebreaker {tiebreaker}: {why}; kept {names(kept)}")
+            if trace:
+                steps.append(f"tiebreaker {tiebreaker}: {why}; kept {names(kept)}")
             candidates = kept
+            owners = {territories[i].owner for i in candidates}
             decided_by = tiebreaker
-        else:
+        elif trace:
             steps.append(f"tiebreaker {tiebreaker}: no effect ({why})")
-    if len(owners(candidates)) > 1:
-        steps.append(f"no configured tiebreaker decided; {FALLBACK}: first id {territories[candidates[0]].id} wins")
+    if len(owners) > 1:
+        if trace:
+            steps.append(f"no configured tiebreaker decided; {FALLBACK}: first id {territories[candidates[0]].id} wins")
         candidates = candidates[:1]
         decided_by = FALLBACK
     winner = candidates[0]
-    steps.append(f"territory {territories[winner].id} -> owner {territories[winner].owner}")
-    return Resolution(winner, territories[winner].owner, ordered, decided_by if contested else None, tuple(steps))
+    if trace:
+        steps.append(f"territory {territories[winner].id} -> owner {territories[winner].owner}")
+    return Resolution(winner, territories[winner].owner, ordered, decided_by if contested else None, tuple(steps), sourcing_rep)
 
 
 Narrower = Callable[[list[int], Sequence[Territory], str | None, Mapping[str, float]], tuple[list[int], str]]
