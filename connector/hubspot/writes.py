@@ -103,7 +103,8 @@ class HubSpotWriter:
             elif change.expected_owner_id is not None and current[change.account_id] != change.expected_owner_id:
                 out[i] = WriteResult(
                     change.account_id, False, error_code="OWNER_CHANGED",
-                    message=f"owner is now {current[change.account_id]}, expected {change.expected_owner_id}",
+                    message=f"owner is now {current[change.account_id]}, expected {change.expected_owner_id}; "
+                            "someone changed it in HubSpot, re-plan this account",
                 )
             else:
                 to_write.append((i, change))
