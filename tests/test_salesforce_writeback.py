@@ -109,3 +109,13 @@ def test_usage_comes_from_the_limit_header_or_the_limits_resource() -> None:
         second = conn.fetch_usage()  # now known from Sforce-Limit-Info
     assert first.limit == 5_000_000 and first.used == 1
     assert second.used == 1 and conn.api_calls == 1 and second.calls_this_run == 1
+
+
+def test_a_second_change_for_the_same_account_in_one_batch_is_rejected() -> None:
+    state = make_state(1)
+    with running(state) as server:
+        results = connector_for(server).apply_owner_changes([
+            OwnerChange(account_id(1000), owner_id(2)), OwnerChange(account_id(1000), owner_id(1)),
+        ])
+    assert [(r.ok, r.error_code) for r in results] == [(True, None), (False, "DUPLICATE_VALUE")]
+    assert state.accounts[1000].owner_n == 2

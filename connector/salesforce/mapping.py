@@ -13,7 +13,7 @@ from typing import Any
 
 from connector.records import AccountRecord, OpportunityRecord, OwnerRecord
 
-MARKER = re.compile(r"\s*\[territory:(?P<key>[^\]\s]+)\]\s*\Z")
+MARKER = re.compile(r"\s*\[territory:(?P<key>[^\]]+)\]\s*\Z")
 
 
 class MappingProblem(ValueError):

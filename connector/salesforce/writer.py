@@ -63,8 +63,12 @@ def apply_owner_changes(call: Call, changes: Sequence[OwnerChange]) -> list[Writ
     results: list[WriteResult | None] = [None] * len(changes)
     owners = current_owners(call, [c.account_id for c in changes])
     pending: list[int] = []
+    queued: set[str] = set()
     for i, change in enumerate(changes):
-        if change.account_id not in owners:
+        if change.account_id in queued:  # Salesforce rejects a collection naming one id twice
+            results[i] = WriteResult(change.account_id, False, error_code="DUPLICATE_VALUE",
+                                     message="this account appears more than once in the batch")
+        elif change.account_id not in owners:
             results[i] = WriteResult(change.account_id, False, error_code="ENTITY_IS_DELETED",
                                      message="account does not exist or is deleted")
         elif owners[change.account_id] == change.new_owner_id:
@@ -77,6 +81,7 @@ def apply_owner_changes(call: Call, changes: Sequence[OwnerChange]) -> list[Writ
             )
         else:
             pending.append(i)
+            queued.add(change.account_id)
     for chunk in chunks(pending):
         records = [
             {"attributes": {"type": "Account"}, "id": changes[i].account_id, "OwnerId": changes[i].new_owner_id}
