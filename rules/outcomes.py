@@ -187,6 +187,17 @@ class Evaluation:
         row = int(rows_of_ids(self.facts.table.ids, np.array([account_id.encode("utf-8")]))[0])
         return row if row >= 0 else None
 
+    def auto_assignments(self) -> list[Decision]:
+        """Unowned accounts the rules can assign directly (only when ``auto_assign: true``).
+
+        These are ``mismatch`` decisions without a current owner; the reason is the rule to
+        record in the audit history.
+        """
+        if not self.facts.rules.auto_assign:
+            return []
+        wanted = (self.facts.owner < 0) & (self.facts.expected >= 0) & (self.facts.status == _S[Status.MISMATCH])
+        return [self.decision(row) for row in np.flatnonzero(wanted).tolist()]
+
     def status_counts(self) -> dict[str, int]:
         """Accounts per status (every status present, zero included), in precedence order."""
         counts = np.bincount(self.facts.status, minlength=len(_S))

@@ -239,3 +239,11 @@ def test_every_status_has_a_reason_formatter_when_listed(status: Status) -> None
     from rules.reasons import _REASONS
 
     assert status in _REASONS
+
+
+def test_auto_assignments_list_unowned_accounts_when_enabled() -> None:
+    accounts = [_north("A1", owner_id=None), _north("A2", owner_id="REP002"), Account("A3", country="FR")]
+    assert evaluate(accounts, parse_rules(BASE)).auto_assignments() == []
+    assigned = evaluate(accounts, parse_rules(BASE + "auto_assign: true\n")).auto_assignments()
+    assert [(d.account_id, d.expected_owner_id) for d in assigned] == [("A1", "REP001")]
+    assert "territory DE-NORTH" in assigned[0].reason
