@@ -106,9 +106,12 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
         fields = (o.expected_owner_id or "", ";".join(o.territory_ids), o.status.value, o.reason)
         tails.append(("," + ",".join(_csv_field(f) for f in fields) + "\n").encode("utf-8"))
     facts = evaluation.facts
-    owners = np.array([b","] + [("," + _csv_field(rep)).encode("utf-8") for rep in facts.rep_labels], dtype=object)
-    owner_of_row = owners[facts.owner + 1].tolist()
-    tail_of_row = np.array(tails, dtype=object)[evaluation.outcome_of_row].tolist()
+    owners = [","] + ["," + _csv_field(rep) for rep in facts.rep_labels]
+    # One piece per distinct (current owner, outcome) pair: far fewer than rows.
+    pair_keys = (facts.owner + 1) * len(tails) + evaluation.outcome_of_row
+    pairs, pair_of_row = np.unique(pair_keys, return_inverse=True)
+    pieces = np.array([owners[key // len(tails)].encode("utf-8") + tails[key % len(tails)] for key in pairs.tolist()], dtype=object)
+    piece_of_row = pieces[pair_of_row].tolist()
     ids = facts.table.ids
     id_list = ids.tolist()
     if len(ids) and _NEEDS_QUOTES[ids.view(np.uint8)].any():
@@ -119,7 +122,7 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
         # Modest blocks: one giant bytes object would touch fresh memory for the whole file.
         for start in range(0, len(id_list), _WRITE_BLOCK):
             stop = start + _WRITE_BLOCK
-            handle.write(b"".join(chain.from_iterable(zip(id_list[start:stop], owner_of_row[start:stop], tail_of_row[start:stop]))))
+            handle.write(b"".join(chain.from_iterable(zip(id_list[start:stop], piece_of_row[start:stop]))))
 
 
 def decisions_to_csv_text(evaluation: Evaluation) -> str:

@@ -117,12 +117,13 @@ class MatchIndex:
         return self._pack(accepted)
 
     def _postal_lookup(self, column: Coded) -> np.ndarray:
+        """Bitsets per postal label, built per prefix length from the few distinct prefixes."""
         constrained = [i for i, m in enumerate(self.criteria) if m.postal_code is not None]
         index = PostalIndex((r, i) for i in constrained for r in self.criteria[i].postal_ranges())
-        accepted = np.ones((len(column.labels) + 1, self.size), dtype=bool)
-        accepted[:, constrained] = False
+        free = np.ones((1, self.size), dtype=bool)
+        free[0, constrained] = False
+        lookup = np.repeat(self._pack(free), len(column.labels) + 1, axis=0)  # last row: missing
         for length in index.lengths:
-            # Distinct prefixes are few (e.g. 1,000 three-digit ones for 100,000 codes).
             prefix_code: dict[str, int] = {}
             codes = np.array([prefix_code.setdefault(label[:length], len(prefix_code)) for label in column.labels], dtype=np.int64)
             per_prefix = np.zeros((len(prefix_code), self.size), dtype=bool)
@@ -131,8 +132,8 @@ class MatchIndex:
                 if owners:
                     per_prefix[code, owners] = True
             if len(codes):
-                accepted[:-1] |= per_prefix[codes]
-        return self._pack(accepted)
+                lookup[:-1] |= self._pack(per_prefix)[codes]
+        return lookup
 
     def _numeric_lookup(self, name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Classes between thresholds: 2i = strictly between points, 2i+1 = on point i."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,8 +26,7 @@ _INDIVIDUAL = (_S[Status.DUPLICATE], _S[Status.GRANDFATHERED])
 _BY_CURRENT_OWNER = (_S[Status.INACTIVE_OWNER], _S[Status.UNCOVERED])
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """Everything in a decision except the account id and its current owner."""
 
     expected_owner_id: str | None
