@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from simple_salesforce import Salesforce
 
@@ -26,7 +26,6 @@ from connector.salesforce.mapping import MappingProblem, parse_stamp
 from connector.salesforce.soql import SPECS, ObjectSpec, changes_query
 
 OVERLAP = timedelta(seconds=2)
-T = TypeVar("T")
 Call = Callable[[Callable[[Salesforce], Any], str], Any]
 
 
