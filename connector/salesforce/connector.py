@@ -9,6 +9,7 @@ token, which survives a transient 401 and otherwise ends in a clear fatal error.
 from __future__ import annotations
 
 import time
+from functools import partial
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -155,7 +156,7 @@ class SalesforceConnector:
         """(check, passed, detail): read access, Account.OwnerId edit, Task create, usage left."""
         checks: list[tuple[str, bool, str]] = []
         for sobject in ("User", "Account", "Opportunity"):
-            checks.append(self._check(f"query {sobject}", lambda s=sobject: self._probe(s)))
+            checks.append(self._check(f"query {sobject}", partial(self._probe, sobject)))
         checks.append(self._check("update Account.OwnerId", self._owner_updateable))
         checks.append(self._check("create Task", self._task_createable))
         checks.append(self._check("API usage left", self._usage_left))
@@ -173,7 +174,8 @@ class SalesforceConnector:
         return f"the integration user can read {sobject}"
 
     def _describe(self, sobject: str) -> dict[str, Any]:
-        return self._call(lambda sf: sf.restful(f"sobjects/{sobject}/describe/"), f"describe {sobject}")
+        described = self._call(lambda sf: sf.restful(f"sobjects/{sobject}/describe/"), f"describe {sobject}")
+        return described or {}
 
     def _owner_updateable(self) -> str:
         fields = {f["name"]: f for f in self._describe("Account").get("fields", [])}

@@ -82,10 +82,11 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
     reads use ``queryAll`` so deletions and newly closed opportunities arrive too.
     """
     spec = SPECS[kind]
-    initial = full or cursor is None or cursor.modified_at is None
-    since = None if initial else cursor.modified_at - OVERLAP  # type: ignore[union-attr]
+    resume = None if full or cursor is None or cursor.modified_at is None else cursor
+    initial = resume is None
+    since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None
     soql = changes_query(spec, since, open_only=initial and kind is ObjectKind.OPPORTUNITIES)
-    tracker = _CursorTracker(None if initial else cursor)
+    tracker = _CursorTracker(resume)
     include_deleted = not initial
     what = f"read {spec.sobject} records"
     page = call(lambda sf: sf.query(soql, include_deleted=include_deleted), what)
@@ -103,4 +104,5 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
                 next_step="re-run the sync; it resumes from the last committed page",
             )
         seen_urls.add(next_url)
-        page = call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True), what)
+        # call() runs the lambda (and its retries) before next_url is rebound: no late binding
+        page = call(lambda sf: sf.query_more(next_url, identifier_is_url=True), what)

@@ -51,7 +51,7 @@ def current_owners(call: Call, account_ids: Sequence[str]) -> dict[str, str | No
     owners: dict[str, str | None] = {}
     for chunk in chunks(list(dict.fromkeys(account_ids))):
         params = {"ids": ",".join(chunk), "fields": "Id,OwnerId"}
-        rows = call(lambda sf, p=params: sf.restful("composite/sobjects/Account", params=p), "read Account owners")
+        rows = call(lambda sf: sf.restful("composite/sobjects/Account", params=params), "read Account owners")
         for row in rows or []:
             if row:
                 owners[row["Id"]] = row.get("OwnerId")
@@ -108,7 +108,7 @@ def fetch_activities(call: Call, account_ids: Sequence[str]) -> list[ActivityRec
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
             url = page["nextRecordsUrl"]
-            page = call(lambda sf, u=url: sf.query_more(u, identifier_is_url=True), "read Tasks")
+            page = call(lambda sf: sf.query_more(url, identifier_is_url=True), "read Tasks")
     return found
 
 
