@@ -10,7 +10,7 @@ from config.settings import SettingsError, load_settings
 from connector.hubspot import HubSpotConnector
 from connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord
 from emulator.state import EmuAccount
-from tests.hubspot_support import T0, add_deal, connector_for, drain, hubspot_api, ids, make_state, running
+from tests.hubspot_support import T0, add_deal, connector_for, drain, ids, make_state, running
 
 ACCOUNTS, DEALS, OWNERS = ObjectKind.ACCOUNTS, ObjectKind.OPPORTUNITIES, ObjectKind.OWNERS
 

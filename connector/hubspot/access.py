@@ -85,7 +85,7 @@ def _probe_scopes(client: HubSpotClient) -> list[tuple[str, bool, str]]:
             continue
         api = client.api(api_name)
         try:
-            client.call(lambda kw, api=api: api.get_page(limit=1, **kw))
+            client.call(lambda kw: api.get_page(limit=1, **kw))
             out.append((f"scope {name}", True, scope))
         except CrmError as exc:
             out.append((f"scope {name}", False, f"{exc}"))

@@ -272,7 +272,8 @@ class HubSpotReader:
               mark: datetime | None) -> Iterator[ChangePage]:
         """Every record stamped exactly ``stamp`` with id > ``last_id``, paged by id."""
         filters = [{"propertyName": MODIFIED, "operator": "EQ", "value": ms_epoch(stamp)}]
-        floor_id, after, tokens = last_id, 0, set()
+        floor_id, after = last_id, 0
+        tokens: set[str] = set()
         while True:
             id_filter = {"propertyName": "hs_object_id", "operator": "GT", "value": str(floor_id)}
             data = self._search(spec, [*filters, id_filter], "hs_object_id", after)
@@ -287,7 +288,8 @@ class HubSpotReader:
                 return
             after = int(nxt)
             if after >= self.search_cap:  # the id filter moves instead of the offset
-                floor_id, after, tokens = last_id, 0, set()
+                floor_id, after = last_id, 0
+                tokens = set()
 
     def _search(self, spec: ObjectSpec, filters: list[dict[str, Any]], sort: str, after: int) -> dict[str, Any]:
         search = self.client.api(f"{spec.name}.search")

@@ -145,7 +145,7 @@ class HubSpotWriter:
         out: dict[int, WriteResult] = {}
         for item, (i, record_id) in zip(inputs, keys):
             try:
-                data = self.client.call(lambda kw, item=item: single(item, kw)).data
+                data = self.client.call(lambda kw: single(item, kw)).data
             except FatalCrmError as exc:
                 out[i] = _failure(record_id, exc)
                 continue
@@ -189,7 +189,7 @@ class HubSpotWriter:
                 keys = [(i, r.account_id) for i, r in chunk]
                 basic = self.client.api(f"{kind}s.basic")
                 results.update(self._batch_write(f"{kind}s", "create", inputs, keys,
-                                                 lambda item, kw, basic=basic: basic.create(_without_trace(item), **kw)))
+                                                 lambda item, kw: basic.create(_without_trace(item), **kw)))
         for i, r in enumerate(requests):
             if i not in results:
                 results[i] = WriteResult(r.account_id, False, error_code="UNKNOWN_KIND",
@@ -204,7 +204,7 @@ class HubSpotWriter:
             ids = list(owner_of)
             for chunk in _chunks(ids):
                 body = {"properties": props, "inputs": [{"id": x} for x in chunk]}
-                data = self.client.call(lambda kw, body=body: batch.read(body, archived=False, **kw)).data or {}
+                data = self.client.call(lambda kw: batch.read(body, archived=False, **kw)).data or {}
                 for obj in data.get("results") or []:
                     out.append(to_activity(obj, kind, owner_of.get(str(obj["id"]))))
         return out
@@ -215,7 +215,7 @@ class HubSpotWriter:
         out: dict[str, str] = {}
         for chunk in _chunks(list(dict.fromkeys(account_ids))):
             body = {"inputs": [{"id": x} for x in chunk]}
-            data = self.client.call(lambda kw, body=body: batch.get_page("companies", to, body, **kw)).data or {}
+            data = self.client.call(lambda kw: batch.get_page("companies", to, body, **kw)).data or {}
             for row in data.get("results") or []:
                 for target in row.get("to") or []:
                     out[str(target["toObjectId"])] = str(row["from"]["id"])
