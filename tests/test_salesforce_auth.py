@@ -43,11 +43,10 @@ def _password_connector() -> SalesforceConnector:
 def test_password_mode_logs_in_with_soap_and_reads_from_the_returned_instance() -> None:
     login = responses.post("https://test.salesforce.com/services/Soap/u/59.0", body=LOGIN_OK)
     query = responses.get(f"{INSTANCE}/services/data/v59.0/queryAll/", json=EMPTY_PAGE)
-    responses.get(f"{INSTANCE}/services/data/v59.0/query/", json=EMPTY_PAGE)
     conn = _password_connector()
     list(conn.iter_changes(ObjectKind.OWNERS, None))
     assert login.call_count == 1 and "s3cr3tT0KEN" in str(login.calls[0].request.body)  # password + token
-    assert query.call_count == 0 and conn.api_calls == 2  # initial read uses query/, not queryAll/
+    assert query.call_count == 1 and conn.api_calls == 2
 
 
 @responses.activate
@@ -68,7 +67,7 @@ def test_jwt_mode_posts_a_signed_assertion_for_the_client_id(tmp_path: Path) -> 
                                            serialization.NoEncryption()))
     token = responses.post("https://login.salesforce.com/services/oauth2/token",
                            json={"access_token": "00Djwt", "instance_url": INSTANCE, "token_type": "Bearer"})
-    responses.get(f"{INSTANCE}/services/data/v59.0/query/", json=EMPTY_PAGE)
+    responses.get(f"{INSTANCE}/services/data/v59.0/queryAll/", json=EMPTY_PAGE)
     settings = load_settings(env_file=None, territory_crm="salesforce", sf_username="agent@acme.de",
                              sf_client_id="3MVG9-client", sf_private_key_file=key_file)
     conn = SalesforceConnector.from_settings(settings, policy=FAST, sleep=lambda s: None)

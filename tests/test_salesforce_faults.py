@@ -139,7 +139,7 @@ def test_translation_covers_login_failures_and_tls_problems() -> None:
 def test_repeated_next_records_url_is_fatal_instead_of_looping() -> None:
     loop = "/services/data/v59.0/query/01g000000000000001-2000"
     page = {"totalSize": 4000, "done": False, "nextRecordsUrl": loop, "records": []}
-    responses.get(_query_url(), json=page)
+    responses.get(f"{SF}/services/data/v59.0/queryAll/", json=page)
     responses.get(f"{SF}{loop}", json=page)
     conn = _mocked_connector()
     with pytest.raises(FatalCrmError) as caught:

@@ -149,3 +149,11 @@ def test_full_read_ignores_the_cursor_when_full_is_requested() -> None:
         conn = connector_for(server)
         cursor = ChangeCursor(modified_at=T0 + timedelta(hours=29), seen_ids=frozenset({account_id(1029)}))
         assert len(ids(drain(conn, ObjectKind.ACCOUNTS, cursor, full=True))) == 30
+
+
+def test_first_read_reports_recycle_bin_rows_as_deleted_when_accounts_were_deleted() -> None:
+    state = make_state(3)
+    state.delete(state.accounts[1001])
+    with running(state) as server:
+        records = {r.id: r for p in drain(connector_for(server), ObjectKind.ACCOUNTS) for r in p.records}
+    assert [records[account_id(n)].is_deleted for n in (1000, 1001, 1002)] == [False, True, False]

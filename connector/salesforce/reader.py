@@ -78,8 +78,9 @@ def _map_page(
 def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool) -> Iterator[ChangePage]:
     """Pages of ``kind`` changed since ``cursor`` (everything when ``cursor`` is None or ``full``).
 
-    The first read takes open opportunities only and skips deleted rows (``query``); later
-    reads use ``queryAll`` so deletions and newly closed opportunities arrive too.
+    Every read uses ``queryAll``, so deletions (recycle-bin rows, ``IsDeleted = true``)
+    arrive as tombstones. The first read (and a full one) takes open opportunities only;
+    incremental reads include closed ones so the store learns which opportunities closed.
     """
     spec = SPECS[kind]
     resume = None if full or cursor is None or cursor.modified_at is None else cursor
@@ -87,9 +88,8 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
     since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None
     soql = changes_query(spec, since, open_only=initial and kind is ObjectKind.OPPORTUNITIES)
     tracker = _CursorTracker(resume)
-    include_deleted = not initial
     what = f"read {spec.sobject} records"
-    page = call(lambda sf: sf.query(soql, include_deleted=include_deleted), what)
+    page = call(lambda sf: sf.query(soql, include_deleted=True), what)
     seen_urls: set[str] = set()
     while True:
         records, skipped = _map_page(page.get("records", []), spec, kind, tracker)
