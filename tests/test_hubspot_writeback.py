@@ -113,3 +113,12 @@ def test_access_check_fails_token_when_revoked() -> None:
         checks = connector_for(server, token="revoked").check_access()
     assert checks[0][0] == "hubspot token" and checks[0][1] is False
     assert "HUBSPOT_ACCESS_TOKEN" in checks[0][2]
+
+
+def test_marker_is_parsed_from_tasks_and_html_reflowed_notes() -> None:
+    from connector.hubspot.mapping import add_marker, split_marker, to_activity
+
+    assert split_marker(add_marker("Flag", "k-1")) == ("Flag", "k-1")
+    assert split_marker("No marker") == ("No marker", None)
+    note = {"id": "9", "properties": {"hs_note_body": "<p>Moved to Rep2 [territory:p-7]</p><p>why</p>"}}
+    assert to_activity(note, "note", "1000").external_key == "p-7"

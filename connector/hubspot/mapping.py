@@ -28,6 +28,7 @@ MODIFIED = "hs_lastmodifieddate"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _MARKER_RE = re.compile(r"\s*\[territory:([^\]\s]+)\]\s*$")
+_ANY_MARKER_RE = re.compile(r"\[territory:([^\]\s<]+)\]")
 
 
 class MappingError(ValueError):
@@ -178,8 +179,12 @@ def to_activity(obj: dict[str, Any], kind: str, account_id: str | None) -> Activ
         body = props.get("hs_task_body") or ""
         completed = props.get("hs_task_status") == "COMPLETED"
     else:
-        first, _, body = (props.get("hs_note_body") or "").partition("\n")
+        text = props.get("hs_note_body") or ""
+        first, _, body = text.partition("\n")
         subject, key = split_marker(first)
+        if key is None:  # the portal may have re-flowed the note as HTML: find the marker anywhere
+            found = _ANY_MARKER_RE.search(text)
+            key = found.group(1) if found else None
         completed = True
     return ActivityRecord(id=str(obj["id"]), account_id=account_id, kind=kind, subject=subject,
                           body=body, completed=completed, external_key=key)
