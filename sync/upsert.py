@@ -17,7 +17,7 @@ import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +61,8 @@ def record_to_row(record: Record, crm: str, synced_at: datetime) -> dict[str, An
     row = {name: getattr(record, name) for name in _field_names(type(record))}
     if "teams" in row:
         row["teams"] = list(row["teams"])
+    if row["modified_at"].tzinfo is None:  # a connector slip; CRM times are UTC
+        row["modified_at"] = row["modified_at"].replace(tzinfo=UTC)
     row["crm"] = crm
     row["synced_at"] = synced_at
     return row

@@ -134,6 +134,13 @@ def test_timestamps_round_trip_as_utc_when_given_other_offsets(store: Store) -> 
     assert upsert(store, [account("A1", datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC))]).unchanged == 1
 
 
+def test_naive_timestamps_are_read_as_utc_when_a_connector_forgets_the_zone(store: Store) -> None:
+    upsert(store, [account("A1", T)])
+    naive_newer = (T + timedelta(seconds=1)).replace(tzinfo=None)
+    assert upsert(store, [account("A1", naive_newer, name="newer")]).updated == ["A1"]
+    assert stored(store, "A1")["modified_at"] == T + timedelta(seconds=1)
+
+
 def test_cursor_round_trips_when_written_in_a_transaction(store: Store) -> None:
     assert store.get_cursor("hubspot", "accounts") is None
     cursor = ChangeCursor(modified_at=T, seen_ids=frozenset({"9", "10"}), token="abc", phase="initial")
