@@ -147,3 +147,15 @@ def test_every_company_arrives_exactly_once_when_one_call_in_five_fails(seed: in
     assert {r.id for p in later for r in p.records} == {str(n) for n in sorted(state.accounts)[:40]} - {
         str(n) for n, a in state.accounts.items() if a.malformed}
     assert sum(faults.injected.values()) >= 3  # the run really went through faults
+
+
+def test_access_check_fails_fast_and_names_the_network_when_host_is_unreachable() -> None:
+    from connector.hubspot import HubSpotConnector
+    from tests.hubspot_support import FAST
+
+    waits: list[float] = []
+    conn = HubSpotConnector("t", "http://127.0.0.1:9", policy=FAST, sleep=waits.append)
+    checks = conn.check_access()
+    assert checks[0][0] == "hubspot token" and checks[0][1] is False
+    assert "not reachable" in checks[0][2] and "HUBSPOT_BASE_URL" in checks[0][2]
+    assert len(waits) == 2 and conn.api_calls == 3 and conn.client.policy is FAST

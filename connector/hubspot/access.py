@@ -11,9 +11,11 @@ from __future__ import annotations
 from connector.errors import CrmError, FatalCrmError
 from connector.hubspot.client import HubSpotClient
 from connector.records import ApiUsage
+from connector.retry import RetryPolicy
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 USAGE_WARN_SHARE = 0.9
+DOCTOR_POLICY = RetryPolicy(max_attempts=3, base_wait=0.5, max_wait=2.0, max_retry_after=5.0)
 
 # (check name, scope, what the agent needs it for)
 REQUIRED_SCOPES = (
@@ -50,7 +52,19 @@ def fetch_usage(client: HubSpotClient) -> ApiUsage:
 
 
 def check_access(client: HubSpotClient) -> list[tuple[str, bool, str]]:
-    """Doctor checks: token, each scope the agent needs, and API usage left."""
+    """Doctor checks: token, each scope the agent needs, and API usage left.
+
+    Runs with a short retry policy: an unreachable host should fail the check in seconds,
+    not after the minute of back-off a sync would spend.
+    """
+    saved, client.policy = client.policy, DOCTOR_POLICY
+    try:
+        return _checks(client)
+    finally:
+        client.policy = saved
+
+
+def _checks(client: HubSpotClient) -> list[tuple[str, bool, str]]:
     checks: list[tuple[str, bool, str]] = []
     try:
         info = client.call_raw(TOKEN_INFO_PATH, "POST", {"tokenKey": client.access_token}).data or {}
