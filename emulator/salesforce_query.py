@@ -24,15 +24,24 @@ from emulator.state import CrmState
 MAX_BATCH = 2000
 MIN_BATCH = 200
 _KEEP_LOCATORS = 8  # a retried last page still finds its locator; older ones are evicted
+# Memory: a locator keeps only the rows from the page last served onwards.
 
 
 @dataclass
 class _Snapshot:
     sobject: str
     fields: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]]  # rows[i] is result row base + i
     batch: int
     version: str
+    total: int
+    base: int = 0
+
+    def forget_before(self, offset: int) -> None:
+        """Drop rows before ``offset``: clients page forwards (or retry the same page)."""
+        if offset > self.base:
+            self.rows = self.rows[offset - self.base :]
+            self.base = offset
 
 
 class QueryEngine:
@@ -66,7 +75,7 @@ class QueryEngine:
                 return {"totalSize": len(records), "done": True, "records": []}
             renderers = [resolve_renderer(self.defs, self.state, sobject, f) for f in fields]
             rows = [tuple([r(rec) for r in renderers]) for rec in records]  # type: ignore[misc]
-        snap = _Snapshot(sobject.name, fields, rows, max(MIN_BATCH, min(batch, MAX_BATCH)), version)
+        snap = _Snapshot(sobject.name, fields, rows, max(MIN_BATCH, min(batch, MAX_BATCH)), version, len(rows))
         locator = f"01g{next(self._counter):015d}"
         return self._page(locator, snap, 0)
 
@@ -74,8 +83,9 @@ class QueryEngine:
         """The page of a locator starting at ``offset``; None if the locator is unknown."""
         with self._lock:
             snap = self._locators.get(locator)
-        if snap is None or offset > len(snap.rows):
-            return None
+            if snap is None or not snap.base <= offset <= snap.total:
+                return None
+            snap.forget_before(offset)
         return self._page(locator, snap, offset)
 
     # internals ---------------------------------------------------------------------------
@@ -133,10 +143,11 @@ class QueryEngine:
         return records
 
     def _page(self, locator: str, snap: _Snapshot, offset: int) -> dict[str, Any]:
-        end = min(offset + snap.batch, len(snap.rows))
+        end = min(offset + snap.batch, snap.total)
         base = f"/services/data/v{snap.version}/sobjects/{snap.sobject}/"
         id_pos = snap.fields.index("Id") if "Id" in snap.fields else None
-        rows = snap.rows[offset:end]
+        with self._lock:
+            rows = snap.rows[offset - snap.base : end - snap.base]
         if any("." in name for name in snap.fields):
             records = [_render(snap.sobject, base, snap.fields, row, id_pos) for row in rows]
         else:  # the common, flat case: no per-field work
@@ -146,11 +157,11 @@ class QueryEngine:
                  **dict(zip(fields, row))}
                 for row in rows
             ]
-        body: dict[str, Any] = {"totalSize": len(snap.rows), "done": end >= len(snap.rows), "records": records}
-        if end < len(snap.rows):
+        body: dict[str, Any] = {"totalSize": snap.total, "done": end >= snap.total, "records": records}
+        if end < snap.total:
             body["nextRecordsUrl"] = f"/services/data/v{snap.version}/query/{locator}-{end}"
         with self._lock:
-            if end < len(snap.rows) or locator in self._locators:
+            if end < snap.total or locator in self._locators:
                 self._locators[locator] = snap
                 self._locators.move_to_end(locator)
                 while len(self._locators) > _KEEP_LOCATORS:
