@@ -204,10 +204,12 @@ def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:
     lengths = present.sum(axis=1)
     if np.any(present[:, :-1] < present[:, 1:]):
         return None  # an embedded NUL; not a plain number
-    result = np.zeros(count, dtype=np.float64)
+    digits = matrix.astype(np.int64) - 48
+    result = np.zeros(count, dtype=np.int64)
     for column in range(width):
-        digit = matrix[:, column].astype(np.float64) - 48.0
-        result = np.where(column < lengths, result * 10.0 + digit, result)
+        inside = column < lengths
+        result[inside] = result[inside] * 10 + digits[inside, column]
+    result = result.astype(np.float64)
     result[lengths == 0] = np.nan
     return result
 

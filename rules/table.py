@@ -39,10 +39,13 @@ def byte_keys(values: np.ndarray) -> tuple[np.ndarray, bool]:
     """A uint64 key per fixed-width byte string, and whether the keys are exact (injective)."""
     count, width = len(values), values.dtype.itemsize
     padded_width = max(8, -(-width // 8) * 8)
-    matrix = np.zeros((count, padded_width), dtype=np.uint8)
-    if width:
-        matrix[:, :width] = values.view(np.uint8).reshape(count, width)
-    words = matrix.view(np.uint64)
+    if width == padded_width and values.flags.c_contiguous:
+        words = values.view(np.uint64).reshape(count, width // 8)  # no copy needed
+    else:
+        matrix = np.zeros((count, padded_width), dtype=np.uint8)
+        if width:
+            matrix[:, :width] = values.view(np.uint8).reshape(count, width)
+        words = matrix.view(np.uint64)
     if padded_width == 8:
         return words[:, 0].copy(), True
     return hash_rows(words), False
@@ -68,11 +71,13 @@ def hash_rows(words: np.ndarray) -> np.ndarray:
     return keys
 
 
-def factorize(values: np.ndarray, normalize: Callable[[str], str] = str.strip) -> Coded:
+def factorize(values: np.ndarray, normalize: Callable[[str], str] = str.strip, unchanged_bytes: np.ndarray | None = None) -> Coded:
     """Codes and labels for a byte-string column; empty (after ``normalize``) is missing.
 
     The vocabulary is guessed from a sample and completed from the misses, so a column with
-    few distinct values costs one binary search per row, not a sort.
+    few distinct values costs one binary search per row, not a sort. ``unchanged_bytes``
+    (a 256-entry boolean table) marks the bytes ``normalize`` leaves alone: when every byte
+    of the column is one of them, the per-label normalisation is skipped.
     """
     count = len(values)
     if count == 0:
@@ -95,7 +100,19 @@ def factorize(values: np.ndarray, normalize: Callable[[str], str] = str.strip) -
         unique_values, slots = np.unique(values, return_inverse=True)
         first_row = _first_rows(slots, len(unique_values))
     raw_labels = [item.decode("utf-8", "replace") for item in values[first_row].tolist()]
+    if unchanged_bytes is not None and len(raw_labels) > 1000 and unchanged_bytes[values.view(np.uint8)].all():
+        return _without_empty(slots, raw_labels)
     return _normalized(slots, raw_labels, normalize)
+
+
+def _without_empty(slots: np.ndarray, labels: list[str]) -> Coded:
+    """Labels as they are, the empty one (if any) turned into missing (-1)."""
+    if "" not in labels:
+        return Coded(slots.astype(np.int32), labels)
+    empty = labels.index("")
+    codes = slots.astype(np.int32)
+    codes = np.where(codes == empty, -1, codes - (codes > empty))
+    return Coded(codes.astype(np.int32), labels[:empty] + labels[empty + 1:])
 
 
 def _first_rows(slots: np.ndarray, size: int) -> np.ndarray:
@@ -148,6 +165,11 @@ def to_float_column(values: Sequence[float | None]) -> np.ndarray:
     return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
 
 
+# Bytes normalize_postal_code leaves alone: NUL padding, digits and upper-case ASCII.
+_POSTAL_CLEAN = np.zeros(256, dtype=bool)
+_POSTAL_CLEAN[[0, *range(48, 58), *range(65, 91)]] = True
+
+
 def _upper(text: str) -> str:
     return text.strip().upper()
 
@@ -181,7 +203,7 @@ class AccountTable:
             ids=columns["id"],
             owner=factorize(get("owner_id")),
             country=factorize(get("country"), _upper),
-            postal=factorize(get("postal_code"), normalize_postal_code),
+            postal=factorize(get("postal_code"), normalize_postal_code, _POSTAL_CLEAN),
             industry=factorize(get("industry")),
             employees=employees,
             annual_revenue=annual_revenue,
