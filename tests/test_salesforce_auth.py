@@ -75,3 +75,13 @@ def test_jwt_mode_posts_a_signed_assertion_for_the_client_id(tmp_path: Path) -> 
     body = token.calls[0].request.body
     assert "jwt-bearer" in body and "assertion=" in body
     assert responses.calls[1].request.headers["Authorization"] == "Bearer 00Djwt"
+
+
+def test_unreadable_jwt_key_is_fatal_and_names_the_setting(tmp_path: Path) -> None:
+    key_file = tmp_path / "agent.key"
+    key_file.write_text("not a key")
+    settings = load_settings(env_file=None, territory_crm="salesforce", sf_username="agent@acme.de",
+                             sf_client_id="3MVG9-client", sf_private_key_file=key_file)
+    with pytest.raises(FatalCrmError) as caught:
+        list(SalesforceConnector.from_settings(settings, policy=FAST).iter_changes(ObjectKind.OWNERS, None))
+    assert "SF_PRIVATE_KEY_FILE" in (caught.value.next_step or "")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import requests
+from jwt.exceptions import PyJWTError
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
@@ -75,8 +76,18 @@ class SalesforceConnector:
     # calling -----------------------------------------------------------------------------
     def _client(self) -> Salesforce:
         if self._sf is None:
-            self._sf = build_client(self.settings, self.session)
+            try:
+                self._sf = build_client(self.settings, self.session)
+            except (ValueError, OSError, PyJWTError) as exc:  # e.g. an unreadable or malformed JWT key
+                raise FatalCrmError(
+                    f"cannot set up the Salesforce client: {type(exc).__name__}: {exc}", crm=self.crm,
+                    next_step="check SF_PRIVATE_KEY_FILE (PEM RSA private key), SF_INSTANCE_URL and SF_API_VERSION",
+                ) from exc
         return self._sf
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.session.close()
 
     def _call_once(self, fn: Callable[[Salesforce], T], what: str = "") -> T:
         try:
