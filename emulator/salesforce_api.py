@@ -40,14 +40,19 @@ class SalesforceApi(ApiFlavour):
         denied_objects: sObjects the integration user may not touch at all (403
             INSUFFICIENT_ACCESS), to exercise permission errors.
         read_only_objects: sObjects it may read but not create/update.
+        locked_ids: record ids whose next collection update fails once with the transient
+            per-record error UNABLE_TO_LOCK_ROW (another transaction holds the row).
     """
 
     name = "salesforce"
     path_prefix = "/services"
 
-    def __init__(self, denied_objects: Iterable[str] = (), read_only_objects: Iterable[str] = ()) -> None:
+    def __init__(
+        self, denied_objects: Iterable[str] = (), read_only_objects: Iterable[str] = (), locked_ids: Iterable[str] = ()
+    ) -> None:
         self.denied = {o.lower() for o in denied_objects}
         self.read_only = {o.lower() for o in read_only_objects}
+        self.locked_ids = set(locked_ids)  # next collection update of each fails once with UNABLE_TO_LOCK_ROW
 
     def bind(self, server: EmulatorServer) -> None:
         super().bind(server)

@@ -52,6 +52,9 @@ def _prepare(api: "SalesforceApi", record: Any, creating: bool) -> tuple[SObject
             code = "ENTITY_IS_DELETED" if code == "ENTITY_IS_DELETED" else "INVALID_ID_FIELD"
             return _failure(record_id, code, found.body[0]["message"])
         existing = found
+        if record_id in api.locked_ids:
+            api.locked_ids.discard(record_id)
+            return _failure(record_id, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
     elif sobject.factory is None:
         return _failure(None, "INSUFFICIENT_ACCESS_OR_READONLY", f"cannot create {sobject.name}")
     try:

@@ -119,3 +119,15 @@ def test_a_second_change_for_the_same_account_in_one_batch_is_rejected() -> None
         ])
     assert [(r.ok, r.error_code) for r in results] == [(True, None), (False, "DUPLICATE_VALUE")]
     assert state.accounts[1000].owner_n == 2
+
+
+def test_a_locked_row_is_reported_as_retriable_and_succeeds_when_reapplied() -> None:
+    state = make_state(2)
+    with running(state, locked_ids={account_id(1000)}) as server:
+        conn = connector_for(server)
+        changes = [OwnerChange(account_id(1000), owner_id(2), expected_owner_id=owner_id(1)),
+                   OwnerChange(account_id(1001), owner_id(1), expected_owner_id=owner_id(2))]
+        first = conn.apply_owner_changes(changes)
+        second = conn.apply_owner_changes([changes[0]])
+    assert [(r.ok, r.error_code, r.retriable) for r in first] == [(False, "UNABLE_TO_LOCK_ROW", True), (True, None, False)]
+    assert second[0].ok and state.accounts[1000].owner_n == 2
