@@ -130,8 +130,9 @@ def build_metrics(instance: Instance, options: PlanOptions, plan: Plan, wall_sec
     metrics["lp_lower_bound_moves"] = lower
     metrics["gap"] = _gap(moves, lower)
     metrics["moves_gap"] = metrics["gap"]
-    metrics.setdefault("solver_status", "UNKNOWN")
-    metrics.setdefault("phase_timings", {})
+    # the solving core says "status" / "phase_seconds"; the CSV contract says these names
+    metrics.setdefault("solver_status", metrics.get("status", "UNKNOWN"))
+    metrics.setdefault("phase_timings", metrics.get("phase_seconds", {}))
     metrics["phase_timings"] = {**metrics["phase_timings"], "total": wall_seconds}
     metrics["explanations"] = list(plan.explanations)
     metrics.setdefault("widened_accounts", [])
@@ -305,7 +306,7 @@ def tradeoff_rows(
                 "price_of_balance": figures["price_of_balance"],
                 "max_deviation_potential": figures["after_max_deviation_potential"],
                 "max_deviation_workload": figures["after_max_deviation_workload"],
-                "solver_status": plan.metrics.get("solver_status", "UNKNOWN"),
+                "solver_status": plan.metrics.get("solver_status", plan.metrics.get("status", "UNKNOWN")),
                 "seconds": time.perf_counter() - started,
             }
         )
