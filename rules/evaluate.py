@@ -20,13 +20,13 @@ from rules.coverage import (
     stage_probability,
     workload_of,
 )
-from rules.domains import DomainIndex
+from rules.domains import DomainIndex, normalize_domain
 from rules.matching import MatchIndex, bit_index_lists
 from rules.outcomes import Evaluation, RowFacts, build_outcomes
-from rules.records import Account, Opportunity, Rep, Status
-from rules.resolve import Resolution, resolve
+from rules.records import Account, Opportunity, Rep
+from rules.resolve import resolve
 from rules.schema import RulesConfig
-from rules.table import AccountTable, Coded, byte_keys, hash_rows, to_bytes_column
+from rules.table import AccountTable, byte_keys, hash_rows, to_bytes_column
 
 AccountsInput = Sequence[Account] | AccountTable
 OpportunitiesInput = Sequence[Opportunity] | OpportunityTable | None
@@ -178,7 +178,7 @@ def _named_column(facts: RowFacts) -> None:
     named = np.full(len(facts.table), -1, dtype=np.int64)
     entries = facts.rules.named_accounts
     for field, column in (("domain", facts.table.domain), ("account", facts.table.ids)):
-        wanted = {(getattr(e, field) if field == "account" else _domain_key(e.domain)): i for i, e in reversed(list(enumerate(entries))) if getattr(e, field)}
+        wanted = {(getattr(e, field) if field == "account" else normalize_domain(e.domain)): i for i, e in reversed(list(enumerate(entries))) if getattr(e, field)}
         if not wanted:
             continue
         width = max(column.dtype.itemsize, max(len(k.encode("utf-8")) for k in wanted))
@@ -192,12 +192,6 @@ def _named_column(facts: RowFacts) -> None:
     facts.named = named
     owners = np.array([facts.rep_index[e.owner] for e in entries] + [-1], dtype=np.int64)
     facts.rule_owner = np.where(named >= 0, owners[named], facts.rule_owner)
-
-
-def _domain_key(domain: str | None) -> str:
-    from rules.domains import normalize_domain
-
-    return normalize_domain(domain)
 
 
 def _duplicate_column(facts: RowFacts, context: BookContext | None) -> None:
@@ -261,5 +255,3 @@ def _grandfather_column(facts: RowFacts) -> None:
         facts.grandfather_opp = (unique_rows, opp_rows[order][first])
     facts.open_opportunity = keeps
 
-
-__all__ = ["Evaluation", "Status", "build_book_context", "current_loads", "evaluate", "Coded"]

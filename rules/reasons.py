@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from rules.outcomes import Outcome, RowFacts
 from rules.records import STATUS_PRECEDENCE, Status
 
