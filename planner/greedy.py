@@ -82,6 +82,13 @@ def greedy_plan(
         A plan assigning every account, with one move per changed account and greedy metrics.
     """
     started = time.perf_counter()
+    if not any(r.active for r in instance.reps):
+        return Plan(
+            assignment={a.id: a.owner_id or "" for a in instance.accounts},
+            moves=[],
+            metrics={"solver_status": "BEST_EFFORT", "phase_timings": {}},
+            explanations=["No active rep: every account needs an active owner; activate or add reps."],
+        )
     model = distance or build_distance_model(instance)
     state, forced = _initial_state(instance, options, model)
     placed = time.perf_counter()

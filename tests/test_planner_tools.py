@@ -230,3 +230,12 @@ def test_rep_rows_show_departed_rep_emptied_when_plan_applied() -> None:
     assert (rows["R3"].accounts_before, rows["R3"].accounts_after) == (1, 0)
     assert rows["R2"].deviation_potential_before == pytest.approx(-0.5)
     assert rows["R2"].deviation_potential_after == pytest.approx(0.0)
+
+
+def test_greedy_explains_instead_of_crashing_when_no_rep_is_active() -> None:
+    instance = _tiny()
+    nobody = replace(instance, reps=tuple(replace(r, active=False) for r in instance.reps))
+    plan = greedy_plan(nobody, OPTIONS)
+    assert set(plan.assignment) == {a.id for a in instance.accounts}
+    assert "No active rep" in plan.explanations[0]
+    assert "inactive_owner" in _kinds(plan.assignment, nobody)
