@@ -1,0 +1,230 @@
+"""CP-SAT model over a neighbourhood: some reps, the movable accounts between them.
+
+The same model serves the global solve (all reps, small instances) and every LNS step (one
+rep and its geographic neighbours). Accounts outside the neighbourhood stay as they are and
+enter only as fixed loads. Data -> Variables -> Constraints -> Objective -> Solve.
+
+Two modes:
+
+- ``repair``: the band is soft; minimise ``(free + 1) * violation + moves`` (any violation
+  reduction beats any number of moves), used while the rounded LP plan misses the band;
+- ``improve``: the band is hard (a rep already outside it may not get worse) and the
+  objective is lexicographic by construction: ``W1 * moves + W2 * moved_potential + travel``
+  with ``W2`` above the largest possible travel sum and ``W1`` above ``W2`` times the largest
+  possible moved-potential sum of this neighbourhood.
+
+Integers: potential and workload are scaled so the largest free account is 10^6 units; each
+rep's bounds are shrunk by half a unit per free arc into it, so any integer solution also
+satisfies the float constraints the validator checks. The objective's moved potential and
+travel are coarser (100 and 1,000 units for the largest account / arc) to keep the weights
+small; moves are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.candidates import Candidates, ProblemData
+
+LOAD_UNITS = 1e6
+POTENTIAL_TIE_UNITS = 100
+TRAVEL_UNITS = 1000
+
+
+@dataclass
+class SearchContext:
+    """What every neighbourhood solve shares: data, arcs, the band, solver settings."""
+
+    data: ProblemData
+    cands: Candidates
+    lo_p: np.ndarray
+    hi_p: np.ndarray
+    lo_w: np.ndarray
+    hi_w: np.ndarray  # already capped by capacity (plus any unavoidable overflow)
+    seed: int
+    workers: int
+
+    def violation(self, assign: np.ndarray) -> float:
+        """Total band violation, relative to targets (0 means every rep is inside its band)."""
+        load_p, load_w = self.loads(assign)
+        over = np.maximum(load_p - self.hi_p, 0) + np.maximum(self.lo_p - load_p, 0)
+        over_w = np.maximum(load_w - self.hi_w, 0) + np.maximum(self.lo_w - load_w, 0)
+        tp = np.maximum(self.data.target_p, 1e-12)
+        tw = np.maximum(self.data.target_w, 1e-12)
+        return float((over / tp).sum() + (over_w / tw).sum())
+
+    def loads(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = self.data.m
+        return (
+            np.bincount(assign, self.data.potential, minlength=m),
+            np.bincount(assign, self.data.workload, minlength=m),
+        )
+
+
+@dataclass
+class NeighbourhoodResult:
+    """Outcome of one neighbourhood solve; ``assign`` is the full new assignment."""
+
+    assign: np.ndarray
+    status: str  # CP-SAT status name
+    improved: bool
+    free_accounts: int
+
+
+def solve_neighbourhood(
+    ctx: SearchContext,
+    assign: np.ndarray,
+    reps: np.ndarray,
+    mode: str,
+    deterministic_time: float,
+    wall_time: float,
+) -> NeighbourhoodResult:
+    """Re-optimise the movable accounts among ``reps`` with the rest fixed.
+
+    Args:
+        ctx: Shared search context.
+        assign: Current owner position per account (a complete, hard-feasible assignment).
+        reps: Rep positions of the neighbourhood.
+        mode: ``"repair"`` or ``"improve"`` (see module docstring).
+        deterministic_time: CP-SAT deterministic time limit (keeps results reproducible).
+        wall_time: Wall-clock safety limit.
+
+    Returns:
+        The new assignment (unchanged when nothing better was found) and the solve status.
+    """
+    data, cands = ctx.data, ctx.cands
+    in_hood = np.zeros(data.m, dtype=bool)
+    in_hood[reps] = True
+    arc_ok = in_hood[cands.rep] & ~data.fixed[cands.account] & in_hood[assign[cands.account]]
+    per_account = np.bincount(cands.account[arc_ok], minlength=data.n)
+    arc_ok &= per_account[cands.account] >= 2
+    arcs = np.flatnonzero(arc_ok)
+    if arcs.size == 0:
+        return NeighbourhoodResult(assign, "EMPTY", False, 0)
+    model = _Model(ctx, assign, arcs, reps, mode)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.random_seed = ctx.seed
+    # One worker per neighbourhood: deterministic under a deterministic time limit, and on
+    # these models faster than interleaved multi-worker search; parallelism comes from
+    # solving disjoint neighbourhoods side by side (planner.lns).
+    params.num_workers = 1
+    params.max_deterministic_time = max(deterministic_time, 0.01)
+    params.max_time_in_seconds = max(wall_time, 0.05)
+    status = solver.solve(model.model)
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return NeighbourhoodResult(assign, name, False, model.n_free)
+    chosen = np.array([solver.boolean_value(v) for v in model.x], dtype=bool)
+    new = assign.copy()
+    new[cands.account[arcs[chosen]]] = cands.rep[arcs[chosen]]
+    improved = solver.objective_value < model.hint_objective - 0.5
+    if improved and mode == "improve" and ctx.violation(new) > ctx.violation(assign) + 1e-12:
+        improved = False  # integer rounding of loads crossed a float bound: keep the old plan
+    return NeighbourhoodResult(new if improved else assign, name, improved, model.n_free)
+
+
+class _Model:
+    """The CP-SAT model of one neighbourhood (built in the constructor)."""
+
+    def __init__(self, ctx: SearchContext, assign: np.ndarray, arcs: np.ndarray, reps: np.ndarray, mode: str) -> None:
+        data, cands = ctx.data, ctx.cands
+        # -- data
+        account = cands.account[arcs]
+        rep = cands.rep[arcs]
+        free = np.unique(account)
+        self.n_free = int(free.size)
+        fixed_assign = assign.copy()
+        fixed_assign[free] = -1
+        keep = fixed_assign >= 0
+        fixed_p = np.bincount(fixed_assign[keep], data.potential[keep], minlength=data.m)
+        fixed_w = np.bincount(fixed_assign[keep], data.workload[keep], minlength=data.m)
+        current = assign[account] == rep
+        moving = ~cands.stay[arcs]
+        # -- variables
+        self.model = cp_model.CpModel()
+        self.x = [self.model.new_bool_var(f"x{i}") for i in range(len(arcs))]
+        # -- constraints: exactly one owner per free account
+        starts = np.searchsorted(account, free)
+        ends = np.append(starts[1:], len(arcs))
+        for s, e in zip(starts, ends):
+            self.model.add_exactly_one(self.x[s:e])
+        violation = self._band(ctx, account, rep, reps, fixed_p, fixed_w, assign, mode)
+        # -- objective
+        if mode == "repair":
+            terms = [(i, 1) for i in np.flatnonzero(moving)]
+            objective = cp_model.LinearExpr.weighted_sum(
+                [self.x[i] for i, _ in terms] + violation, [1] * len(terms) + [self.n_free + 1] * len(violation)
+            )
+            coef = moving.astype(np.int64)
+            self.hint_objective = float(coef[current].sum()) + (self.n_free + 1) * self._hint_violation
+        else:
+            coef = self._lex_coefficients(data, account, rep, arcs, moving, cands)
+            objective = cp_model.LinearExpr.weighted_sum(self.x, coef.tolist())
+            self.hint_objective = float(coef[current].sum())
+        self.model.minimize(objective)
+        # -- hint: the current assignment, complete
+        for var, value in zip(self.x, current):
+            self.model.add_hint(var, bool(value))
+
+    def _band(
+        self,
+        ctx: SearchContext,
+        account: np.ndarray,
+        rep: np.ndarray,
+        reps: np.ndarray,
+        fixed_p: np.ndarray,
+        fixed_w: np.ndarray,
+        assign: np.ndarray,
+        mode: str,
+    ) -> list[cp_model.IntVar]:
+        """Band rows per neighbourhood rep; returns the violation variables (repair only)."""
+        data = ctx.data
+        violation: list[cp_model.IntVar] = []
+        self._hint_violation = 0
+        for measure, values, fixed, lo, hi in (
+            ("p", data.potential, fixed_p, ctx.lo_p, ctx.hi_p),
+            ("w", data.workload, fixed_w, ctx.lo_w, ctx.hi_w),
+        ):
+            scale = LOAD_UNITS / max(float(values[account].max(initial=0.0)), 1e-12)
+            ints = np.round(values[account] * scale).astype(np.int64)
+            for r in reps:
+                idx = np.flatnonzero(rep == r)
+                if idx.size == 0:
+                    continue
+                margin = 0.5 * idx.size + 1
+                lo_int = math.ceil((lo[r] - fixed[r]) * scale + margin)
+                hi_int = math.floor((hi[r] - fixed[r]) * scale - margin)
+                current = int(ints[idx][assign[account[idx]] == r].sum())
+                expr = cp_model.LinearExpr.weighted_sum([self.x[i] for i in idx], ints[idx].tolist())
+                if mode == "repair":
+                    total = int(ints[idx].sum())
+                    over = self.model.new_int_var(0, total + abs(hi_int) + 1, f"over_{measure}{r}")
+                    under = self.model.new_int_var(0, abs(lo_int) + total + 1, f"under_{measure}{r}")
+                    self.model.add(expr - over <= hi_int)
+                    self.model.add(expr + under >= lo_int)
+                    violation += [over, under]
+                    self._hint_violation += max(current - hi_int, 0) + max(lo_int - current, 0)
+                else:  # never worse than now; the float check after the solve guards rounding
+                    self.model.add(expr <= max(hi_int, current))
+                    if min(lo_int, current) > 0:
+                        self.model.add(expr >= min(lo_int, current))
+        return violation
+
+    @staticmethod
+    def _lex_coefficients(
+        data: ProblemData, account: np.ndarray, rep: np.ndarray, arcs: np.ndarray, moving: np.ndarray, cands: Candidates
+    ) -> np.ndarray:
+        """Per-arc ``W1 * move + W2 * moved potential + travel`` (provably lexicographic)."""
+        travel = data.workload[account] * cands.km[arcs]
+        travel_int = np.round(travel * TRAVEL_UNITS / max(float(travel.max(initial=0.0)), 1e-12)).astype(np.int64)
+        pot = data.potential[account]
+        pot_int = np.round(pot * POTENTIAL_TIE_UNITS / max(float(pot.max(initial=0.0)), 1e-12)).astype(np.int64)
+        free = np.unique(account)
+        w2 = int(np.maximum.reduceat(travel_int, np.searchsorted(account, free)).sum()) + 1
+        w1 = w2 * (int(pot_int[np.searchsorted(account, free)].sum()) + 1)
+        return moving * (w1 + w2 * pot_int) + travel_int

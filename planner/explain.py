@@ -1,0 +1,159 @@
+"""Sentences a sales manager understands: why an account moves, what blocks the tolerance.
+
+Pure functions over the problem arrays and the final assignment; no solver calls.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.candidates import ProblemData
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}" if abs(value) >= 0.095 else f"{value:.1%}"
+
+
+def move_reasons(data: ProblemData, assign: np.ndarray, tolerance: float) -> dict[int, str]:
+    """Reason per moved account position, from the *starting* loads of its old and new rep."""
+    reps = data.instance.reps
+    start = np.where(data.owner >= 0, data.owner, 0)
+    valid = data.owner >= 0
+    load_p = np.bincount(start[valid], data.potential[valid], minlength=data.m)
+    load_w = np.bincount(start[valid], data.workload[valid], minlength=data.m)
+    dev_p = np.where(data.target_p > 0, load_p / np.maximum(data.target_p, 1e-12) - 1, 0)
+    dev_w = np.where(data.target_w > 0, load_w / np.maximum(data.target_w, 1e-12) - 1, 0)
+    reasons: dict[int, str] = {}
+    for a in np.flatnonzero(assign != data.owner):
+        new = int(assign[a])
+        old = int(data.owner[a])
+        new_side = _new_side(data, a, old, new, dev_p, dev_w)
+        if old < 0:
+            reasons[int(a)] = f"had no owner; {new_side}"
+        elif not data.active[old]:
+            lock = " (its lock cannot hold)" if data.released[a] else ""
+            reasons[int(a)] = f"{reps[old].id} is inactive{lock}; {new_side}"
+        elif not data.eligible[a, old] and not data.fixed[a]:
+            industry = data.instance.accounts[a].industry or "its industry"
+            reasons[int(a)] = f"{reps[old].id} does not serve {industry}; {new_side}"
+        else:
+            reasons[int(a)] = f"{_old_side(reps[old].id, dev_p[old], dev_w[old], tolerance)}; {new_side}"
+    return reasons
+
+
+def _old_side(rep_id: str, dev_p: float, dev_w: float, tolerance: float) -> str:
+    measure, dev = ("potential", dev_p) if abs(dev_p) >= abs(dev_w) else ("workload", dev_w)
+    if dev > tolerance:
+        return f"{rep_id} is {_pct(dev)} over the {measure} target"
+    if dev < -tolerance:
+        return f"{rep_id} is {_pct(-dev)} under the {measure} target and hands over a distant account"
+    return f"{rep_id} is within tolerance and passes the account on to balance its neighbours"
+
+
+def _new_side(data: ProblemData, a: int, old: int, new: int, dev_p: np.ndarray, dev_w: np.ndarray) -> str:
+    rep_id = data.instance.reps[new].id
+    if dev_p[new] < 0 or dev_w[new] < 0:
+        state = "under target"
+    else:
+        state = "has room within tolerance"
+    if old >= 0:
+        gain = float(data.dist[a, old] - data.dist[a, new])
+        where = f"{gain:.0f} km closer" if gain >= 0.5 else f"{-gain:.0f} km farther but the nearest with room"
+        return f"{rep_id} is {where} and {state}"
+    return f"{rep_id} is {data.dist[a, new]:.0f} km away and {state}"
+
+
+def precedence_notes(data: ProblemData) -> list[str]:
+    """Hard-rule conflicts resolved by precedence (see ``planner.candidates``)."""
+    notes: list[str] = []
+    reps = data.instance.reps
+    if data.released.any():
+        owners = sorted({reps[o].id if o >= 0 else "unknown" for o in data.owner[data.released]})
+        notes.append(
+            f"{int(data.released.sum())} locked accounts belong to inactive or unknown reps ({', '.join(owners[:5])}): "
+            "every account needs an active owner, which takes precedence over the lock, so they were reassigned."
+        )
+    if data.orphaned.any():
+        industries = sorted({data.instance.accounts[a].industry or "(none)" for a in np.flatnonzero(data.orphaned)})
+        notes.append(
+            f"{int(data.orphaned.sum())} accounts are in industries no active rep serves ({', '.join(industries[:5])}): "
+            "they went to their nearest active reps; add a rep who serves them."
+        )
+    return notes
+
+
+def binding_explanations(data: ProblemData, tolerance: float, achieved: tuple[float, float]) -> list[str]:
+    """What keeps the plan from the tolerance, most specific first, with the fix."""
+    found = _industry_limits(data, tolerance) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
+    dev_p, dev_w = achieved
+    worst = max(dev_p, dev_w)
+    if not found:
+        found.append(
+            f"The best plan found misses ±{_pct(tolerance)}: max deviation {_pct(dev_p)} on potential and "
+            f"{_pct(dev_w)} on workload within the allowed reach; raise tolerance to "
+            f"{math.ceil(worst * 100)}% or widen the reach."
+        )
+    return found
+
+
+def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
+    """Industries served only by some reps whose demand exceeds what they can hold."""
+    out: list[str] = []
+    accounts = data.instance.accounts
+    industries = sorted({a.industry for a in accounts if a.industry is not None})
+    codes = np.array([a.industry or "" for a in accounts])
+    total_p, total_w = data.potential.sum(), data.workload.sum()
+    for industry in industries:
+        rows = codes == industry
+        servers = data.eligible[np.flatnonzero(rows)[0]]
+        if servers.sum() == data.active.sum() or not servers.any():
+            continue
+        # accounts that only these reps may serve (any industry)
+        captive = ~(data.eligible & ~servers[None, :]).any(axis=1) & data.eligible.any(axis=1)
+        for measure, values, target, total in (
+            ("potential", data.potential, data.target_p, total_p),
+            ("workload", data.workload, data.target_w, total_w),
+        ):
+            demand = values[captive].sum()
+            room = target[servers].sum() * (1 + tolerance)
+            if demand > room * (1 + 1e-9) and total > 0:
+                needed = demand / max(target[servers].sum(), 1e-12) - 1
+                out.append(
+                    f"{industry} demand is {_pct(demand / total)} of {measure}, its {int(servers.sum())} specialists "
+                    f"can hold at most {_pct(room / total)} at ±{_pct(tolerance)}: raise tolerance to "
+                    f"{math.ceil(needed * 100)}% or add a specialist."
+                )
+    return out
+
+
+def _lock_limits(data: ProblemData, tolerance: float) -> list[str]:
+    out: list[str] = []
+    owners = data.owner[data.fixed]
+    for measure, values, target in (("potential", data.potential, data.target_p), ("workload", data.workload, data.target_w)):
+        locked = np.bincount(owners, values[data.fixed], minlength=data.m)
+        ratio = locked / np.maximum(target, 1e-12)
+        for r in np.flatnonzero(data.active & (ratio > 1 + tolerance + 1e-9)):
+            out.append(
+                f"{data.instance.reps[r].id}'s locked accounts alone hold {_pct(ratio[r])} of its {measure} target: "
+                f"unlock some or raise tolerance to {math.ceil((ratio[r] - 1) * 100)}%."
+            )
+    return out
+
+
+def _capacity_limits(data: ProblemData, tolerance: float) -> list[str]:
+    out: list[str] = []
+    if data.capacity[data.active].sum() < data.workload.sum():
+        out.append(
+            f"Total workload {data.workload.sum():,.0f} exceeds the active reps' total capacity "
+            f"{data.capacity[data.active].sum():,.0f}: add a rep or raise capacities."
+        )
+    floor = data.target_w * (1 - tolerance)
+    for r in np.flatnonzero(data.active & (data.capacity < floor - 1e-9)):
+        needed = 1 - data.capacity[r] / max(data.target_w[r], 1e-12)
+        out.append(
+            f"{data.instance.reps[r].id}'s capacity {data.capacity[r]:,.0f} is below the lowest balanced workload "
+            f"{floor[r]:,.0f}: raise its capacity or tolerance to {math.ceil(needed * 100)}%."
+        )
+    return out

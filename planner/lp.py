@@ -1,0 +1,387 @@
+"""LP relaxation of the assignment: lower bounds, the reachable balance band, a warm start.
+
+One HiGHS model (``highspy``) is built over the sparse candidate arcs of *units* (bundles of
+similar accounts with the same owner and arcs, see ``planner.candidates.build_units``; one
+account per unit when the instance is small) and re-solved with changed costs and bounds, so
+each stage warm-starts from the previous basis:
+
+- *violation*: least band violation and capacity overflow at the tolerance, only when the
+  tolerance is out of reach (it names the reps that bind, for widening and explanations);
+- *moves*: fewest moved accounts (then least moved potential) inside the band;
+- *travel*: least workload-weighted km with moves (and moved potential) capped; its vertex
+  is the warm start the CP-SAT phases round and repair.
+
+Bounds are *Lagrangian*: the duals of the unit LP priced on the per-account problem give a
+valid lower bound on the per-account LP (hence on every integer plan), exact when units are
+single accounts. That is ``lp_lower_bound_moves`` and the travel bound of the benchmark.
+
+Columns: one per unit arc, then ``delta_p``, ``delta_w`` (the band, fixed per stage), four
+elastic slacks per rep (potential over/under, workload over/under) and one capacity overflow
+per rep; stage costs decide whether the elastic columns may be used. Rows: one "exactly one
+owner" row per unit, five per active rep (potential upper/lower, workload upper/lower,
+capacity), a moves row and a moved-potential row. Loads are normalised by the mean target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from planner.candidates import (
+    Candidates,
+    ProblemData,
+    Units,
+    base_mask,
+    build_candidates,
+    build_problem_data,
+    build_units,
+    widen_candidates,
+)
+from planner.instance import Instance, PlanOptions
+
+_INF = highspy.kHighsInf
+OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity beats balance
+ELASTIC_COST = 1e5  # per normalised unit of band violation while the band must hold
+MOVED_POTENTIAL_TIE = 1e-3  # moves first; moved potential only breaks ties (<= 1e-3 move each)
+MAX_LP_UNITS = 12_000  # above this many accounts the LP runs on bundles
+
+
+@dataclass
+class LpSolution:
+    """One LP stage result over unit arcs; ``ok`` is False on failure or time-out."""
+
+    ok: bool
+    x: np.ndarray
+    moves: float
+    moved_potential: float
+    travel: float
+    violation: float  # total elastic slack (normalised)
+    overflow: np.ndarray  # normalised workload above capacity, per active rep
+    bound: float = -math.inf  # Lagrangian lower bound of the stage objective (per account)
+
+
+class AssignmentLp:
+    """The warm-started LP over one candidate set (see module docstring)."""
+
+    def __init__(self, data: ProblemData, cands: Candidates, tolerance: float) -> None:
+        self.data, self.cands, self.tolerance = data, cands, tolerance
+        self.units = build_units(data, cands, MAX_LP_UNITS)
+        self.reps = np.flatnonzero(data.active)
+        k = self.reps.size
+        self.scale_p = max(data.target_p.sum(), 1e-12) / max(k, 1)
+        self.scale_w = max(data.target_w.sum(), 1e-12) / max(k, 1)
+        u = self.units
+        self.n_arcs = u.arc_unit.size
+        self.moving = ~u.arc_stay
+        self.arc_count = u.count[u.arc_unit]
+        self.arc_potential = u.potential[u.arc_unit] / self.scale_p
+        self.travel_scale = max(float(u.arc_travel.max(initial=0.0)), 1e-9)
+        self.col_delta = self.n_arcs
+        self.rows_moves = u.size + 5 * k
+        self.rep_row = np.full(data.m, -1, dtype=np.int64)
+        self.rep_row[self.reps] = u.size + 5 * np.arange(k)
+        self.stage_cost = np.zeros(self.n_arcs)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("random_seed", 0)
+        self.highs.passModel(self._build())
+
+    def _build(self) -> highspy.HighsLp:
+        data, u, reps, k = self.data, self.units, self.reps, self.reps.size
+        base = self.rep_row[u.arc_rep]
+        p = u.potential[u.arc_unit] / self.scale_p
+        w = u.workload[u.arc_unit] / self.scale_w
+        moves_row = np.where(self.moving, self.rows_moves, -1)
+        pot_row = np.where(self.moving, self.rows_moves + 1, -1)
+        rows = np.stack([u.arc_unit, base, base + 1, base + 2, base + 3, base + 4, moves_row, pot_row], axis=1)
+        vals = np.stack([np.ones(self.n_arcs), p, p, w, w, w, self.arc_count, p], axis=1)
+        keep = rows >= 0
+        counts = keep.sum(axis=1)
+        r5 = u.size + 5 * np.arange(k)
+        tp, tw = data.target_p[reps] / self.scale_p, data.target_w[reps] / self.scale_w
+        self.cap_rhs = data.capacity[reps] / self.scale_w
+        col_rows = [rows[keep], np.stack([r5, r5 + 1], 1).ravel(), np.stack([r5 + 2, r5 + 3], 1).ravel()]
+        col_rows += [np.stack([r5, r5 + 1, r5 + 2, r5 + 3], 1).ravel(), r5 + 4]
+        col_vals = [vals[keep], np.stack([-tp, tp], 1).ravel(), np.stack([-tw, tw], 1).ravel()]
+        col_vals += [np.tile([-1.0, 1.0, -1.0, 1.0], k), -np.ones(k)]
+        lengths = np.concatenate([counts, [2 * k, 2 * k], np.ones(5 * k, dtype=np.int64)])
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n_arcs + 2 + 5 * k
+        lp.num_row_ = u.size + 5 * k + 2
+        lp.col_cost_ = np.zeros(lp.num_col_)
+        lp.col_lower_ = np.concatenate([np.zeros(self.n_arcs), [self.tolerance] * 2, np.zeros(5 * k)])
+        lp.col_upper_ = np.concatenate([np.ones(self.n_arcs), [self.tolerance] * 2, np.full(5 * k, _INF)])
+        lower = np.stack([np.full(k, -_INF), tp, np.full(k, -_INF), tw, np.full(k, -_INF)], 1).ravel()
+        upper = np.stack([tp, np.full(k, _INF), tw, np.full(k, _INF), self.cap_rhs], 1).ravel()
+        lp.row_lower_ = np.concatenate([np.ones(u.size), lower, [-_INF, -_INF]])
+        lp.row_upper_ = np.concatenate([np.ones(u.size), upper, [_INF, _INF]])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        lp.a_matrix_.index_ = np.concatenate(col_rows).astype(np.int32)
+        lp.a_matrix_.value_ = np.concatenate(col_vals)
+        self.col_lower = np.asarray(lp.col_lower_)
+        return lp
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def min_violation(self, time_limit: float) -> LpSolution:
+        """Least total band violation (elastic slacks) and capacity overflow at the tolerance."""
+        k = self.reps.size
+        self._set_costs(np.zeros(self.n_arcs), np.concatenate([np.ones(4 * k), np.full(k, OVERFLOW_COST)]))
+        self._set_band(self.tolerance, self.tolerance, np.zeros(k))
+        self._set_caps(_INF, _INF)
+        return self._run(time_limit, exact=False)
+
+    def check_band(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> bool:
+        """Whether some fractional assignment fits the band (least violation is zero)."""
+        self._set_costs(np.zeros(self.n_arcs), np.ones(5 * self.reps.size))
+        self._set_band(delta_p, delta_w, overflow)
+        self._set_caps(_INF, _INF)
+        return self._run(time_limit, exact=True).ok
+
+    def min_moves(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> LpSolution:
+        """Fewest moves (ties: least moved potential) inside the band; bound on moves."""
+        tie = MOVED_POTENTIAL_TIE * self.arc_potential / max(float(self.arc_potential.max(initial=0.0)), 1e-12)
+        self._set_costs(self.moving * (self.arc_count + tie), np.full(5 * self.reps.size, ELASTIC_COST))
+        self._set_band(delta_p, delta_w, overflow)
+        self._set_caps(_INF, _INF)
+        result = self._run(time_limit, exact=True)
+        if result.ok:
+            result.bound = lagrangian_bound(self, account_cost=~self.cands.stay * 1.0)
+        return result
+
+    def min_travel(self, max_moves: float, max_moved_potential: float, time_limit: float) -> LpSolution:
+        """Least workload-weighted km with moves and moved potential capped (band kept)."""
+        self._set_costs(self.units.arc_travel / self.travel_scale, np.full(5 * self.reps.size, ELASTIC_COST))
+        self._set_caps(max_moves, max_moved_potential)
+        result = self._run(time_limit, exact=True)
+        if result.ok:
+            travel = self.data.workload[self.cands.account] * self.cands.km
+            result.bound = lagrangian_bound(self, account_cost=travel / self.travel_scale) * self.travel_scale
+        return result
+
+    def _set_costs(self, arc_cost: np.ndarray, rep_cost: np.ndarray) -> None:
+        self.stage_cost = np.concatenate([arc_cost, [0.0, 0.0], rep_cost])
+        cols = np.arange(self.stage_cost.size, dtype=np.int32)
+        self.highs.changeColsCost(cols.size, cols, self.stage_cost)
+
+    def _set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
+        """Fix the band and the allowed capacity overflow (elastic columns stay open)."""
+        k = self.reps.size
+        cols = np.arange(self.col_delta, self.col_delta + 2, dtype=np.int32)
+        self.highs.changeColsBounds(2, cols, np.array([delta_p, delta_w]), np.array([delta_p, delta_w]))
+        rows = (self.units.size + 5 * np.arange(k) + 4).astype(np.int32)
+        self.highs.changeRowsBounds(k, rows, np.full(k, -_INF), self.cap_rhs + np.minimum(overflow, 1e30))
+
+    def _set_caps(self, max_moves: float, max_moved_potential: float) -> None:
+        self.highs.changeRowBounds(self.rows_moves, -_INF, max_moves)
+        self.highs.changeRowBounds(self.rows_moves + 1, -_INF, max_moved_potential)
+
+    def _run(self, time_limit: float, exact: bool) -> LpSolution:
+        """Solve; with ``exact`` the elastic columns must end at zero for the result to count."""
+        self.highs.setOptionValue("time_limit", max(float(time_limit), 0.05))
+        self.highs.run()
+        ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        k = self.reps.size
+        values = np.asarray(self.highs.getSolution().col_value) if ok else np.zeros(self.n_arcs + 2 + 5 * k)
+        x = np.clip(values[: self.n_arcs], 0.0, 1.0)
+        tail = values[self.col_delta + 2 :]
+        violation = float(tail[: 4 * k].sum())
+        return LpSolution(
+            ok=ok and (not exact or violation + float(tail[4 * k :].sum()) <= 1e-6 * max(k, 1)),
+            x=x,
+            moves=float((x * self.arc_count)[self.moving].sum()),
+            moved_potential=float((x * self.arc_potential)[self.moving].sum()),
+            travel=float((x * self.units.arc_travel).sum()),
+            violation=violation,
+            overflow=tail[4 * k :],
+        )
+
+    def loads(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Potential and workload per active rep of a (fractional) unit-arc solution."""
+        u, m = self.units, self.data.m
+        load_p = np.bincount(u.arc_rep, x * u.potential[u.arc_unit], minlength=m)[self.reps]
+        load_w = np.bincount(u.arc_rep, x * u.workload[u.arc_unit], minlength=m)[self.reps]
+        return load_p, load_w
+
+    def max_deviations(self, x: np.ndarray) -> tuple[float, float]:
+        """Max relative deviation of potential and workload over active reps."""
+        load_p, load_w = self.loads(x)
+        dev_p = np.abs(load_p / np.maximum(self.data.target_p[self.reps], 1e-12) - 1.0)
+        dev_w = np.abs(load_w / np.maximum(self.data.target_w[self.reps], 1e-12) - 1.0)
+        return float(dev_p.max(initial=0.0)), float(dev_w.max(initial=0.0))
+
+
+def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray) -> float:
+    """Valid lower bound on the per-account LP with arc costs ``account_cost`` (per
+    ``lp.cands`` arc), from the unit LP's current row duals.
+
+    Any multipliers of the rep, moves and potential rows give a bound: each account takes its
+    cheapest arc at the priced cost, each row adds its bound times its multiplier, each other
+    column its cheapest bound. Duals of the wrong sign are clipped to keep it valid.
+    """
+    sol = lp.highs.getSolution()
+    n_units, k = lp.units.size, lp.reps.size
+    row_dual = np.asarray(sol.row_dual)[n_units:]
+    info = lp.highs.getLp()
+    row_lo = np.asarray(info.row_lower_)[n_units:]
+    row_hi = np.asarray(info.row_upper_)[n_units:]
+    y = np.where(row_lo <= -_INF, np.minimum(row_dual, 0.0), row_dual)
+    y = np.where(row_hi >= _INF, np.maximum(y, 0.0), y)
+    rhs_part = float(np.where(y > 0, y * np.where(row_lo <= -_INF, 0, row_lo), y * np.where(row_hi >= _INF, 0, row_hi)).sum())
+    data, cands = lp.data, lp.cands
+    yr = y[: 5 * k].reshape(k, 5)
+    rep_pos = np.full(data.m, 0, dtype=np.int64)
+    rep_pos[lp.reps] = np.arange(k)
+    yr_arc = yr[rep_pos[cands.rep]]
+    p = data.potential[cands.account] / lp.scale_p
+    w = data.workload[cands.account] / lp.scale_w
+    moving = ~cands.stay
+    priced = account_cost - p * (yr_arc[:, 0] + yr_arc[:, 1]) - w * (yr_arc[:, 2] + yr_arc[:, 3] + yr_arc[:, 4])
+    priced -= moving * (y[5 * k] + p * y[5 * k + 1])
+    accounts_part = float(np.minimum.reduceat(priced, cands.start[:-1]).sum()) if cands.size else 0.0
+    # other columns, priced with the clipped duals: delta (fixed at the band), elastic slacks
+    # and overflow ([0, inf): a negative price would make the bound -inf)
+    tp = data.target_p[lp.reps] / lp.scale_p
+    tw = data.target_w[lp.reps] / lp.scale_w
+    delta_price = np.array([-(-tp * yr[:, 0] + tp * yr[:, 1]).sum(), -(-tw * yr[:, 2] + tw * yr[:, 3]).sum()])
+    elastic_cost = lp.stage_cost[lp.col_delta + 2 :]
+    slack_price = elastic_cost[: 4 * k] - (np.array([-1.0, 1.0, -1.0, 1.0])[None, :] * yr[:, :4]).ravel()
+    overflow_price = elastic_cost[4 * k :] + yr[:, 4]
+    if np.any(slack_price < -1e-9) or np.any(overflow_price < -1e-9):
+        return -math.inf
+    deltas = np.asarray(info.col_lower_)[lp.col_delta : lp.col_delta + 2]
+    return rhs_part + accounts_part + float((delta_price * deltas).sum())
+
+
+def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int) -> float:
+    """LP lower bound on workload-weighted km for plans with at most ``max_moves`` moves.
+
+    Same reach and balance band as :func:`planner.solve.solve` uses (including widened
+    arcs and a best-effort band when the tolerance is out of reach).
+
+    Args:
+        instance: The planning instance.
+        options: Planner options (tolerance, reach).
+        max_moves: The moves budget, typically the plan's own number of moves.
+
+    Returns:
+        The bound in workload x km, or ``math.inf`` when no plan has that few moves.
+    """
+    data = build_problem_data(instance)
+    _, lp, _ = find_band(data, options, time_limit=600.0)
+    result = lp.min_travel(max_moves + 1e-6, _INF, time_limit=600.0)
+    return result.bound if result.ok else math.inf
+
+
+@dataclass
+class Band:
+    """The candidate set and balance band the integer phases work in."""
+
+    cands: Candidates
+    delta_p: float
+    delta_w: float
+    overflow: np.ndarray  # allowed normalised capacity overflow per active rep (0 when feasible)
+    widened_rounds: int
+    reachable: bool  # the tolerance holds in the LP relaxation at this reach
+
+
+def find_band(
+    data: ProblemData, options: PlanOptions, time_limit: float
+) -> tuple[Band, AssignmentLp, LpSolution]:
+    """Candidates and band: the base reach, widened only for the accounts that need it.
+
+    1. min moves at the tolerance over the base reach: done when feasible (the usual case);
+    2. else the elastic LP names the reps that cannot reach their band; their neighbourhoods
+       get wider arcs (reach doubled per round) while that lowers the violation;
+    3. if still short, bisect the smallest common max deviation (capacity overflow kept at its
+       minimum) and keep the tolerance on a measure that can still meet it.
+
+    Returns:
+        The band, the LP built over its candidates, and that LP's min-moves solution.
+    """
+    base = base_mask(data, options.reach)
+    mask = base
+    lp = AssignmentLp(data, build_candidates(data, mask, base), options.tolerance)
+    zero = np.zeros(lp.reps.size)
+    moves = lp.min_moves(options.tolerance, options.tolerance, zero, time_limit)
+    if moves.ok:
+        return Band(lp.cands, options.tolerance, options.tolerance, zero, 0, True), lp, moves
+    best = lp.min_violation(time_limit)
+    rounds = 0
+    for k in _widening_steps(options.reach, data.m):
+        if not best.ok or _badness(best) <= 1e-9:
+            break
+        short, long = _binding_reps(lp, best)
+        wider = widen_candidates(data, mask, short, long, k)
+        trial = AssignmentLp(data, build_candidates(data, wider, base), options.tolerance)
+        sol = trial.min_violation(time_limit)
+        if sol.ok and _badness(sol) < _badness(best) - 1e-6:
+            mask, lp, best, rounds = wider, trial, sol, rounds + 1
+    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.ok else np.full(lp.reps.size, _INF)
+    reachable = best.ok and _badness(best) <= 1e-9
+    if reachable:
+        dp = dw = options.tolerance
+    else:
+        dp, dw = _bisect_band(lp, best, overflow, options.tolerance, time_limit)
+    moves = lp.min_moves(dp, dw, overflow, time_limit)
+    return Band(lp.cands, dp, dw, overflow, rounds, reachable), lp, moves
+
+
+def _bisect_band(
+    lp: AssignmentLp, elastic: LpSolution, overflow: np.ndarray, tolerance: float, time_limit: float
+) -> tuple[float, float]:
+    """Smallest common max deviation (to 0.1 point), then the tolerance where it still fits."""
+    hi = max(max(lp.max_deviations(elastic.x)) if elastic.ok else 10.0, tolerance) + 1e-6
+    lo = tolerance
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        if lp.check_band(mid, mid, overflow, time_limit):
+            hi = mid
+        else:
+            lo = mid
+    if lp.check_band(hi, tolerance, overflow, time_limit):
+        return hi, tolerance
+    if lp.check_band(tolerance, hi, overflow, time_limit):
+        return tolerance, hi
+    return hi, hi
+
+
+def _badness(sol: LpSolution) -> float:
+    return sol.violation + OVERFLOW_COST * float(sol.overflow.sum())
+
+
+def _widening_steps(reach: int, m: int) -> list[int]:
+    steps, k = [], reach
+    while k < m:
+        k = min(2 * k, m)
+        steps.append(k)
+    return steps
+
+
+def _binding_reps(lp: AssignmentLp, sol: LpSolution) -> tuple[np.ndarray, np.ndarray]:
+    """Reps below their band (short) or above it / over capacity (long) in the elastic LP."""
+    k = lp.reps.size
+    slack = sol_slacks(lp, sol)
+    short = (slack[:, 1] > 1e-9) | (slack[:, 3] > 1e-9)
+    long = (slack[:, 0] > 1e-9) | (slack[:, 2] > 1e-9) | (sol.overflow[:k] > 1e-9)
+    return lp.reps[short], lp.reps[long]
+
+
+def sol_slacks(lp: AssignmentLp, sol: LpSolution) -> np.ndarray:
+    """[k, 4] elastic slacks (potential over, under, workload over, under) per active rep."""
+    load_p, load_w = lp.loads(sol.x)
+    tp, tw = lp.data.target_p[lp.reps], lp.data.target_w[lp.reps]
+    tol = lp.tolerance
+    return np.stack(
+        [
+            np.maximum(load_p - tp * (1 + tol), 0) / lp.scale_p,
+            np.maximum(tp * (1 - tol) - load_p, 0) / lp.scale_p,
+            np.maximum(load_w - tw * (1 + tol), 0) / lp.scale_w,
+            np.maximum(tw * (1 - tol) - load_w, 0) / lp.scale_w,
+        ],
+        axis=1,
+    )

@@ -1,0 +1,237 @@
+"""The planner's solving core: an instance in, a complete plan with metrics and reasons out.
+
+Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit`` overall:
+
+1. *prepare*: arrays, hard-rule precedence, sparse candidates (``planner.candidates``);
+2. *lp*: the balance band (widened reach only where needed), the moves lower bound and a
+   travel-minimal LP vertex with moves capped at that bound (``planner.lp``);
+3. *round*: LP vertex -> complete assignment (``planner.lns.round_lp``);
+4. *repair*: CP-SAT neighbourhoods until every rep is inside the band;
+5. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
+   otherwise large-neighbourhood search (``planner.lns``);
+6. *report*: moves with reasons, metrics, explanations (``planner.explain``).
+
+The solver never raises for an infeasible instance: when the tolerance cannot be met the
+plan has the smallest max deviation it found, status ``BEST_EFFORT`` and explanations.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from planner.candidates import ProblemData, build_problem_data
+from planner.cpsat_model import SearchContext, solve_neighbourhood
+from planner.explain import binding_explanations, move_reasons, precedence_notes
+from planner.instance import Instance, Move, Plan, PlanOptions
+from planner.lns import SearchLog, improve, repair, round_lp
+from planner.lp import AssignmentLp, Band, LpSolution, find_band
+
+GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
+GLOBAL_DETERMINISTIC_TIME = 20.0
+LP_SHARE = 0.45  # at most this share of the budget for the LP phase
+MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+
+
+def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], None] | None = None) -> Plan:
+    """Plan new owners for every account (see module docstring).
+
+    Args:
+        instance: Accounts and reps.
+        options: Tolerance, reach, time limit (seconds, whole run), seed, workers (0 = cores).
+        progress: Called with a short line at each phase and during long searches.
+
+    Returns:
+        The plan: full assignment, moves with reasons, metrics and explanations.
+    """
+    say = progress or (lambda _line: None)
+    clock = _Clock(options.time_limit)
+    if not instance.accounts or not any(r.active for r in instance.reps):
+        return _degenerate_plan(instance)
+    data = build_problem_data(instance)
+    clock.lap("prepare")
+    say(f"prepare: {data.n} accounts, {int(data.active.sum())} active reps")
+    band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
+    warm = _travel_warm_start(lp, start, clock)
+    clock.lap("lp")
+    say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
+    assign = round_lp(lp, warm.x) if warm.ok else _fallback_assignment(data, lp)
+    clock.lap("round")
+    ctx = _search_context(data, lp, band, options)
+    log = SearchLog()
+    assign = repair(ctx, assign, clock.deadline, log, say)
+    clock.lap("repair")
+    optimal = False
+    if lp.cands.size <= GLOBAL_MODEL_ARCS:
+        active = np.flatnonzero(data.active)
+        dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * clock.remaining())
+        result = solve_neighbourhood(ctx, assign, active, "improve", dtime, clock.remaining())
+        log.record(result.status, result.improved)
+        assign, optimal = result.assign, result.status == "OPTIMAL"
+    else:
+        assign = improve(ctx, assign, clock.deadline, log, say)
+    clock.lap("search")
+    plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
+    clock.lap("report")
+    plan.metrics["phase_seconds"] = clock.laps
+    plan.metrics["seconds"] = round(sum(clock.laps.values()), 3)
+    say(f"done: {plan.metrics['status']}, {plan.metrics['moves']} moves in {plan.metrics['seconds']:.1f}s")
+    return plan
+
+
+class _Clock:
+    def __init__(self, budget: float) -> None:
+        self.start = self.last = time.monotonic()
+        self.deadline = self.start + max(float(budget), 1.0)
+        self.laps: dict[str, float] = {}
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.05)
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
+
+
+def _bound(sol: LpSolution) -> float:
+    return sol.bound if sol.ok else math.nan
+
+
+def _travel_warm_start(lp: AssignmentLp, start: LpSolution, clock: _Clock) -> LpSolution:
+    """Travel-minimal vertex with moves at the LP minimum (falls back to the moves vertex)."""
+    if not start.ok:
+        return start
+    travel = lp.min_travel(
+        start.moves + 1e-6, start.moved_potential * (1 + MOVED_POTENTIAL_SLACK) + 1e-9, clock.remaining() * 0.3
+    )
+    return travel if travel.ok else start
+
+
+def _fallback_assignment(data: ProblemData, lp: AssignmentLp) -> np.ndarray:
+    """No LP answer in time: keep owners where allowed, else the nearest candidate rep."""
+    cands = lp.cands
+    assign = np.full(data.n, -1, dtype=np.int64)
+    assign[cands.account[cands.stay]] = cands.rep[cands.stay]
+    todo = np.flatnonzero(assign < 0)
+    km = np.where(cands.mask[todo], data.dist[todo], np.inf)
+    assign[todo] = np.argmin(km, axis=1)
+    return assign
+
+
+def _search_context(data: ProblemData, lp: AssignmentLp, band: Band, options: PlanOptions) -> SearchContext:
+    active = data.active
+    overflow = np.zeros(data.m)
+    overflow[lp.reps] = np.where(np.isfinite(band.overflow), band.overflow, 0.0) * lp.scale_w
+    workers = options.num_workers or os.cpu_count() or 1
+    return SearchContext(
+        data=data,
+        cands=lp.cands,
+        lo_p=np.where(active, data.target_p * (1 - band.delta_p), 0.0),
+        hi_p=np.where(active, data.target_p * (1 + band.delta_p), 0.0),
+        lo_w=np.where(active, data.target_w * (1 - band.delta_w), 0.0),
+        hi_w=np.where(active, np.minimum(data.target_w * (1 + band.delta_w), data.capacity + overflow), 0.0),
+        seed=options.seed,
+        workers=workers,
+    )
+
+
+def _max_deviations(data: ProblemData, assign: np.ndarray) -> tuple[float, float, float, float]:
+    """Max |deviation| and coefficient of variation of potential and workload (active reps)."""
+    valid = assign >= 0
+    out = []
+    for values, target in ((data.potential, data.target_p), (data.workload, data.target_w)):
+        load = np.bincount(assign[valid], values[valid], minlength=data.m)[data.active]
+        t = np.maximum(target[data.active], 1e-12)
+        out.append((float(np.abs(load / t - 1).max(initial=0.0)), float(np.std(load / t))))
+    return out[0][0], out[1][0], out[0][1], out[1][1]
+
+
+def _build_plan(
+    data: ProblemData,
+    lp: AssignmentLp,
+    band: Band,
+    start: LpSolution,
+    assign: np.ndarray,
+    options: PlanOptions,
+    log: SearchLog,
+    optimal: bool,
+) -> Plan:
+    reps, accounts = data.instance.reps, data.instance.accounts
+    reasons = move_reasons(data, assign, options.tolerance)
+    moved = np.flatnonzero(assign != data.owner)
+    moves = [
+        Move(accounts[a].id, accounts[a].owner_id, reps[assign[a]].id, reasons[int(a)]) for a in moved
+    ]
+    dev_p, dev_w, cv_p, cv_w = _max_deviations(data, assign)
+    before = _max_deviations(data, data.owner)
+    tol_met = max(dev_p, dev_w) <= options.tolerance + 1e-9 and not data.orphaned.any()
+    status = ("OPTIMAL" if optimal else "FEASIBLE") if tol_met else "BEST_EFFORT"
+    travel = float((data.workload * data.dist[np.arange(data.n), assign]).sum())
+    owned = data.owner >= 0
+    travel_before = float((data.workload[owned] * data.dist[np.flatnonzero(owned), data.owner[owned]]).sum())
+    bound = math.ceil(start.bound - 1e-6) if start.ok and math.isfinite(start.bound) else None
+    cands = lp.cands
+    key = cands.account * data.m + cands.rep
+    arc_of = np.minimum(np.searchsorted(key, np.arange(data.n) * data.m + assign), max(cands.size - 1, 0))
+    widened = int(np.count_nonzero(cands.widened[arc_of] & (key[arc_of] == np.arange(data.n) * data.m + assign)))
+    explanations = precedence_notes(data)
+    if not tol_met:
+        explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w))
+    if widened:
+        explanations.append(
+            f"{widened} accounts go beyond their {options.reach} nearest eligible reps: balance was out of reach "
+            "for the reps around them within the default reach."
+        )
+    metrics: dict[str, object] = {
+        "status": status,
+        "tolerance": options.tolerance,
+        "max_deviation_potential": round(dev_p, 6),
+        "max_deviation_workload": round(dev_w, 6),
+        "max_deviation_potential_before": round(before[0], 6),
+        "max_deviation_workload_before": round(before[1], 6),
+        "cv_potential": round(cv_p, 6),
+        "cv_workload": round(cv_w, 6),
+        "cv_potential_before": round(before[2], 6),
+        "cv_workload_before": round(before[3], 6),
+        "moves": int(moved.size),
+        "moved_potential_share": round(float(data.potential[moved].sum() / max(data.potential.sum(), 1e-12)), 6),
+        "travel": round(travel, 3),
+        "travel_before": round(travel_before, 3),
+        "lp_lower_bound_moves": bound,
+        "moves_gap": round(moved.size / bound - 1, 6) if bound else None,
+        "lp_band_potential": band.delta_p,
+        "lp_band_workload": band.delta_w,
+        "tolerance_reachable_lp": band.reachable,
+        "widened_accounts": widened,
+        "widening_rounds": band.widened_rounds,
+        "reach": options.reach,
+        "lp_units": lp.units.size,
+        "search_steps": log.steps,
+        "search_improving_steps": log.improving_steps,
+        "search_converged": log.converged or optimal,
+        "cpsat_statuses": dict(log.statuses),
+    }
+    return Plan(
+        assignment={accounts[a].id: reps[assign[a]].id for a in range(data.n)},
+        moves=moves,
+        metrics=metrics,
+        explanations=explanations,
+    )
+
+
+def _degenerate_plan(instance: Instance) -> Plan:
+    """No accounts, or no active rep at all: nothing can be planned; say so."""
+    explanations = []
+    if instance.accounts:
+        explanations.append("No active rep: every account needs an active owner; activate or add reps.")
+    return Plan(
+        assignment={a.id: a.owner_id or "" for a in instance.accounts},
+        moves=[],
+        metrics={"status": "BEST_EFFORT" if instance.accounts else "OPTIMAL", "moves": 0},
+        explanations=explanations,
+    )
