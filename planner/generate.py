@@ -113,7 +113,8 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
     departed = _pick_departed(rng, owner, n_reps, exclude={new_hire, big, *specialists})
 
     active = np.arange(n_reps) != departed
-    capacity = _capacities(rng, workload, active, serves_medtech, medtech, industry == "Manufacturing")
+    pinned = locked & active[owner]  # locks of the departed rep do not bind
+    capacity = _capacities(rng, workload, active, serves_medtech, medtech, industry == "Manufacturing", owner, pinned)
     reps = tuple(
         PlanRep(
             id=f"REP{i + 1:03d}",
@@ -251,17 +252,28 @@ def _capacities(
     specialist: NDArray[np.bool_],
     medtech: NDArray[np.bool_],
     shared: NDArray[np.bool_],
+    owner: NDArray[np.int64],
+    pinned: NDArray[np.bool_],
 ) -> NDArray[np.float64]:
-    """Workload target x (1.10..1.25), then raised per rep group until the hard rules fit.
+    """Workload target x (1.10..1.25), then raised where the hard rules would not fit.
 
-    Feasible means: MedTech work fits the active specialists and the work only general reps
-    may take (not MedTech, not the shared industry) fits the active general reps, each with
-    the same 10% headroom; tiny instances also get room for two A accounts above target.
+    Feasible means, each with 10% headroom: every rep holds its own locked work; MedTech work
+    plus shared-industry work locked to specialists fits the active specialists; the work only
+    general reps may take plus shared work locked to them fits the active general reps. Tiny
+    instances also get room for two A accounts above target.
     """
     target = workload.sum() / active.sum()
     slack = rng.uniform(0.10, 0.25, active.size)
     capacity = np.maximum(target * (1.0 + slack), target + 2 * TIER_TOUCHES["A"])
-    for group, demand in ((specialist, workload[medtech].sum()), (~specialist, workload[~medtech & ~shared].sum())):
+    locked_load = np.bincount(owner[pinned], weights=workload[pinned], minlength=active.size)
+    capacity = np.maximum(capacity, 1.1 * locked_load)
+    pinned_to_specialist = pinned & specialist[owner]
+    pinned_to_general = pinned & ~specialist[owner]
+    groups = (
+        (specialist, workload[medtech | (shared & pinned_to_specialist)].sum()),
+        (~specialist, workload[(~medtech & ~shared) | (shared & pinned_to_general)].sum()),
+    )
+    for group, demand in groups:
         members = group & active
         room = capacity[members].sum()
         if members.any() and room < 1.1 * demand:

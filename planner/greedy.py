@@ -141,13 +141,34 @@ def _initial_state(instance: Instance, options: PlanOptions, model: DistanceMode
     np.add.at(state.load_w, state.assign[kept], state.workload[kept])
     _place_orphans(state, np.nonzero(forced)[0], eligible, model)
     state.owner_km = model.km(np.arange(n), state.assign)
-    # which accounts list each rep as a candidate (and at which column), built once
+    _index_candidates(state)
+    return state, forced
+
+
+def _index_candidates(state: _State) -> None:
+    """Which accounts list each rep as a candidate (and at which column)."""
+    cand = state.cand
     rows, cols = np.nonzero(cand >= 0)
     by_rep = np.argsort(cand[rows, cols], kind="stable")
     rows, cols = rows[by_rep], cols[by_rep]
-    bounds = np.searchsorted(cand[rows, cols], np.arange(len(instance.reps) + 1))
-    state.pull_index = [(rows[bounds[r] : bounds[r + 1]], cols[bounds[r] : bounds[r + 1]]) for r in range(len(instance.reps))]
-    return state, forced
+    bounds = np.searchsorted(cand[rows, cols], np.arange(state.load_p.size + 1))
+    state.pull_index = [(rows[bounds[r] : bounds[r + 1]], cols[bounds[r] : bounds[r + 1]]) for r in range(state.load_p.size)]
+
+
+def _widen_for_capacity(state: _State) -> bool:
+    """Capacity still broken and every rep stuck: let every account reach every eligible rep.
+
+    Single moves inside a small reach cannot run chains (A -> B frees room for C -> A); with
+    all eligible reps as candidates they can. Done at most once, and only when capacity binds.
+    """
+    if state.distance is None or state.cand.shape[1] >= state.load_p.size:
+        return False
+    if not (state.load_w > state.capacity).any():
+        return False
+    n = state.assign.size
+    state.cand, state.cand_km = nearest_reps(state.distance, np.arange(n), state.eligible, state.load_p.size)
+    _index_candidates(state)
+    return True
 
 
 def _place_orphans(state: _State, orphans: NDArray[np.int64], eligible: NDArray[np.bool_], model: DistanceModel) -> None:
@@ -193,7 +214,7 @@ def _balance(state: _State, max_moves: int | None = None, progress: Callable[[st
         penalty = _penalty(state, state.load_p, state.load_w, all_reps)
         order = [int(r) for r in np.argsort(-penalty, kind="stable") if penalty[r] > 0 and int(r) not in stuck]
         if not order:
-            if moves == moves_at_reset:
+            if moves == moves_at_reset and not _widen_for_capacity(state):
                 break  # a full pass over every stuck rep found nothing: done
             # loads changed since these reps got stuck; give each one more look
             stuck.clear()
