@@ -13,6 +13,8 @@ front of it sends); ``server_error`` is ``500 UNKNOWN_EXCEPTION``; ``expired_ses
 
 from __future__ import annotations
 
+import secrets
+
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -310,6 +312,8 @@ class SalesforceApi(ApiFlavour):
         grants = ("password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials")
         if form.get("grant_type") not in grants:
             return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        if not self.server.tokens:  # every token was revoked: a fresh login issues a new one
+            self.server.tokens.add(f"emu-{secrets.token_urlsafe(24)}")
         token = sorted(self.server.tokens)[0]
         return Response(200, {
             "access_token": token, "instance_url": self.server.https_url, "id": f"{self.server.https_url}/id/00D000000000001AAA/{sf_id('owner', 0)}",

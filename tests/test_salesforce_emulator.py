@@ -125,3 +125,13 @@ def test_batch_size_hint_and_oauth_token_endpoint_work_like_salesforce() -> None
     assert len(first["records"]) == 200 and first["nextRecordsUrl"].endswith("-200")
     assert token["access_token"] == "emulator-token" and token["instance_url"] == server.https_url
     assert bad.status_code == 400 and bad.json()["error"] == "unsupported_grant_type"
+
+
+def test_oauth_token_endpoint_issues_a_new_token_when_all_were_revoked() -> None:
+    with running(make_state(3)) as server:
+        session = raw_client(server).session
+        server.tokens.clear()
+        token = session.post(f"{server.https_url}/services/oauth2/token",
+                             data={"grant_type": "password", "username": "u", "password": "p"})
+        assert token.status_code == 200
+        assert token.json()["access_token"] in server.tokens
