@@ -62,6 +62,8 @@ SEARCH_CAP = 10_000
 BATCH_LIMIT = 100
 OWNER_PAGE = 500
 ONE_MS = timedelta(milliseconds=1)
+PHASE_INITIAL = "initial"  # first load by list pages: open deals only
+PHASE_INITIAL_FULL = "initial-full"  # a --full re-read: closed deals too
 _MAPPING_PROBLEMS = (MappingError, KeyError, TypeError, ValueError)
 
 
@@ -152,9 +154,9 @@ class HubSpotReader:
     # companies / deals -----------------------------------------------------------------------
     def iter_objects(self, spec: ObjectSpec, cursor: ChangeCursor | None, full: bool) -> Iterator[ChangePage]:
         if full or cursor is None:
-            yield from self._initial(spec, None)
-        elif cursor.phase == "initial":
-            yield from self._initial(spec, cursor)
+            yield from self._initial(spec, None, keep_closed=full)
+        elif cursor.phase in (PHASE_INITIAL, PHASE_INITIAL_FULL):
+            yield from self._initial(spec, cursor, keep_closed=cursor.phase == PHASE_INITIAL_FULL)
         else:
             mark, ties = _parse_token(cursor.token)
             if mark is None and cursor.modified_at is not None:  # a cursor from before marks
@@ -162,7 +164,12 @@ class HubSpotReader:
             mark = yield from self._archived(spec, cursor, mark, ties)
             yield from self._incremental(spec, cursor, mark, ties)
 
-    def _initial(self, spec: ObjectSpec, cursor: ChangeCursor | None) -> Iterator[ChangePage]:
+    def _initial(
+        self, spec: ObjectSpec, cursor: ChangeCursor | None, *, keep_closed: bool = False
+    ) -> Iterator[ChangePage]:
+        """List everything by id. The first sync keeps open deals only; a ``--full`` re-read
+        keeps closed ones too, so deals that closed since the last sync are marked closed."""
+        phase = PHASE_INITIAL_FULL if keep_closed else PHASE_INITIAL
         if cursor is None:
             start, after = self._load_start(spec), None
         else:
@@ -175,11 +182,11 @@ class HubSpotReader:
                 limit=LIST_LIMIT, after=after, properties=spec.properties,
                 associations=associations, archived=False, **kw))
             records, skipped = self._map(spec, resp.data.get("results") or [], None)
-            if spec.is_deal:  # the first sync keeps open deals only
+            if spec.is_deal and not keep_closed:
                 records = [r for r in records if not getattr(r, "is_closed", False)]
             after = _next_after(resp.data, tokens, spec.name)
             if after is not None:
-                yield ChangePage(records, ChangeCursor(modified_at=start, token=after, phase="initial"), skipped)
+                yield ChangePage(records, ChangeCursor(modified_at=start, token=after, phase=phase), skipped)
                 continue
             # done: deletions from now on are newer than the newest stamp at load start
             mark = start - ONE_MS if start is not None else None

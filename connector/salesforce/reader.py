@@ -79,14 +79,17 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
     """Pages of ``kind`` changed since ``cursor`` (everything when ``cursor`` is None or ``full``).
 
     Every read uses ``queryAll``, so deletions (recycle-bin rows, ``IsDeleted = true``)
-    arrive as tombstones. The first read (and a full one) takes open opportunities only;
-    incremental reads include closed ones so the store learns which opportunities closed.
+    arrive as tombstones. The first read takes open opportunities only; full and incremental
+    reads include closed ones so the store learns which opportunities closed.
     """
     spec = SPECS[kind]
     resume = None if full or cursor is None or cursor.modified_at is None else cursor
     initial = resume is None
     since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None
-    soql = changes_query(spec, since, open_only=initial and kind is ObjectKind.OPPORTUNITIES)
+    # a first read takes open opportunities only; a --full re-read takes closed ones too, so
+    # opportunities that closed since the last sync are marked closed in the store
+    open_only = initial and not full and kind is ObjectKind.OPPORTUNITIES
+    soql = changes_query(spec, since, open_only=open_only)
     tracker = _CursorTracker(resume)
     what = f"read {spec.sobject} records"
     page = call(lambda sf: sf.query(soql, include_deleted=True), what)
