@@ -26,7 +26,7 @@ from rules.outcomes import Evaluation, RowFacts, build_outcomes
 from rules.records import Account, Opportunity, Rep
 from rules.resolve import resolve
 from rules.schema import RulesConfig
-from rules.table import AccountTable, byte_keys, hash_rows, to_bytes_column
+from rules.table import AccountTable, byte_keys, to_bytes_column
 
 AccountsInput = Sequence[Account] | AccountTable
 OpportunitiesInput = Sequence[Opportunity] | OpportunityTable | None
@@ -122,9 +122,8 @@ def current_loads(facts: RowFacts) -> dict[str, float]:
 def _territory_columns(facts: RowFacts, loads: dict[str, float]) -> None:
     """Matched territory set per row and the tiebreaker resolution per (set, sourcing rep)."""
     territories = facts.rules.territories
-    bits = MatchIndex([t.match for t in territories]).match_bits(facts.table)
-    group_of_row, first_rows = _group_equal_rows(bits)
-    group_sets = bit_index_lists(bits[first_rows])
+    group_of_row, group_bits = MatchIndex([t.match for t in territories]).group_rows(facts.table)
+    group_sets = bit_index_lists(group_bits)
     rules = facts.rules
     resolutions = [resolve(ts, territories, rules.tiebreakers, None, loads) for ts in group_sets]
     case_of_row = group_of_row.copy()
@@ -155,22 +154,6 @@ def sorted_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     slots = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
     return sorted_set[slots] == values
-
-
-def _group_equal_rows(bits: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Group rows with identical bitsets: (group per row, first row of each group)."""
-    rows = len(bits)
-    if rows == 0:
-        return np.empty(0, dtype=np.int64), []
-    keys = bits[:, 0].copy() if bits.shape[1] == 1 else hash_rows(bits)
-    unique_keys, group_of_row = np.unique(keys, return_inverse=True)
-    first = np.empty(len(unique_keys), dtype=np.int64)
-    first[group_of_row[::-1]] = np.arange(rows - 1, -1, -1)
-    if bits.shape[1] > 1 and not np.array_equal(bits, bits[first[group_of_row]]):
-        unique_rows, group_of_row = np.unique(bits, axis=0, return_inverse=True)
-        first = np.empty(len(unique_rows), dtype=np.int64)
-        first[group_of_row[::-1]] = np.arange(rows - 1, -1, -1)
-    return group_of_row.astype(np.int64), first.tolist()
 
 
 def _named_column(facts: RowFacts) -> None:

@@ -12,31 +12,39 @@ and what ``territory explain`` prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from rules.postal import PostalIndex, normalize_postal_code
 from rules.records import Account
 from rules.schema import Match, NumberRange
-from rules.table import AccountTable, Coded
+from rules.table import AccountTable, Coded, hash_rows
 
 _CHUNK = 1 << 18
+
+
+def _country_key(text: str) -> str:
+    return text.strip().upper()
+
+
+def _industry_key(text: str) -> str:
+    return text.strip().casefold()
 
 
 def criteria_results(match: Match, account: Account) -> list[tuple[str, bool, str]]:
     """Each criterion of ``match`` as (criterion, passed, account value), in file order."""
     results: list[tuple[str, bool, str]] = []
     if match.country is not None:
-        value = (account.country or "").strip().upper()
-        results.append((f"country {'|'.join(match.country)}", value in {c.strip().upper() for c in match.country}, value or "-"))
+        value = _country_key(account.country or "")
+        results.append((f"country {'|'.join(match.country)}", value in {_country_key(c) for c in match.country}, value or "-"))
     if match.postal_code is not None:
         code = normalize_postal_code(account.postal_code)
         passed = any(r.contains(code) for r in match.postal_ranges())
         results.append((f"postal_code {'|'.join(match.postal_code)}", passed, code or "-"))
     if match.industry is not None:
         value = (account.industry or "").strip()
-        passed = value.casefold() in {i.strip().casefold() for i in match.industry}
+        passed = _industry_key(value) in {_industry_key(i) for i in match.industry}
         results.append((f"industry {'|'.join(match.industry)}", passed, value or "-"))
     for name in ("employees", "annual_revenue"):
         bounds: NumberRange | None = getattr(match, name)
@@ -79,21 +87,50 @@ class MatchIndex:
         return bits
 
     def matched(self, table: AccountTable) -> np.ndarray:
-        """``(rows, size)`` booleans; convenient for small tables and tests."""
-        bits = self.match_bits(table)
-        unpacked = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")
-        return unpacked[:, : self.size].astype(bool)
+        """``(rows, size)`` booleans (through :meth:`group_rows`); for small tables and tests."""
+        group_of_row, group_bits = self.group_rows(table)
+        unpacked = np.unpackbits(np.ascontiguousarray(group_bits).view(np.uint8), axis=1, bitorder="little")
+        return unpacked[:, : self.size].astype(bool)[group_of_row]
+
+    def group_rows(self, table: AccountTable) -> tuple[np.ndarray, np.ndarray]:
+        """Rows grouped by their match bitset: (group per row, ``(groups, words)`` bitsets).
+
+        Per dimension, classes with the same bitset are merged first; a row is then a
+        combination of a few small class ids, and bitsets are computed once per distinct
+        combination instead of once per row. Group order depends only on the content.
+        """
+        rows = len(table)
+        if self.size == 0 or rows == 0:
+            return np.zeros(rows, dtype=np.int64), np.zeros((1 if rows else 0, self.words), dtype=np.uint64)
+        combo_key = np.zeros(rows, dtype=np.int64)
+        radix = 1
+        distinct_tables: list[np.ndarray] = []
+        for lookup, classes in self._dimension_tables(table):
+            distinct, class_id = unique_rows(lookup)
+            if radix * len(distinct) >= 2**62:
+                return group_equal_rows(self.match_bits(table))
+            combo_key += class_id.reshape(-1)[classes].astype(np.int64) * radix
+            radix *= len(distinct)
+            distinct_tables.append(distinct)
+        combos, combo_of_row = np.unique(combo_key, return_inverse=True)
+        combo_bits = np.full((len(combos), self.words), np.uint64(0xFFFFFFFFFFFFFFFF))
+        remainder = combos.copy()
+        for distinct in distinct_tables:
+            combo_bits &= distinct[remainder % len(distinct)]
+            remainder //= len(distinct)
+        tail = self.size % 64
+        if tail:
+            combo_bits[:, -1] &= np.uint64((1 << tail) - 1)
+        unique_bits, group_of_combo = unique_rows(combo_bits)
+        return group_of_combo[combo_of_row.reshape(-1)], unique_bits
 
     def _dimension_tables(self, table: AccountTable) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per constrained dimension: (bitset per class, class per row)."""
         found: list[tuple[np.ndarray, np.ndarray]] = []
-        text_dimensions = (
-            ("country", table.country, lambda label, m: label in {c.strip().upper() for c in m.country}),
-            ("industry", table.industry, lambda label, m: label.casefold() in {i.strip().casefold() for i in m.industry}),
-        )
-        for name, column, accepts in text_dimensions:
+        text_dimensions = (("country", table.country, _country_key), ("industry", table.industry, _industry_key))
+        for name, column, key in text_dimensions:
             if any(getattr(m, name) is not None for m in self.criteria):
-                found.append((self._text_lookup(name, column, accepts), column.codes))
+                found.append((self._text_lookup(name, column, key), column.codes))
         if any(m.postal_code is not None for m in self.criteria):
             found.append((self._postal_lookup(table.postal), table.postal.codes))
         for name in ("employees", "annual_revenue"):
@@ -107,12 +144,15 @@ class MatchIndex:
         padded[:, : self.size] = accepted
         return np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
 
-    def _text_lookup(self, name: str, column: Coded, accepts) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def _text_lookup(self, name: str, column: Coded, key: Callable[[str], str]) -> np.ndarray:
         # One extra last row for missing values (code -1 indexes it).
         accepted = np.ones((len(column.labels) + 1, self.size), dtype=bool)
+        label_keys = [key(label) for label in column.labels]
         for index, criteria in enumerate(self.criteria):
-            if getattr(criteria, name) is not None:
-                accepted[:-1, index] = [accepts(label, criteria) for label in column.labels]
+            values = getattr(criteria, name)
+            if values is not None:
+                allowed = {key(value) for value in values}
+                accepted[:-1, index] = [label in allowed for label in label_keys]
                 accepted[-1, index] = False
         return self._pack(accepted)
 
@@ -172,3 +212,27 @@ def bit_index_lists(rows_bits: np.ndarray) -> list[list[int]]:
     rows, columns = np.nonzero(unpacked)
     split_at = np.searchsorted(rows, np.arange(1, len(rows_bits)))
     return [part.tolist() for part in np.split(columns, split_at)]
+
+
+def unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a uint64 matrix and the index of each row's distinct row.
+
+    Rows are hashed to one word and the words sorted (a row-wise ``np.unique(axis=0)``
+    sorts far slower); a hash collision is detected and then handled exactly.
+    """
+    if len(matrix) == 0:
+        return matrix[:0], np.empty(0, dtype=np.int64)
+    keys = matrix[:, 0].copy() if matrix.shape[1] == 1 else hash_rows(matrix)
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    first = np.empty(len(unique_keys), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(matrix) - 1, -1, -1)  # last write wins: first row
+    if matrix.shape[1] > 1 and not np.array_equal(matrix, matrix[first[inverse]]):
+        distinct, inverse = np.unique(matrix, axis=0, return_inverse=True)
+        return distinct, inverse.reshape(-1).astype(np.int64)
+    return matrix[first], inverse.reshape(-1).astype(np.int64)
+
+
+def group_equal_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows with identical bitsets: (group per row, ``(groups, words)`` bitsets)."""
+    distinct, inverse = unique_rows(bits)
+    return inverse, distinct

@@ -113,7 +113,7 @@ class RowFacts:
             + (self.direct_only & partner_cur) * 4
         )
         differs = (rule >= 0) & (rule != cur)
-        grandfathered = differs & (cur >= 0) & self.open_opportunity
+        grandfathered = differs & (cur >= 0) & active[cur] & self.open_opportunity
         contested = np.array([r.tiebreaker is not None for r in self.resolutions] + [False])[self.resolution_of_row]
         conditions = [
             ~active[cur] | ~active[rule],
@@ -127,7 +127,9 @@ class RowFacts:
             contested,
         ]
         self.status = np.select(conditions, list(range(len(conditions))), default=_S[Status.OK]).astype(np.int64)
-        expected = np.where(grandfathered, cur, np.where(rule >= 0, rule, cur))
+        # The expected owner depends only on the status, the rules' owner and (for the
+        # statuses keyed by it) the current owner, so rows sharing an outcome agree on it.
+        expected = np.where(self.status == _S[Status.GRANDFATHERED], cur, np.where(rule >= 0, rule, cur))
         self.expected = np.where(active[expected], expected, -1)
 
 
