@@ -95,10 +95,139 @@ def neighbourhood(adjacency: np.ndarray, seed_rep: int, size: int) -> np.ndarray
     return np.array([seed_rep, *partners], dtype=np.int64)
 
 
+def greedy_repair(ctx: SearchContext, assign: np.ndarray, deadline: float, max_steps: int = 5000) -> np.ndarray:
+    """Single moves, then swaps, that most reduce the band violation, until none helps.
+
+    After LP rounding only a few reps sit a fraction of an account outside their band, so a
+    handful of steps usually closes the gap at the cost of a few extra moves, which the
+    search then tries to take back. Swaps fix reps that are over on one measure and at the
+    edge on the other (exchange a high-potential account for a high-workload one).
+    """
+    state = _RepairState(ctx, assign)
+    for _ in range(max_steps):
+        if time.monotonic() >= deadline or state.violation() <= 1e-12:
+            break
+        if not state.best_single_move() and not state.best_swap():
+            break
+    return state.assign
+
+
+class _RepairState:
+    """Assignment plus loads, with vectorised move and swap evaluation."""
+
+    def __init__(self, ctx: SearchContext, assign: np.ndarray) -> None:
+        self.ctx, self.data, self.cands = ctx, ctx.data, ctx.cands
+        self.assign = assign.copy()
+        self.load_p, self.load_w = ctx.loads(self.assign)
+        self.movable = ~self.data.fixed[self.cands.account]
+        self.tp = np.maximum(self.data.target_p, 1e-12)
+        self.tw = np.maximum(self.data.target_w, 1e-12)
+
+    def excess(self, load_p: np.ndarray, load_w: np.ndarray, r: np.ndarray) -> np.ndarray:
+        ctx = self.ctx
+        over = (np.maximum(load_p - ctx.hi_p[r], 0) + np.maximum(ctx.lo_p[r] - load_p, 0)) / self.tp[r]
+        return over + (np.maximum(load_w - ctx.hi_w[r], 0) + np.maximum(ctx.lo_w[r] - load_w, 0)) / self.tw[r]
+
+    def violation(self) -> float:
+        reps = np.arange(self.data.m)
+        return float(self.excess(self.load_p, self.load_w, reps).sum())
+
+    def apply(self, account: int, new_rep: int) -> None:
+        old = self.assign[account]
+        self.assign[account] = new_rep
+        for rep, sign in ((old, -1.0), (new_rep, 1.0)):
+            self.load_p[rep] += sign * self.data.potential[account]
+            self.load_w[rep] += sign * self.data.workload[account]
+
+    def best_single_move(self) -> bool:
+        data, cands = self.data, self.cands
+        cur = self.assign[cands.account]
+        r, c = cands.rep, cur
+        p, w = data.potential[cands.account], data.workload[cands.account]
+        before = self.excess(self.load_p[c], self.load_w[c], c) + self.excess(self.load_p[r], self.load_w[r], r)
+        after = self.excess(self.load_p[c] - p, self.load_w[c] - w, c) + self.excess(self.load_p[r] + p, self.load_w[r] + w, r)
+        gain = np.where(self.movable & (r != cur), before - after, -np.inf)
+        best = float(gain.max(initial=-np.inf))
+        if best <= 1e-12:
+            return False
+        top = np.flatnonzero(gain >= best - 1e-12)
+        new_move = (cur[top] == data.owner[cands.account[top]]).astype(np.int64) - cands.stay[top]
+        pick = top[np.lexsort((cands.km[top], new_move))[0]]
+        self.apply(int(cands.account[pick]), int(cands.rep[pick]))
+        return True
+
+    def best_swap(self) -> bool:
+        """Best exchange between the worst rep and one neighbour (both accounts movable)."""
+        data, cands = self.data, self.cands
+        reps = np.arange(data.m)
+        worst = int(np.argmax(np.where(data.active, self.excess(self.load_p, self.load_w, reps), -1)))
+        cur = self.assign[cands.account]
+        out_arcs = np.flatnonzero(self.movable & (cur == worst) & (cands.rep != worst))
+        in_arcs = np.flatnonzero(self.movable & (cands.rep == worst) & (cur != worst))
+        best_gain, best_pair = 1e-12, None
+        for r in np.unique(cands.rep[out_arcs]):
+            a_arcs = out_arcs[cands.rep[out_arcs] == r][:400]
+            b_arcs = in_arcs[cur[in_arcs] == r][:400]
+            if a_arcs.size == 0 or b_arcs.size == 0:
+                continue
+            dp = data.potential[cands.account[a_arcs]][:, None] - data.potential[cands.account[b_arcs]][None, :]
+            dw = data.workload[cands.account[a_arcs]][:, None] - data.workload[cands.account[b_arcs]][None, :]
+            pair = np.array([worst, r])
+            before = float(self.excess(self.load_p[pair], self.load_w[pair], pair).sum())
+            after = self.excess(self.load_p[worst] - dp, self.load_w[worst] - dw, np.array(worst))
+            after = after + self.excess(self.load_p[r] + dp, self.load_w[r] + dw, np.array(r))
+            i, j = np.unravel_index(int(np.argmin(after)), after.shape)
+            if before - after[i, j] > best_gain:
+                best_gain, best_pair = before - after[i, j], (a_arcs[i], b_arcs[j])
+        if best_pair is None:
+            return False
+        a_arc, b_arc = best_pair
+        self.apply(int(cands.account[a_arc]), int(cands.rep[a_arc]))
+        self.apply(int(cands.account[b_arc]), worst)
+        return True
+
+
+def greedy_polish(ctx: SearchContext, assign: np.ndarray, deadline: float, max_steps: int = 100_000) -> np.ndarray:
+    """Band-keeping single moves that lower (moves, moved potential, travel) lexicographically.
+
+    First every moved account that can go back to its owner without leaving the band does
+    (largest potential first: fewer moves, then less moved potential); then moved accounts
+    switch to the new owner with the least travel that keeps the band (moves unchanged).
+    """
+    state = _RepairState(ctx, assign)
+    data, cands = state.data, state.cands
+    p, w = data.potential[cands.account], data.workload[cands.account]
+    travel = w * cands.km
+    for _ in range(max_steps):
+        if time.monotonic() >= deadline:
+            break
+        cur = state.assign[cands.account]
+        moved = cur != data.owner[cands.account]
+        ok = state.movable & moved & (cands.rep != cur)
+        c, r = cur, cands.rep
+        fits = (state.excess(state.load_p[c] - p, state.load_w[c] - w, c) <= 1e-12) & (
+            state.excess(state.load_p[r] + p, state.load_w[r] + w, r) <= 1e-12
+        )
+        undo = np.flatnonzero(ok & fits & cands.stay)
+        if undo.size:
+            pick = undo[np.argmax(p[undo])]
+        else:
+            cur_travel = w * data.dist[cands.account, cur]
+            gain = np.where(ok & fits & ~cands.stay, cur_travel - travel, 0.0)
+            pick = int(np.argmax(gain))
+            if gain[pick] <= 1e-9:
+                break
+        state.apply(int(cands.account[pick]), int(cands.rep[pick]))
+    return state.assign
+
+
 def repair(
     ctx: SearchContext, assign: np.ndarray, deadline: float, log: SearchLog, progress: Callable[[str], None]
 ) -> np.ndarray:
-    """Drive the band violation to zero, worst rep first, widening on stagnation."""
+    """Drive the band violation to zero: greedy moves first, then CP-SAT on the worst rep's
+    neighbourhood, widening it on stagnation."""
+    assign = greedy_repair(ctx, assign, deadline)
+    progress(f"repair: greedy left band violation {ctx.violation(assign):.4f}")
     size = NEIGHBOURHOOD_REPS
     active = np.flatnonzero(ctx.data.active)
     while ctx.violation(assign) > 1e-12 and time.monotonic() < deadline:

@@ -61,6 +61,7 @@ class LpSolution:
     violation: float  # total elastic slack (normalised)
     overflow: np.ndarray  # normalised workload above capacity, per active rep
     bound: float = -math.inf  # Lagrangian lower bound of the stage objective (per account)
+    solved: bool = False  # HiGHS reached optimality (possibly using elastic columns)
 
 
 class AssignmentLp:
@@ -198,6 +199,7 @@ class AssignmentLp:
             travel=float((x * self.units.arc_travel).sum()),
             violation=violation,
             overflow=tail[4 * k :],
+            solved=ok,
         )
 
     def loads(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

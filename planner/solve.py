@@ -28,13 +28,14 @@ from planner.candidates import ProblemData, build_problem_data
 from planner.cpsat_model import SearchContext, solve_neighbourhood
 from planner.explain import binding_explanations, move_reasons, precedence_notes
 from planner.instance import Instance, Move, Plan, PlanOptions
-from planner.lns import SearchLog, improve, repair, round_lp
+from planner.lns import SearchLog, greedy_polish, improve, repair, round_lp
 from planner.lp import AssignmentLp, Band, LpSolution, find_band
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
 LP_SHARE = 0.45  # at most this share of the budget for the LP phase
-MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+MOVED_POTENTIAL_SLACK = 0.02
+ROUNDING_MARGIN = 0.2  # the warm start keeps 20% of the tolerance free for rounding  # travel may use 2% more moved potential than the LP minimum
 
 
 def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], None] | None = None) -> Plan:
@@ -56,14 +57,17 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     clock.lap("prepare")
     say(f"prepare: {data.n} accounts, {int(data.active.sum())} active reps")
     band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
-    warm = _travel_warm_start(lp, start, clock)
+    warm = _travel_warm_start(lp, band, start, clock)
     clock.lap("lp")
     say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
-    assign = round_lp(lp, warm.x) if warm.ok else _fallback_assignment(data, lp)
+    assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(data, lp)
     clock.lap("round")
     ctx = _search_context(data, lp, band, options)
     log = SearchLog()
     assign = repair(ctx, assign, clock.deadline, log, say)
+    if ctx.violation(assign) <= 1e-12:
+        assign = greedy_polish(ctx, assign, clock.deadline)
+        say(f"repair: polished to {int(np.count_nonzero(assign != data.owner))} moves")
     clock.lap("repair")
     optimal = False
     if lp.cands.size <= GLOBAL_MODEL_ARCS:
@@ -102,14 +106,21 @@ def _bound(sol: LpSolution) -> float:
     return sol.bound if sol.ok else math.nan
 
 
-def _travel_warm_start(lp: AssignmentLp, start: LpSolution, clock: _Clock) -> LpSolution:
-    """Travel-minimal vertex with moves at the LP minimum (falls back to the moves vertex)."""
+def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _Clock) -> LpSolution:
+    """Travel-minimal LP vertex with moves capped at their minimum, in a band shrunk by
+    ``ROUNDING_MARGIN`` of the tolerance: the rounded plan then lands inside the true band
+    without long repair chains (when every rep sits at its band edge, one account too many
+    can only be passed on through a chain of reps). Falls back to the unshrunk band."""
     if not start.ok:
         return start
+    margin = ROUNDING_MARGIN * min(band.delta_p, band.delta_w)
+    shrunk = lp.min_moves(band.delta_p - margin, band.delta_w - margin, band.overflow, clock.remaining() * 0.2)
+    # near-misses at the shrunk band still make a good warm start: the repair closes them
+    base = shrunk if shrunk.solved else start
     travel = lp.min_travel(
-        start.moves + 1e-6, start.moved_potential * (1 + MOVED_POTENTIAL_SLACK) + 1e-9, clock.remaining() * 0.3
+        base.moves + 1e-6, base.moved_potential * (1 + MOVED_POTENTIAL_SLACK) + 1e-9, clock.remaining() * 0.3
     )
-    return travel if travel.ok else start
+    return travel if travel.solved else base
 
 
 def _fallback_assignment(data: ProblemData, lp: AssignmentLp) -> np.ndarray:
