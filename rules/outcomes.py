@@ -147,7 +147,9 @@ def build_outcomes(facts: RowFacts) -> "Evaluation":
         keys = np.unique(np.stack([source, facts.status, facts.partner_variant, by_owner]), axis=1, return_inverse=True)[1]
     individual = np.isin(facts.status, _INDIVIDUAL)
     keys = np.where(individual, -1 - np.arange(rows), keys)
-    _, first_rows, outcome_of_row = np.unique(keys, return_index=True, return_inverse=True)
+    unique_keys, outcome_of_row = np.unique(keys, return_inverse=True)
+    first_rows = np.empty(len(unique_keys), dtype=np.int64)
+    first_rows[outcome_of_row[::-1]] = np.arange(rows - 1, -1, -1)  # last write wins: first row
     columns = (facts.status, facts.owner, facts.rule_owner, facts.expected, facts.resolution_of_row, facts.named)
     picked = [column[first_rows].tolist() for column in columns]
     outcomes = [describe_outcome(facts, row, *values) for row, *values in zip(first_rows.tolist(), *picked)]

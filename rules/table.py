@@ -130,7 +130,8 @@ def _normalized(slots: np.ndarray, raw_labels: list[str], normalize: Callable[[s
     return Coded(remap[slots], labels)
 
 
-_SPECIAL_DOMAIN_BYTES = np.frombuffer(b"/:@?# \t", dtype=np.uint8)
+_SPECIAL_DOMAIN_BYTE = np.zeros(256, dtype=bool)
+_SPECIAL_DOMAIN_BYTE[list(b"/:@?# \t")] = True
 
 
 def normalize_domain_column(values: np.ndarray) -> np.ndarray:
@@ -146,7 +147,7 @@ def normalize_domain_column(values: np.ndarray) -> np.ndarray:
     upper = (matrix >= 65) & (matrix <= 90)
     matrix[upper] += 32
     lowered = matrix.view(f"S{width}").ravel()
-    special = np.isin(matrix, _SPECIAL_DOMAIN_BYTES).any(axis=1)
+    special = _SPECIAL_DOMAIN_BYTE[matrix].any(axis=1)
     special |= np.char.startswith(lowered, b"www.")
     lengths = np.char.str_len(lowered)
     last = matrix[np.arange(count), np.maximum(lengths - 1, 0)]

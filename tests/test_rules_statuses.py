@@ -247,3 +247,13 @@ def test_auto_assignments_list_unowned_accounts_when_enabled() -> None:
     assigned = evaluate(accounts, parse_rules(BASE + "auto_assign: true\n")).auto_assignments()
     assert [(d.account_id, d.expected_owner_id) for d in assigned] == [("A1", "REP001")]
     assert "territory DE-NORTH" in assigned[0].reason
+
+
+def test_inactive_owner_is_not_grandfathered_when_open_opportunity() -> None:
+    # Regression: both rows share an outcome, so the expected owner must not depend on
+    # which of them comes first (it once did, through the grandfathering flag).
+    accounts = [_north("A1", owner_id="REP005", domain="d.com"), _north("A2", owner_id="REP005", domain="d.com")]
+    opps = [Opportunity("O1", "A1", None, 10.0, None, False)]
+    for order in (accounts, accounts[::-1]):
+        decisions = {d.account_id: d for d in evaluate(order, parse_rules(BASE), reps=[Rep("REP005", active=False)], opportunities=opps).decisions()}
+        assert [(decisions[k].status, decisions[k].expected_owner_id) for k in ("A1", "A2")] == [(Status.INACTIVE_OWNER, "REP001")] * 2
