@@ -180,7 +180,9 @@ def _build_plan(
     ]
     dev_p, dev_w, cv_p, cv_w = _max_deviations(data, assign)
     before = _max_deviations(data, data.owner)
-    tol_met = max(dev_p, dev_w) <= options.tolerance + 1e-9 and not data.orphaned.any()
+    load_w = np.bincount(assign, data.workload, minlength=data.m)
+    over_capacity = bool(np.any(load_w > data.capacity * (1 + 1e-9) + 1e-9))
+    tol_met = max(dev_p, dev_w) <= options.tolerance + 1e-9 and not data.orphaned.any() and not over_capacity
     status = ("OPTIMAL" if optimal else "FEASIBLE") if tol_met else "BEST_EFFORT"
     travel = float((data.workload * data.dist[np.arange(data.n), assign]).sum())
     owned = data.owner >= 0
