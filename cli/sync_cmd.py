@@ -26,6 +26,7 @@ from sync.engine import COUNT_NAMES
 from sync.export import export_columns, iter_export_rows, write_csv, write_json
 
 SKIPPED_SHOWN = 20
+STARTING = "\0starting"  # progress task shown until the first page is committed
 
 
 class ExportKind(str, Enum):
@@ -76,6 +77,8 @@ class _SyncProgress:
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:
+            if STARTING in self.tasks:
+                self.progress.remove_task(self.tasks.pop(STARTING))
             if kind not in self.tasks:
                 self.tasks[kind] = self.progress.add_task(kind, total=None, fetched=0, pages=0)
             self.progress.update(self.tasks[kind], fetched=counts.fetched, pages=counts.pages)
@@ -88,6 +91,10 @@ class _SyncProgress:
             yield self
             return
         with self.progress:
+            # something moves while the first (possibly large) page is on its way
+            self.tasks[STARTING] = self.progress.add_task(
+                "connecting", total=None, fetched=0, pages=0
+            )
             yield self
 
 

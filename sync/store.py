@@ -226,7 +226,9 @@ class Store:
     ) -> Iterator[dict[str, Any]]:
         """Stored rows of ``kind`` as dicts, sorted by id (then crm)."""
         table: sa.Table = RECORD_TABLES[kind].__table__  # type: ignore[attr-defined]
-        query = sa.select(table).order_by(table.c.id, table.c.crm)
+        # byte order on every backend (SQLite's default), not the PostgreSQL locale's
+        by_id = table.c.id.collate("C") if self.engine.dialect.name == "postgresql" else table.c.id
+        query = sa.select(table).order_by(by_id, table.c.crm)
         if crm is not None:
             query = query.where(table.c.crm == crm)
         if not include_deleted:

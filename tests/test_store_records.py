@@ -183,6 +183,12 @@ def test_export_writes_stable_columns_sorted_by_id_without_deleted_when_exported
     }]
 
 
+def test_records_come_in_byte_order_of_id_when_ids_mix_case_and_digits(store: Store) -> None:
+    ids = ["b", "B", "a-1", "a_1", "10", "9", "A"]
+    upsert(store, [account(i, T) for i in ids])
+    assert [r["id"] for r in store.iter_records("accounts")] == sorted(ids)
+
+
 def test_store_rejects_unknown_backend_when_url_is_not_sqlite_or_postgres() -> None:
     with pytest.raises((ValueError, sa.exc.ArgumentError)):
         open_store("mysql://user@localhost/db")
