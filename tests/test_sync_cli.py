@@ -211,3 +211,13 @@ def test_sync_exits_2_when_store_schema_is_newer_than_this_version(
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     code, _, err = run_cli(["sync"], capsys)
     assert code == 2 and "TERRITORY_DB_URL" in err and "newer territory-agent" in err
+
+
+def test_sync_prints_progress_lines_when_output_is_not_a_terminal(
+    crm_data: FakeCrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(factory, "build_connector", lambda s: FakeConnector(crm_data, page_size=1))
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 0
+    assert "accounts: 25 fetched in 25 pages" in result.stderr
+    assert "accounts: 25 fetched" not in result.stdout  # progress never pollutes stdout
