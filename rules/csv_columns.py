@@ -193,25 +193,32 @@ def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
 
 
 def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:
-    """Vectorised parse when every value is empty or only ASCII digits; else None."""
+    """Vectorised parse when every value is empty or only ASCII digits; else None.
+
+    Works one byte column at a time so no wide temporary matrix is created.
+    """
     count, width = len(values), values.dtype.itemsize
-    if count == 0 or width > _DIGITS_MAX:
+    if count == 0:
         return None
     matrix = values.view(np.uint8).reshape(count, width)
-    present = matrix != 0
-    if not np.all(~present | ((matrix >= 48) & (matrix <= 57))):
+    lengths = np.count_nonzero(matrix, axis=1)
+    longest = int(lengths.max())
+    if longest > _DIGITS_MAX:
         return None
-    lengths = present.sum(axis=1)
-    if np.any(present[:, :-1] < present[:, 1:]):
-        return None  # an embedded NUL; not a plain number
-    digits = matrix.astype(np.int64) - 48
     result = np.zeros(count, dtype=np.int64)
     for column in range(width):
+        byte = matrix[:, column]
         inside = column < lengths
-        result[inside] = result[inside] * 10 + digits[inside, column]
-    result = result.astype(np.float64)
-    result[lengths == 0] = np.nan
-    return result
+        if column >= longest:
+            if np.any(byte):  # a NUL inside a value: not a plain number
+                return None
+            continue
+        if not np.all(np.where(inside, (byte >= 48) & (byte <= 57), byte == 0)):
+            return None
+        result = np.where(inside, result * 10 + (byte.astype(np.int64) - 48), result)
+    numbers = result.astype(np.float64)
+    numbers[lengths == 0] = np.nan
+    return numbers
 
 
 def parse_booleans(source: str, name: str, values: np.ndarray, default: bool) -> np.ndarray:

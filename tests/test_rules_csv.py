@@ -97,3 +97,11 @@ def test_fast_writer_matches_csv_module_when_reasons_need_quoting(tmp_path: Path
     assert out.read_text() == decisions_to_csv_text(evaluation)
     rows = list(csv.reader(out.open()))
     assert rows[2][:2] == ["A,2", ""] and rows[1][3] == "T1;T2"
+
+
+def test_long_or_signed_numbers_fall_back_to_float_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("id,employees,annual_revenue\nA1,-5,12345678901234567\nA2,3,0012\n")
+    table = read_accounts_csv(path)
+    assert table.employees.tolist() == [-5.0, 3.0]
+    assert table.annual_revenue.tolist() == [12345678901234567.0, 12.0]
