@@ -143,7 +143,7 @@ def _reach_text(r: dict[str, Any]) -> str:
 def print_table(results: list[dict[str, Any]]) -> None:
     """Plain-text results table (one line per run) plus the goals it is judged against."""
     header = (
-        f"{'size':>10} {'seed':>4} {'solver':>7} {'status':>10} {'wall s':>7} {'peak MiB':>8} "
+        f"{'size':>10} {'seed':>4} {'solver':>7} {'status':>11} {'wall s':>7} {'peak MiB':>8} "
         f"{'dev P before->after':>20} {'dev W before->after':>20} {'moves':>6} {'LB':>6} {'mv/LB':>6} "
         f"{'travel/LB':>9} {'travel/before':>13} {'viol':>4} {'out/widened':>11}"
     )
@@ -152,7 +152,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
     for r in results:
         lb = r.get("lp_lower_bound_moves")
         print(
-            f"{r['size']:>10} {r['seed']:>4} {r['solver']:>7} {str(r.get('status'))[:10]:>10} "
+            f"{r['size']:>10} {r['seed']:>4} {r['solver']:>7} {str(r.get('status'))[:11]:>11} "
             f"{_fmt(r.get('wall_seconds'), '.1f'):>7} {_fmt(r.get('peak_rss_mib'), '.0f'):>8} "
             f"{_fmt(r.get('before_max_deviation_potential'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_potential'), '.2%'):>7} "
             f"{_fmt(r.get('before_max_deviation_workload'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_workload'), '.2%'):>7} "
