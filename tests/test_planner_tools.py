@@ -239,3 +239,10 @@ def test_greedy_explains_instead_of_crashing_when_no_rep_is_active() -> None:
     assert set(plan.assignment) == {a.id for a in instance.accounts}
     assert "No active rep" in plan.explanations[0]
     assert "inactive_owner" in _kinds(plan.assignment, nobody)
+
+
+def test_public_surface_resolves_when_imported() -> None:
+    import planner
+
+    assert all(hasattr(planner, name) for name in planner.__all__)
+    assert len(set(planner.__all__)) == len(planner.__all__)
