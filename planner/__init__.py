@@ -53,11 +53,3 @@ __all__ = [
     "write_plan",
 ]
 
-
-def __getattr__(name: str) -> object:
-    """``planner.solve`` on first use only: it pulls in OR-Tools and HiGHS."""
-    if name == "solve":
-        from planner.solve import solve
-
-        return solve
-    raise AttributeError(f"module 'planner' has no attribute {name!r}")
