@@ -60,7 +60,9 @@ def reach_violations(instance: Instance, options: PlanOptions, plan: Plan) -> in
     widened = plan.metrics.get("widened_accounts", [])
     exempt = set(widened) if isinstance(widened, (list, tuple, set)) else set()
     model = build_distance_model(instance)
-    cand, _ = nearest_reps(model, np.arange(len(instance.accounts)), eligibility_matrix(instance), options.reach)
+    cand, _ = nearest_reps(
+        model, np.arange(len(instance.accounts)), eligibility_matrix(instance), options.reach
+    )
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     count = 0
     for j, account in enumerate(instance.accounts):
@@ -114,8 +116,20 @@ def run_case(n_accounts: int, n_reps: int, seed: int, solver: str, options: Plan
 
 def _child(args: argparse.Namespace, n: int, m: int, seed: int, solver: str) -> dict[str, Any]:
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--case", f"{n}x{m}", "--seeds", str(seed), "--solver", solver,
-        "--time-limit", str(args.time_limit), "--tolerance", str(args.tolerance), "--reach", str(args.reach),
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--case",
+        f"{n}x{m}",
+        "--seeds",
+        str(seed),
+        "--solver",
+        solver,
+        "--time-limit",
+        str(args.time_limit),
+        "--tolerance",
+        str(args.tolerance),
+        "--reach",
+        str(args.reach),
     ]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
@@ -200,7 +214,9 @@ def main(argv: list[str] | None = None) -> None:
                 result = _child(args, n, m, seed, solver)
                 if solver == "greedy" and results and results[-1].get("solver") == "planner":
                     result.setdefault("lp_lower_bound_moves", None)
-                    result["lp_lower_bound_moves"] = result["lp_lower_bound_moves"] or results[-1].get("lp_lower_bound_moves")
+                    result["lp_lower_bound_moves"] = result["lp_lower_bound_moves"] or results[-1].get(
+                        "lp_lower_bound_moves"
+                    )
                 results.append(result)
     print_table(results)
     if args.json:

@@ -36,18 +36,62 @@ def register(app: typer.Typer) -> None:
 
 
 def plan_command(
-    accounts: Annotated[Path | None, typer.Option("--accounts", help="accounts.csv: id,name,owner_id,lat,lon,potential,workload,locked,industry")] = None,
-    reps: Annotated[Path | None, typer.Option("--reps", help="reps.csv: id,name,lat,lon,capacity,active,industries[,target_weight]")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write plan.csv here: one row per moved account with the reason.")] = None,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="Allowed relative deviation from target for potential and workload (0.05 = 5%).")] = 0.05,
-    reach: Annotated[int, typer.Option("--reach", min=1, help="An account may move only to its K nearest eligible active reps (widened where balance needs it).")] = 10,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds (per plan).")] = 60.0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed and inputs give the same plan.")] = 0,
-    tradeoff: Annotated[bool, typer.Option("--tradeoff", help="Print moves, travel and max deviation for several tolerances (the price of balance).")] = False,
-    tradeoff_tolerances: Annotated[str, typer.Option("--tradeoff-tolerances", help="Comma-separated tolerances for --tradeoff.")] = "0.05,0.1,0.2",
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Also run a baseline for comparison: 'greedy'.")] = None,
-    solver: Annotated[str, typer.Option("--solver", help="'auto' (CP-SAT planner when available) or 'greedy'.")] = "auto",
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            "--accounts", help="accounts.csv: id,name,owner_id,lat,lon,potential,workload,locked,industry"
+        ),
+    ] = None,
+    reps: Annotated[
+        Path | None,
+        typer.Option("--reps", help="reps.csv: id,name,lat,lon,capacity,active,industries[,target_weight]"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write plan.csv here: one row per moved account with the reason."),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            min=0.0,
+            help="Allowed relative deviation from target for potential and workload (0.05 = 5%).",
+        ),
+    ] = 0.05,
+    reach: Annotated[
+        int,
+        typer.Option(
+            "--reach",
+            min=1,
+            help="An account may move only to its K nearest eligible active reps (widened where balance needs it).",
+        ),
+    ] = 10,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds (per plan).")
+    ] = 60.0,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed and inputs give the same plan.")
+    ] = 0,
+    tradeoff: Annotated[
+        bool,
+        typer.Option(
+            "--tradeoff",
+            help="Print moves, travel and max deviation for several tolerances (the price of balance).",
+        ),
+    ] = False,
+    tradeoff_tolerances: Annotated[
+        str, typer.Option("--tradeoff-tolerances", help="Comma-separated tolerances for --tradeoff.")
+    ] = "0.05,0.1,0.2",
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Also run a baseline for comparison: 'greedy'.")
+    ] = None,
+    solver: Annotated[
+        str, typer.Option("--solver", help="'auto' (CP-SAT planner when available) or 'greedy'.")
+    ] = "auto",
 ) -> None:
     """Plan balanced territories with the fewest moves, then the least travel.
 
@@ -76,7 +120,9 @@ def plan_command(
             if json_path is not None:
                 json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             return
-    ok = run_plan(instance, options, out, json_path, console=console, solver=solver, baseline=baseline, extra=extra)
+    ok = run_plan(
+        instance, options, out, json_path, console=console, solver=solver, baseline=baseline, extra=extra
+    )
     if not ok:
         raise typer.Exit(EXIT_INVALID_PLAN)
 
@@ -90,7 +136,9 @@ def _make_console() -> Console:
 def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
     """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
-        raise InputError("--accounts and --reps are both required (planning from the synced store is not available yet)")
+        raise InputError(
+            "--accounts and --reps are both required (planning from the synced store is not available yet)"
+        )
     try:
         return read_instance(accounts, reps)
     except PlanInputError as exc:
@@ -101,14 +149,19 @@ def _parse_tolerances(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise InputError(f"--tradeoff-tolerances must be comma-separated numbers like 0.05,0.1,0.2, got {text!r}") from None
+        raise InputError(
+            f"--tradeoff-tolerances must be comma-separated numbers like 0.05,0.1,0.2, got {text!r}"
+        ) from None
     if not values or any(v < 0 for v in values):
         raise InputError("--tradeoff-tolerances needs at least one non-negative tolerance")
     return values
 
 
 def solve_plan(
-    instance: Instance, options: PlanOptions, solver: str = "auto", progress: Callable[..., None] | None = None
+    instance: Instance,
+    options: PlanOptions,
+    solver: str = "auto",
+    progress: Callable[..., None] | None = None,
 ) -> Plan:
     """Run the planner: ``planner.solve.solve`` when present (and ``solver='auto'``), else greedy."""
     if solver == "auto" and importlib.util.find_spec("planner.solve") is not None:
@@ -117,11 +170,15 @@ def solve_plan(
         return solve(instance, options, progress=progress)
     plan = greedy_plan(instance, options, progress=progress)
     if solver == "auto":
-        plan.explanations.append("The CP-SAT planner is not installed in this build; this is the greedy baseline plan.")
+        plan.explanations.append(
+            "The CP-SAT planner is not installed in this build; this is the greedy baseline plan."
+        )
     return plan
 
 
-def build_metrics(instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float) -> dict[str, Any]:
+def build_metrics(
+    instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float
+) -> dict[str, Any]:
     """Everything metrics.json reports about a plan (solver metrics passed through)."""
     metrics: dict[str, Any] = {str(key): _plain(value) for key, value in plan.metrics.items()}
     metrics.update(plan_metrics(instance, plan.assignment))
@@ -198,7 +255,10 @@ def run_plan(
         True when the plan passes every hard rule (it always should).
     """
     console = console or Console()
-    console.print(f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps (tolerance {options.tolerance:.0%}, reach {options.reach}, time limit {options.time_limit:g}s)")
+    console.print(
+        f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps "
+        f"(tolerance {options.tolerance:.0%}, reach {options.reach}, time limit {options.time_limit:g}s)"
+    )
     started = time.perf_counter()
     plan = solve_plan(instance, options, solver, progress=_progress_printer(console, started))
     metrics = build_metrics(instance, options, plan, time.perf_counter() - started)
@@ -208,7 +268,9 @@ def run_plan(
         base = greedy_plan(instance, options)
         metrics["baseline_greedy"] = {
             key: value
-            for key, value in build_metrics(instance, options, base, time.perf_counter() - base_started).items()
+            for key, value in build_metrics(
+                instance, options, base, time.perf_counter() - base_started
+            ).items()
             if key.startswith(("after_", "moves", "travel", "price", "moved_", "tolerance_met"))
         }
     if out is not None:
@@ -220,9 +282,13 @@ def run_plan(
     print_summary(console, instance, plan, metrics)
     hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
     if hard:
-        console.print(f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]")
+        console.print(
+            f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]"
+        )
         for violation in hard[:20]:
-            console.print(f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}")
+            console.print(
+                f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}"
+            )
     return not hard
 
 
@@ -239,7 +305,15 @@ def _progress_printer(console: Console, started: float) -> Callable[..., None]:
 def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dict[str, Any]) -> None:
     """Per-rep before/after table, then the headline figures and explanations."""
     table = Table(title="Territories before -> after")
-    for column in ("Rep", "Active", "Accounts", "Potential", "Workload", "Dev. potential", "Dev. workload"):  # before->after
+    for column in (
+        "Rep",
+        "Active",
+        "Accounts",
+        "Potential",
+        "Workload",
+        "Dev. potential",
+        "Dev. workload",
+    ):  # before->after
         table.add_column(column, justify="left" if column == "Rep" else "right", no_wrap=True)
     for row in rep_rows(instance, plan.assignment):
         table.add_row(
@@ -248,8 +322,16 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
             f"{row.accounts_before}->{row.accounts_after}",
             f"{_compact(row.potential_before)}->{_compact(row.potential_after)}",
             f"{_compact(row.workload_before)}->{_compact(row.workload_after)}",
-            f"{row.deviation_potential_before:+.0%}->{row.deviation_potential_after:+.1%}" if row.active else "-",
-            f"{row.deviation_workload_before:+.0%}->{row.deviation_workload_after:+.1%}" if row.active else "-",
+            (
+                f"{row.deviation_potential_before:+.0%}->{row.deviation_potential_after:+.1%}"
+                if row.active
+                else "-"
+            ),
+            (
+                f"{row.deviation_workload_before:+.0%}->{row.deviation_workload_after:+.1%}"
+                if row.active
+                else "-"
+            ),
         )
     console.print(table)
     m = metrics
@@ -259,7 +341,11 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
         f"(CV {m['before_cv_potential']:.3f} -> {m['after_cv_potential']:.3f}, {m['before_cv_workload']:.3f} -> {m['after_cv_workload']:.3f})"
     )
     bound = m.get("lp_lower_bound_moves")
-    bound_text = f"; LP lower bound {bound:.0f}, gap {m['gap']:.1%}" if isinstance(bound, (int, float)) and m.get("gap") is not None else ""
+    bound_text = (
+        f"; LP lower bound {bound:.0f}, gap {m['gap']:.1%}"
+        if isinstance(bound, (int, float)) and m.get("gap") is not None
+        else ""
+    )
     console.print(f"Moves: {m['moves']} accounts, {m['moved_potential_share']:.1%} of potential{bound_text}")
     console.print(
         f"Travel (workload x km): {m['travel_before']:,.0f} -> {m['travel_after']:,.0f} "
@@ -313,12 +399,25 @@ def tradeoff_rows(
     return rows
 
 
-def print_tradeoff(console: Console, instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto") -> list[dict[str, Any]]:
+def print_tradeoff(
+    console: Console, instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto"
+) -> list[dict[str, Any]]:
     """Print the tolerance trade-off table (the price of balance) and return its rows."""
-    console.print(f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)")
+    console.print(
+        f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)"
+    )
     rows = tradeoff_rows(instance, options, tolerances, solver)
     table = Table(title="Price of balance")
-    for column in ("Tolerance", "Moves", "Moved potential", "Travel", "Travel vs before", "Max dev. potential", "Max dev. workload", "Status"):
+    for column in (
+        "Tolerance",
+        "Moves",
+        "Moved potential",
+        "Travel",
+        "Travel vs before",
+        "Max dev. potential",
+        "Max dev. workload",
+        "Status",
+    ):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(

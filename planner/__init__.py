@@ -4,7 +4,13 @@ The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Too
 """
 
 from planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
-from planner.distance import DistanceModel, GreatCircleDistance, build_distance_model, haversine_km, nearest_reps
+from planner.distance import (
+    DistanceModel,
+    GreatCircleDistance,
+    build_distance_model,
+    haversine_km,
+    nearest_reps,
+)
 from planner.generate import generate_instance
 from planner.greedy import eligibility_matrix, greedy_plan
 from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
@@ -52,4 +58,3 @@ __all__ = [
     "write_instance",
     "write_plan",
 ]
-

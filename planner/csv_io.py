@@ -62,7 +62,14 @@ class _Row:
             raise self.fail(f"column '{column}' is empty; every row needs a value")
         return value
 
-    def number(self, column: str, *, low: float | None = None, high: float | None = None, default: float | None = None) -> float:
+    def number(
+        self,
+        column: str,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        default: float | None = None,
+    ) -> float:
         raw = self.text(column)
         if not raw and default is not None:
             return default
@@ -94,7 +101,9 @@ def _iter_rows(path: Path, required: Sequence[str]) -> Iterator[_Row]:
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        raise PlanInputError(path, 0, f"cannot open the file ({exc.strerror or exc}); check the path") from None
+        raise PlanInputError(
+            path, 0, f"cannot open the file ({exc.strerror or exc}); check the path"
+        ) from None
     with handle:
         reader = csv.DictReader(handle)
         try:
@@ -106,7 +115,9 @@ def _iter_rows(path: Path, required: Sequence[str]) -> Iterator[_Row]:
         reader.fieldnames = header
         missing = [column for column in required if column not in header]
         if missing:
-            raise PlanInputError(path, 1, f"missing column(s) {', '.join(missing)}; the header needs {', '.join(required)}")
+            raise PlanInputError(
+                path, 1, f"missing column(s) {', '.join(missing)}; the header needs {', '.join(required)}"
+            )
         try:
             for values in reader:
                 if not any((v or "").strip() for k, v in values.items() if k is not None):
@@ -116,7 +127,9 @@ def _iter_rows(path: Path, required: Sequence[str]) -> Iterator[_Row]:
             raise PlanInputError(path, reader.line_num, f"unreadable CSV ({exc})") from None
 
 
-def _read_unique(path: Path, required: Sequence[str], parse: Callable[[_Row], T], key: Callable[[T], str]) -> list[tuple[int, T]]:
+def _read_unique(
+    path: Path, required: Sequence[str], parse: Callable[[_Row], T], key: Callable[[T], str]
+) -> list[tuple[int, T]]:
     seen: dict[str, int] = {}
     items: list[tuple[int, T]] = []
     for row in _iter_rows(path, required):
@@ -169,7 +182,9 @@ def read_reps(path: str | Path) -> tuple[PlanRep, ...]:
     return reps
 
 
-def read_accounts(path: str | Path, rep_ids: set[str] | None = None, reps_path: str | Path = "reps.csv") -> tuple[PlanAccount, ...]:
+def read_accounts(
+    path: str | Path, rep_ids: set[str] | None = None, reps_path: str | Path = "reps.csv"
+) -> tuple[PlanAccount, ...]:
     """Read accounts.csv; with ``rep_ids``, an owner id that is not a rep is an error.
 
     Args:
@@ -183,7 +198,10 @@ def read_accounts(path: str | Path, rep_ids: set[str] | None = None, reps_path: 
         for line, account in rows:
             if account.owner_id is not None and account.owner_id not in rep_ids:
                 raise PlanInputError(
-                    path, line, f"owner_id {account.owner_id!r} is not a rep in {reps_path}; add the rep (active=false if departed) or clear the owner"
+                    path,
+                    line,
+                    f"owner_id {account.owner_id!r} is not a rep in {reps_path}; "
+                    "add the rep (active=false if departed) or clear the owner",
                 )
     if not rows:
         raise PlanInputError(path, 0, "no accounts found; add at least one row below the header")
@@ -214,11 +232,23 @@ def write_instance(instance: Instance, accounts_path: str | Path, reps_path: str
         writer.writerow((*REP_COLUMNS, "target_weight"))
         for r in instance.reps:
             industries = ";".join(sorted(r.industries))
-            writer.writerow([r.id, r.name, r.lat, r.lon, r.capacity, str(r.active).lower(), industries, r.target_weight])
+            writer.writerow(
+                [r.id, r.name, r.lat, r.lon, r.capacity, str(r.active).lower(), industries, r.target_weight]
+            )
     with Path(accounts_path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(ACCOUNT_COLUMNS)
         for a in instance.accounts:
             writer.writerow(
-                [a.id, a.name, a.owner_id or "", a.lat, a.lon, a.potential, a.workload, str(a.locked).lower(), a.industry or ""]
+                [
+                    a.id,
+                    a.name,
+                    a.owner_id or "",
+                    a.lat,
+                    a.lon,
+                    a.potential,
+                    a.workload,
+                    str(a.locked).lower(),
+                    a.industry or "",
+                ]
             )

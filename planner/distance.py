@@ -63,7 +63,9 @@ class GreatCircleDistance:
     even for 50,000 accounts. ``matrix()`` for all accounts x 100 reps is 40 MB of float64.
     """
 
-    def __init__(self, account_lat: ArrayLike, account_lon: ArrayLike, rep_lat: ArrayLike, rep_lon: ArrayLike) -> None:
+    def __init__(
+        self, account_lat: ArrayLike, account_lon: ArrayLike, rep_lat: ArrayLike, rep_lon: ArrayLike
+    ) -> None:
         self.account_lat = np.asarray(account_lat, dtype=np.float64)
         self.account_lon = np.asarray(account_lon, dtype=np.float64)
         self.rep_lat = np.asarray(rep_lat, dtype=np.float64)
@@ -87,7 +89,11 @@ class GreatCircleDistance:
 
     def matrix(self, account_idx: ArrayLike | None = None, rep_idx: ArrayLike | None = None) -> FloatArray:
         """Dense distance block; rows are accounts, columns are reps."""
-        a = np.arange(self.account_lat.size) if account_idx is None else np.asarray(account_idx, dtype=np.int64)
+        a = (
+            np.arange(self.account_lat.size)
+            if account_idx is None
+            else np.asarray(account_idx, dtype=np.int64)
+        )
         r = np.arange(self.rep_lat.size) if rep_idx is None else np.asarray(rep_idx, dtype=np.int64)
         return self.km(a[:, None], r[None, :])
 
@@ -117,8 +123,10 @@ def nearest_reps(
     if k_eff <= 0:
         n = dist.shape[0]
         return np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.inf)
-    part = np.argpartition(dist, k_eff - 1, axis=1)[:, :k_eff] if k_eff < dist.shape[1] else np.tile(
-        np.arange(dist.shape[1]), (dist.shape[0], 1)
+    part = (
+        np.argpartition(dist, k_eff - 1, axis=1)[:, :k_eff]
+        if k_eff < dist.shape[1]
+        else np.tile(np.arange(dist.shape[1]), (dist.shape[0], 1))
     )
     part_dist = np.take_along_axis(dist, part, axis=1)
     order = np.argsort(part_dist, axis=1, kind="stable")

@@ -93,13 +93,17 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
     workload = _tiered_workload(potential)
     n_specialists = max(1, round(0.08 * n_reps))
     medtech = rng.random(n_accounts) < 0.6 * n_specialists / n_reps
-    industry = np.where(medtech, SPECIALIST_INDUSTRY, np.array(GENERAL_INDUSTRIES)[rng.integers(0, 5, n_accounts)])
+    industry = np.where(
+        medtech, SPECIALIST_INDUSTRY, np.array(GENERAL_INDUSTRIES)[rng.integers(0, 5, n_accounts)]
+    )
 
     r_city = _staff_cities(c_pop, a_city, n_reps - 1)
     new_hire = n_reps - 1  # hired where demand per rep is highest
     r_city = np.append(r_city, _most_understaffed_city(a_city, r_city, len(cities)))
     # reps in one metro live spread over it, like their accounts (tighter, they live near work)
-    r_lat, r_lon = _scatter(rng, c_lat[r_city], c_lon[r_city], 0.6 * (6.0 + 2.5 * np.sqrt(c_pop[r_city] / 100.0)))
+    r_lat, r_lon = _scatter(
+        rng, c_lat[r_city], c_lon[r_city], 0.6 * (6.0 + 2.5 * np.sqrt(c_pop[r_city] / 100.0))
+    )
     specialists = _pick_specialists(r_city, c_pop, n_specialists, exclude={new_hire})
     big = _pick_by_city_size(r_city, c_pop, rank=len(specialists), exclude=set(specialists) | {new_hire})
 
@@ -114,7 +118,9 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
 
     active = np.arange(n_reps) != departed
     pinned = locked & active[owner]  # locks of the departed rep do not bind
-    capacity = _capacities(rng, workload, active, serves_medtech, medtech, industry == "Manufacturing", owner, pinned)
+    capacity = _capacities(
+        rng, workload, active, serves_medtech, medtech, industry == "Manufacturing", owner, pinned
+    )
     reps = tuple(
         PlanRep(
             id=f"REP{i + 1:03d}",
@@ -123,7 +129,11 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
             lon=round(float(r_lon[i]), 5),
             capacity=float(capacity[i]),
             active=i != departed,
-            industries=frozenset({SPECIALIST_INDUSTRY, "Manufacturing"}) if serves_medtech[i] else frozenset(GENERAL_INDUSTRIES),
+            industries=(
+                frozenset({SPECIALIST_INDUSTRY, "Manufacturing"})
+                if serves_medtech[i]
+                else frozenset(GENERAL_INDUSTRIES)
+            ),
         )
         for i in range(n_reps)
     )
@@ -149,7 +159,10 @@ def _normalise(weights: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _scatter(
-    rng: np.random.Generator, lat: NDArray[np.float64], lon: NDArray[np.float64], sigma_km: NDArray[np.float64]
+    rng: np.random.Generator,
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    sigma_km: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Gaussian scatter around points, sigma in km (converted per latitude)."""
     dy = rng.normal(0.0, 1.0, lat.size) * sigma_km
@@ -172,7 +185,9 @@ def _tiered_workload(potential: NDArray[np.float64]) -> NDArray[np.float64]:
     rank = np.argsort(np.argsort(-potential, kind="stable"), kind="stable") / potential.size
     a_share, b_share = _TIER_SHARES
     return np.where(
-        rank < a_share, TIER_TOUCHES["A"], np.where(rank < a_share + b_share, TIER_TOUCHES["B"], TIER_TOUCHES["C"])
+        rank < a_share,
+        TIER_TOUCHES["A"],
+        np.where(rank < a_share + b_share, TIER_TOUCHES["B"], TIER_TOUCHES["C"]),
     )
 
 
@@ -192,7 +207,9 @@ def _most_understaffed_city(a_city: NDArray[np.int64], r_city: NDArray[np.int64]
     return int(np.argmax(demand / (staff + 1.0)))
 
 
-def _pick_specialists(r_city: NDArray[np.int64], c_pop: NDArray[np.float64], k: int, exclude: set[int]) -> list[int]:
+def _pick_specialists(
+    r_city: NDArray[np.int64], c_pop: NDArray[np.float64], k: int, exclude: set[int]
+) -> list[int]:
     """One specialist in each of the ``k`` largest staffed cities."""
     picked: list[int] = []
     seen: set[int] = set()
@@ -205,8 +222,12 @@ def _pick_specialists(r_city: NDArray[np.int64], c_pop: NDArray[np.float64], k: 
     return picked
 
 
-def _pick_by_city_size(r_city: NDArray[np.int64], c_pop: NDArray[np.float64], rank: int, exclude: set[int]) -> int:
-    ordered = [i for i in sorted(range(r_city.size), key=lambda i: (-c_pop[r_city[i]], i)) if i not in exclude]
+def _pick_by_city_size(
+    r_city: NDArray[np.int64], c_pop: NDArray[np.float64], rank: int, exclude: set[int]
+) -> int:
+    ordered = [
+        i for i in sorted(range(r_city.size), key=lambda i: (-c_pop[r_city[i]], i)) if i not in exclude
+    ]
     return ordered[min(rank, len(ordered) - 1)]
 
 
@@ -241,7 +262,9 @@ def _historical_owners(
 def _pick_departed(rng: np.random.Generator, owner: NDArray[np.int64], n_reps: int, exclude: set[int]) -> int:
     """A random rep that still owns accounts (the point of a departure is the orphaned book)."""
     owns = np.bincount(owner, minlength=n_reps) > 0
-    pool = [i for i in range(n_reps) if i not in exclude and owns[i]] or [i for i in range(n_reps) if i not in exclude]
+    pool = [i for i in range(n_reps) if i not in exclude and owns[i]] or [
+        i for i in range(n_reps) if i not in exclude
+    ]
     return int(rng.choice(pool))
 
 

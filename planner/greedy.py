@@ -26,9 +26,9 @@ from planner.validate import balance_targets
 
 _CAPACITY_WEIGHT = 100.0  # capacity is hard: any excess outweighs any balance gain
 _DETOUR_FLOOR_KM = 10.0  # keeps the score finite for moves that get closer
-_TOL_MARGIN = 1e-6
+_TOL_MARGIN = 1e-6  # aim a hair inside the tolerance so float sums do not land outside
 _PROGRESS_SECONDS = 3.0
-_BATCH = 16  # moves tried per scan of a rep's neighbourhood  # aim a hair inside the tolerance so float sums do not land outside
+_BATCH = 16  # moves tried per scan of a rep's neighbourhood
 
 
 @dataclass
@@ -105,7 +105,9 @@ def greedy_plan(
     return plan
 
 
-def _initial_state(instance: Instance, options: PlanOptions, model: DistanceModel) -> tuple[_State, NDArray[np.bool_]]:
+def _initial_state(
+    instance: Instance, options: PlanOptions, model: DistanceModel
+) -> tuple[_State, NDArray[np.bool_]]:
     n = len(instance.accounts)
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     eligible = eligibility_matrix(instance)
@@ -152,7 +154,9 @@ def _index_candidates(state: _State) -> None:
     by_rep = np.argsort(cand[rows, cols], kind="stable")
     rows, cols = rows[by_rep], cols[by_rep]
     bounds = np.searchsorted(cand[rows, cols], np.arange(state.load_p.size + 1))
-    state.pull_index = [(rows[bounds[r] : bounds[r + 1]], cols[bounds[r] : bounds[r + 1]]) for r in range(state.load_p.size)]
+    state.pull_index = [
+        (rows[bounds[r] : bounds[r + 1]], cols[bounds[r] : bounds[r + 1]]) for r in range(state.load_p.size)
+    ]
 
 
 def _widen_for_capacity(state: _State) -> bool:
@@ -171,7 +175,9 @@ def _widen_for_capacity(state: _State) -> bool:
     return True
 
 
-def _place_orphans(state: _State, orphans: NDArray[np.int64], eligible: NDArray[np.bool_], model: DistanceModel) -> None:
+def _place_orphans(
+    state: _State, orphans: NDArray[np.int64], eligible: NDArray[np.bool_], model: DistanceModel
+) -> None:
     """Biggest workload first, to the nearest eligible rep with room (nearest at all if none)."""
     for j in orphans[np.argsort(-state.workload[orphans], kind="stable")]:
         choices = state.cand[j][state.cand[j] >= 0]
@@ -192,7 +198,9 @@ def _place_orphans(state: _State, orphans: NDArray[np.int64], eligible: NDArray[
         state.load_w[rep] += state.workload[j]
 
 
-def _penalty(state: _State, load_p: NDArray[np.float64], load_w: NDArray[np.float64], reps: NDArray[np.int64]) -> NDArray[np.float64]:
+def _penalty(
+    state: _State, load_p: NDArray[np.float64], load_w: NDArray[np.float64], reps: NDArray[np.int64]
+) -> NDArray[np.float64]:
     """Squared excess beyond the tolerance (both measures) plus heavily weighted over-capacity."""
     tp = np.where(state.target_p[reps] > 0, state.target_p[reps], 1.0)
     tw = np.where(state.target_w[reps] > 0, state.target_w[reps], 1.0)
@@ -203,7 +211,9 @@ def _penalty(state: _State, load_p: NDArray[np.float64], load_w: NDArray[np.floa
     return ex_p**2 + ex_w**2 + _CAPACITY_WEIGHT * ex_c**2
 
 
-def _balance(state: _State, max_moves: int | None = None, progress: Callable[[str], None] | None = None) -> int:
+def _balance(
+    state: _State, max_moves: int | None = None, progress: Callable[[str], None] | None = None
+) -> int:
     """Apply improving single moves until nothing outside tolerance can be helped."""
     last_report = time.perf_counter()
     all_reps = np.arange(state.load_p.size)
@@ -212,7 +222,9 @@ def _balance(state: _State, max_moves: int | None = None, progress: Callable[[st
     moves = moves_at_reset = 0
     while moves < limit:
         penalty = _penalty(state, state.load_p, state.load_w, all_reps)
-        order = [int(r) for r in np.argsort(-penalty, kind="stable") if penalty[r] > 0 and int(r) not in stuck]
+        order = [
+            int(r) for r in np.argsort(-penalty, kind="stable") if penalty[r] > 0 and int(r) not in stuck
+        ]
         if not order:
             if moves == moves_at_reset and not _widen_for_capacity(state):
                 break  # a full pass over every stuck rep found nothing: done
@@ -253,7 +265,10 @@ def _apply_batch(state: _State, batch: list[tuple[int, int, float]]) -> int:
         change = np.array([-1.0, 1.0])
         load_p = state.load_p[pair] + change * state.potential[account]
         load_w = state.load_w[pair] + change * state.workload[account]
-        gain = _penalty(state, load_p, load_w, pair).sum() - _penalty(state, state.load_p[pair], state.load_w[pair], pair).sum()
+        gain = (
+            _penalty(state, load_p, load_w, pair).sum()
+            - _penalty(state, state.load_p[pair], state.load_w[pair], pair).sum()
+        )
         if gain >= -1e-12:
             continue
         state.assign[account] = to_rep
@@ -322,7 +337,11 @@ def _best_capacity_move(state: _State, rep: int) -> list[tuple[int, int, float]]
 
 
 def _moves_with_reasons(
-    instance: Instance, state: _State, assignment: dict[str, str], forced: NDArray[np.bool_], model: DistanceModel
+    instance: Instance,
+    state: _State,
+    assignment: dict[str, str],
+    forced: NDArray[np.bool_],
+    model: DistanceModel,
 ) -> list[Move]:
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     before_p = np.zeros(len(instance.reps))
@@ -339,7 +358,10 @@ def _moves_with_reasons(
         to_km = float(model.km(j, to_pos))
         old = instance.reps[rep_pos[account.owner_id]] if account.owner_id in rep_pos else None
         if old is None:
-            reason = f"Owner {account.owner_id or '(none)'} is not a known rep; {new} is the nearest eligible rep ({to_km:.0f} km)."
+            reason = (
+                f"Owner {account.owner_id or '(none)'} is not a known rep; "
+                f"{new} is the nearest eligible rep ({to_km:.0f} km)."
+            )
         elif not old.active:
             reason = f"{old.id} is inactive; {new} is the nearest eligible rep with room ({to_km:.0f} km)."
         elif forced[j]:
@@ -348,6 +370,11 @@ def _moves_with_reasons(
             over = before_p[rep_pos[old.id]] / safe_target[rep_pos[old.id]] - 1.0
             diff = float(model.km(j, rep_pos[old.id])) - to_km
             where = f"{abs(diff):.0f} km {'closer' if diff >= 0 else 'farther'}"
-            reason = f"{old.id} is {over:+.0%} against the potential target; {new} is {where} and has room under target."
-        moves.append(Move(account_id=account.id, from_owner_id=account.owner_id, to_owner_id=new, reason=reason))
+            reason = (
+                f"{old.id} is {over:+.0%} against the potential target; "
+                f"{new} is {where} and has room under target."
+            )
+        moves.append(
+            Move(account_id=account.id, from_owner_id=account.owner_id, to_owner_id=new, reason=reason)
+        )
     return moves

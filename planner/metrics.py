@@ -47,7 +47,9 @@ def current_assignment(instance: Instance) -> dict[str, str | None]:
     return {a.id: a.owner_id for a in instance.accounts}
 
 
-def travel_km(instance: Instance, assignment: Mapping[str, str | None], distance: DistanceModel | None = None) -> float:
+def travel_km(
+    instance: Instance, assignment: Mapping[str, str | None], distance: DistanceModel | None = None
+) -> float:
     """Workload-weighted km from accounts to their owner's home (unknown owners skipped)."""
     model = distance or build_distance_model(instance)
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}

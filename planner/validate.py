@@ -133,7 +133,9 @@ def validate_plan(
     known = {a.id for a in instance.accounts}
     for account_id in assignment:
         if account_id not in known:
-            violations.append(Violation("unknown_account", account_id, f"{account_id} is not an account of the instance"))
+            violations.append(
+                Violation("unknown_account", account_id, f"{account_id} is not an account of the instance")
+            )
     for account in instance.accounts:
         violations.extend(_account_violations(account, assignment.get(account.id), reps, candidates))
     violations.extend(_capacity_violations(instance, assignment))
@@ -152,23 +154,41 @@ def _account_violations(
         return [Violation("unassigned", account.id, f"{account.id} has no owner in the plan")]
     rep = reps.get(new_owner)
     if rep is None:
-        return [Violation("unknown_owner", account.id, f"{account.id} is assigned to unknown rep {new_owner}")]
+        return [
+            Violation("unknown_owner", account.id, f"{account.id} is assigned to unknown rep {new_owner}")
+        ]
     found: list[Violation] = []
     old_rep = reps.get(account.owner_id or "")
     lock_binds = account.locked and old_rep is not None and old_rep.active
     if not rep.active:
-        found.append(Violation("inactive_owner", account.id, f"{account.id} is assigned to inactive rep {rep.id}"))
+        found.append(
+            Violation("inactive_owner", account.id, f"{account.id} is assigned to inactive rep {rep.id}")
+        )
     if lock_binds and new_owner != account.owner_id:
         found.append(
-            Violation("locked_moved", account.id, f"locked {account.id} moved from {account.owner_id} to {new_owner}")
+            Violation(
+                "locked_moved",
+                account.id,
+                f"locked {account.id} moved from {account.owner_id} to {new_owner}",
+            )
         )
     stays_locked = lock_binds and new_owner == account.owner_id
     if not stays_locked and not rep.serves(account.industry):
         found.append(
-            Violation("industry", account.id, f"{rep.id} does not serve {account.industry or 'unknown industry'} ({account.id})")
+            Violation(
+                "industry",
+                account.id,
+                f"{rep.id} does not serve {account.industry or 'unknown industry'} ({account.id})",
+            )
         )
-    if candidates is not None and new_owner != account.owner_id and new_owner not in candidates.get(account.id, ()):
-        found.append(Violation("reach", account.id, f"{account.id} moved to {new_owner}, outside its candidate reps"))
+    if (
+        candidates is not None
+        and new_owner != account.owner_id
+        and new_owner not in candidates.get(account.id, ())
+    ):
+        found.append(
+            Violation("reach", account.id, f"{account.id} moved to {new_owner}, outside its candidate reps")
+        )
     return found
 
 
@@ -189,7 +209,9 @@ def _capacity_violations(instance: Instance, assignment: Mapping[str, str]) -> l
     return found
 
 
-def balance_deviations(instance: Instance, options: PlanOptions, assignment: Mapping[str, str]) -> list[Violation]:
+def balance_deviations(
+    instance: Instance, options: PlanOptions, assignment: Mapping[str, str]
+) -> list[Violation]:
     """Active reps whose potential or workload deviates from target beyond the tolerance.
 
     ``amount`` is the relative deviation beyond the tolerance (0.03 = 3 points over).
@@ -197,7 +219,10 @@ def balance_deviations(instance: Instance, options: PlanOptions, assignment: Map
     potential, workload, _ = rep_loads(instance, assignment)
     target_p, target_w = balance_targets(instance)
     found = []
-    for kind, load, target in (("balance_potential", potential, target_p), ("balance_workload", workload, target_w)):
+    for kind, load, target in (
+        ("balance_potential", potential, target_p),
+        ("balance_workload", workload, target_w),
+    ):
         deviation = relative_deviation(load, target)
         for pos, rep in enumerate(instance.reps):
             if rep.active and abs(deviation[pos]) > options.tolerance + _EPS:
@@ -206,7 +231,8 @@ def balance_deviations(instance: Instance, options: PlanOptions, assignment: Map
                     Violation(
                         kind,
                         rep.id,
-                        f"{rep.id} {measure} is {deviation[pos]:+.1%} from target (tolerance {options.tolerance:.0%})",
+                        f"{rep.id} {measure} is {deviation[pos]:+.1%} from target "
+                        f"(tolerance {options.tolerance:.0%})",
                         float(abs(deviation[pos]) - options.tolerance),
                     )
                 )

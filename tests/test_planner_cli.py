@@ -53,11 +53,25 @@ def _output(result: object) -> str:
     return str(getattr(result, "output", "")) + stderr
 
 
-def test_plan_writes_moved_rows_and_metrics_when_inputs_valid(csv_pair: tuple[Path, Path], tmp_path: Path) -> None:
+def test_plan_writes_moved_rows_and_metrics_when_inputs_valid(
+    csv_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     accounts, reps = csv_pair
     out, metrics = tmp_path / "plan.csv", tmp_path / "metrics.json"
-    args = ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out), "--json", str(metrics)]
-    result = runner.invoke(app, [*args, "--tolerance", "0.1", "--reach", "5", "--seed", "1", "--solver", "greedy"])
+    args = [
+        "plan",
+        "--accounts",
+        str(accounts),
+        "--reps",
+        str(reps),
+        "--out",
+        str(out),
+        "--json",
+        str(metrics),
+    ]
+    result = runner.invoke(
+        app, [*args, "--tolerance", "0.1", "--reach", "5", "--seed", "1", "--solver", "greedy"]
+    )
     assert result.exit_code == 0, result.output
     assert "Territories before -> after" in result.output and "REP001" in result.output
     assert "price of balance" in result.output
@@ -66,12 +80,18 @@ def test_plan_writes_moved_rows_and_metrics_when_inputs_valid(csv_pair: tuple[Pa
     instance = read_instance(accounts, reps)
     owners = {a.id: a.owner_id for a in instance.accounts}
     assert rows and tuple(rows[0]) == PLAN_COLUMNS
-    assert all(row["from_owner_id"] == owners[row["account_id"]] != row["to_owner_id"] and row["reason"] for row in rows)
+    assert all(
+        row["from_owner_id"] == owners[row["account_id"]] != row["to_owner_id"] and row["reason"]
+        for row in rows
+    )
     data = json.loads(metrics.read_text())
     assert METRIC_KEYS <= set(data)
     assert data["moves"] == len(rows)
     assert data["after_max_deviation_potential"] < data["before_max_deviation_potential"]
-    assignment = {**{k: v for k, v in owners.items() if v}, **{row["account_id"]: row["to_owner_id"] for row in rows}}
+    assignment = {
+        **{k: v for k, v in owners.items() if v},
+        **{row["account_id"]: row["to_owner_id"] for row in rows},
+    }
     assert validate_plan(instance, PlanOptions(), assignment) == []
 
 
@@ -80,7 +100,19 @@ def test_plan_runs_default_planner_when_solver_auto(csv_pair: tuple[Path, Path],
     metrics = tmp_path / "m.json"
     result = runner.invoke(
         app,
-        ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(tmp_path / "p.csv"), "--json", str(metrics), "--time-limit", "5"],
+        [
+            "plan",
+            "--accounts",
+            str(accounts),
+            "--reps",
+            str(reps),
+            "--out",
+            str(tmp_path / "p.csv"),
+            "--json",
+            str(metrics),
+            "--time-limit",
+            "5",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(metrics.read_text())
@@ -88,13 +120,27 @@ def test_plan_runs_default_planner_when_solver_auto(csv_pair: tuple[Path, Path],
     assert data["solver_status"]
 
 
-def test_tradeoff_prints_one_row_per_tolerance_when_requested(csv_pair: tuple[Path, Path], tmp_path: Path) -> None:
+def test_tradeoff_prints_one_row_per_tolerance_when_requested(
+    csv_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     accounts, reps = csv_pair
     metrics = tmp_path / "t.json"
     result = runner.invoke(
         app,
-        ["plan", "--accounts", str(accounts), "--reps", str(reps), "--tradeoff", "--tradeoff-tolerances", "0.1,0.2",
-         "--solver", "greedy", "--json", str(metrics)],
+        [
+            "plan",
+            "--accounts",
+            str(accounts),
+            "--reps",
+            str(reps),
+            "--tradeoff",
+            "--tradeoff-tolerances",
+            "0.1,0.2",
+            "--solver",
+            "greedy",
+            "--json",
+            str(metrics),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Price of balance" in result.output and "10%" in result.output and "20%" in result.output
@@ -159,7 +205,18 @@ def test_plan_exits_2_naming_file_line_and_problem_when_csv_is_bad(
 
 def test_plan_exits_2_when_file_missing(tmp_path: Path, csv_pair: tuple[Path, Path]) -> None:
     _, reps = csv_pair
-    result = runner.invoke(app, ["plan", "--accounts", str(tmp_path / "nope.csv"), "--reps", str(reps), "--out", str(tmp_path / "p.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            "--accounts",
+            str(tmp_path / "nope.csv"),
+            "--reps",
+            str(reps),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+    )
     assert result.exit_code == 2
     assert "nope.csv" in _output(result) and "cannot open" in _output(result)
 
@@ -170,20 +227,32 @@ def test_plan_exits_2_when_out_missing_without_tradeoff(csv_pair: tuple[Path, Pa
     assert result.exit_code == 2 and "--out is required" in _output(result)
 
 
-def test_reader_accepts_bom_blank_lines_and_extra_columns_when_exported_from_spreadsheet(tmp_path: Path) -> None:
+def test_reader_accepts_bom_blank_lines_and_extra_columns_when_exported_from_spreadsheet(
+    tmp_path: Path,
+) -> None:
     reps = tmp_path / "reps.csv"
-    reps.write_text("\ufeffid,name,lat,lon,capacity,active,industries,region\nR1,Ann,52.5,13.4,100,TRUE,MedTech; Retail,East\n\nR2,Bob,48.1,11.6,90,0,,South\n")
+    reps.write_text(
+        "\ufeffid,name,lat,lon,capacity,active,industries,region\nR1,Ann,52.5,13.4,100,TRUE,MedTech; Retail,East\n\nR2,Bob,48.1,11.6,90,0,,South\n"
+    )
     accounts = tmp_path / "accounts.csv"
-    accounts.write_text("id,name,owner_id,lat,lon,potential,workload,locked,industry,note\nA1,Acme,R1,52.5,13.4,1000,6,yes,Retail,x\nA2,Beta,,48.1,11.6,500,3,,,y\n")
+    accounts.write_text(
+        "id,name,owner_id,lat,lon,potential,workload,locked,industry,note\nA1,Acme,R1,52.5,13.4,1000,6,yes,Retail,x\nA2,Beta,,48.1,11.6,500,3,,,y\n"
+    )
     instance = read_instance(accounts, reps)
     assert instance.reps[0].industries == frozenset({"MedTech", "Retail"}) and instance.reps[0].active
     assert not instance.reps[1].active and instance.reps[1].industries == frozenset()
-    assert instance.accounts[0].locked and instance.accounts[1].owner_id is None and instance.accounts[1].industry is None
+    assert (
+        instance.accounts[0].locked
+        and instance.accounts[1].owner_id is None
+        and instance.accounts[1].industry is None
+    )
 
 
 def test_reader_error_carries_path_and_line_when_raised(tmp_path: Path) -> None:
     reps = tmp_path / "reps.csv"
-    reps.write_text("id,name,lat,lon,capacity,active,industries,target_weight\nR1,Ann,52.5,13.4,100,true,,0\n")
+    reps.write_text(
+        "id,name,lat,lon,capacity,active,industries,target_weight\nR1,Ann,52.5,13.4,100,true,,0\n"
+    )
     with pytest.raises(PlanInputError) as info:
         read_instance(tmp_path / "unused.csv", reps)
     assert (info.value.path, info.value.line) == (str(reps), 2) and "target_weight" in info.value.problem

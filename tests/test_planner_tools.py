@@ -117,7 +117,10 @@ def test_balance_is_reported_separately_when_not_declared_hard() -> None:
     assert _kinds(GOOD) == []
     lopsided = {"A1": "R1", "A2": "R2", "A3": "R1", "A4": "R1"}
     deviations = balance_deviations(_tiny(), OPTIONS, lopsided)
-    assert {(v.kind, v.subject_id) for v in deviations} >= {("balance_potential", "R1"), ("balance_potential", "R2")}
+    assert {(v.kind, v.subject_id) for v in deviations} >= {
+        ("balance_potential", "R1"),
+        ("balance_potential", "R2"),
+    }
     assert "balance_workload" in _kinds(lopsided, balance_is_hard=True)
 
 
@@ -154,7 +157,9 @@ def test_generator_has_required_features_when_realistic_size() -> None:
     _, target_w = balance_targets(instance)
     active = target_w > 0
     capacity = np.array([r.capacity for r in instance.reps])
-    assert np.all(capacity[active] >= 1.1 * target_w[active] - 1) and np.all(capacity[active] <= 1.3 * target_w[active])
+    assert np.all(capacity[active] >= 1.1 * target_w[active] - 1) and np.all(
+        capacity[active] <= 1.3 * target_w[active]
+    )
 
 
 def test_generator_places_accounts_in_europe_when_generated() -> None:
@@ -188,7 +193,9 @@ def test_greedy_plan_passes_validator_when_instance_is_random(
             assert plan.assignment[account.id] == account.owner_id
     _, _, count = rep_loads(instance, plan.assignment)
     assert all(count[i] == 0 for i, r in enumerate(instance.reps) if not r.active)
-    assert {m.account_id for m in plan.moves} == {a.id for a in instance.accounts if plan.assignment[a.id] != a.owner_id}
+    assert {m.account_id for m in plan.moves} == {
+        a.id for a in instance.accounts if plan.assignment[a.id] != a.owner_id
+    }
 
 
 def test_greedy_reaches_tolerance_when_instance_is_comfortable() -> None:
@@ -220,7 +227,9 @@ def test_metrics_count_moves_and_travel_when_plan_moves_accounts() -> None:
     model = GreatCircleDistance.from_instance(instance)
     expected_after = 5.0 * float(model.km([0, 1, 2, 3], [0, 1, 0, 1]).sum())
     assert figures["travel_after"] == pytest.approx(expected_after)
-    assert figures["price_of_balance"] == pytest.approx(expected_after / travel_km(instance, current_assignment(instance)))
+    assert figures["price_of_balance"] == pytest.approx(
+        expected_after / travel_km(instance, current_assignment(instance))
+    )
     assert figures["after_max_deviation_potential"] == pytest.approx(0.0)
     assert figures["before_max_deviation_potential"] == pytest.approx(0.5)  # R1 20 vs 20, R2 10 vs 20
 

@@ -13,7 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_prints_table_and_json_when_run_on_tiny_instance(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "planner.py"), "--sizes", "300x6", "--seeds", "4", "--time-limit", "5", "--json", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "planner.py"),
+            "--sizes",
+            "300x6",
+            "--seeds",
+            "4",
+            "--time-limit",
+            "5",
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
