@@ -111,18 +111,20 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
     pair_keys = (facts.owner + 1) * len(tails) + evaluation.outcome_of_row
     pairs, pair_of_row = np.unique(pair_keys, return_inverse=True)
     pieces = np.array([owners[key // len(tails)].encode("utf-8") + tails[key % len(tails)] for key in pairs.tolist()], dtype=object)
-    piece_of_row = pieces[pair_of_row].tolist()
     ids = facts.table.ids
-    id_list = ids.tolist()
-    if len(ids) and _NEEDS_QUOTES[ids.view(np.uint8)].any():
-        id_list = [_csv_field(i.decode("utf-8")).encode("utf-8") for i in id_list]
+    quote_ids = bool(len(ids)) and bool(_NEEDS_QUOTES[ids.view(np.uint8)].any())
     header = (",".join(DECISION_COLUMNS) + "\n").encode()
     with open(path, "wb") as handle:
         handle.write(header)
-        # Modest blocks: one giant bytes object would touch fresh memory for the whole file.
-        for start in range(0, len(id_list), _WRITE_BLOCK):
+        # Block by block: whole-file lists and one giant bytes object would touch a lot of
+        # fresh memory, which is slow on some virtual machines.
+        for start in range(0, len(ids), _WRITE_BLOCK):
             stop = start + _WRITE_BLOCK
-            handle.write(b"".join(chain.from_iterable(zip(id_list[start:stop], piece_of_row[start:stop]))))
+            id_list = ids[start:stop].tolist()
+            if quote_ids:
+                id_list = [_csv_field(i.decode("utf-8")).encode("utf-8") for i in id_list]
+            piece_list = pieces[pair_of_row[start:stop]].tolist()
+            handle.write(b"".join(chain.from_iterable(zip(id_list, piece_list))))
 
 
 def decisions_to_csv_text(evaluation: Evaluation) -> str:
