@@ -114,14 +114,23 @@ def plan_command(
         raise typer.Exit(EXIT_CONFIG) from None
     options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
     extra: dict[str, Any] = {}
+    solved: dict[float, tuple[Plan, float]] = {}
     if tradeoff:
-        extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver)
+        extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver, solved)
         if out is None:
             if json_path is not None:
                 json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             return
     ok = run_plan(
-        instance, options, out, json_path, console=console, solver=solver, baseline=baseline, extra=extra
+        instance,
+        options,
+        out,
+        json_path,
+        console=console,
+        solver=solver,
+        baseline=baseline,
+        extra=extra,
+        solved=solved.get(tolerance),
     )
     if not ok:
         raise typer.Exit(EXIT_INVALID_PLAN)
@@ -238,6 +247,7 @@ def run_plan(
     solver: str = "auto",
     baseline: str | None = None,
     extra: dict[str, Any] | None = None,
+    solved: tuple[Plan, float] | None = None,
 ) -> bool:
     """Solve, validate, write plan.csv / metrics.json and print the summary.
 
@@ -250,6 +260,7 @@ def run_plan(
         solver: 'auto' or 'greedy'.
         baseline: 'greedy' to also run and report the greedy baseline.
         extra: More keys for metrics.json (e.g. the trade-off rows).
+        solved: A plan already computed for these options and its seconds (from --tradeoff).
 
     Returns:
         True when the plan passes every hard rule (it always should).
@@ -260,8 +271,12 @@ def run_plan(
         f"(tolerance {options.tolerance:.0%}, reach {options.reach}, time limit {options.time_limit:g}s)"
     )
     started = time.perf_counter()
-    plan = solve_plan(instance, options, solver, progress=_progress_printer(console, started))
-    metrics = build_metrics(instance, options, plan, time.perf_counter() - started)
+    if solved is None:
+        plan = solve_plan(instance, options, solver, progress=_progress_printer(console, started))
+        seconds = time.perf_counter() - started
+    else:
+        plan, seconds = solved
+    metrics = build_metrics(instance, options, plan, seconds)
     metrics.update(extra or {})
     if baseline == "greedy":
         base_started = time.perf_counter()
@@ -375,13 +390,22 @@ def _compact(value: float) -> str:
 
 
 def tradeoff_rows(
-    instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto"
+    instance: Instance,
+    options: PlanOptions,
+    tolerances: list[float],
+    solver: str = "auto",
+    solved: dict[float, tuple[Plan, float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One plan per tolerance: moves, travel, price of balance and max deviation."""
+    """One plan per tolerance: moves, travel, price of balance and max deviation.
+
+    ``solved`` (if given) receives each plan and its seconds, so the main plan can reuse one.
+    """
     rows = []
     for tolerance in tolerances:
         started = time.perf_counter()
         plan = solve_plan(instance, replace(options, tolerance=tolerance), solver)
+        if solved is not None:
+            solved[tolerance] = (plan, time.perf_counter() - started)
         figures = plan_metrics(instance, plan.assignment)
         rows.append(
             {
@@ -400,13 +424,18 @@ def tradeoff_rows(
 
 
 def print_tradeoff(
-    console: Console, instance: Instance, options: PlanOptions, tolerances: list[float], solver: str = "auto"
+    console: Console,
+    instance: Instance,
+    options: PlanOptions,
+    tolerances: list[float],
+    solver: str = "auto",
+    solved: dict[float, tuple[Plan, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """Print the tolerance trade-off table (the price of balance) and return its rows."""
     console.print(
         f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)"
     )
-    rows = tradeoff_rows(instance, options, tolerances, solver)
+    rows = tradeoff_rows(instance, options, tolerances, solver, solved)
     table = Table(title="Price of balance")
     for column in (
         "Tolerance",

@@ -262,3 +262,18 @@ def test_csv_round_trip_keeps_instance_when_written_and_read(tmp_path: Path) -> 
     instance = generate_instance(300, 6, seed=9)
     write_instance(instance, tmp_path / "a.csv", tmp_path / "r.csv")
     assert read_instance(tmp_path / "a.csv", tmp_path / "r.csv") == instance
+
+
+def test_tradeoff_reuses_plan_for_main_tolerance_when_out_given(
+    csv_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    accounts, reps = csv_pair
+    out, metrics = tmp_path / "plan.csv", tmp_path / "m.json"
+    args = ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out), "--json", str(metrics)]
+    args += ["--tradeoff", "--tradeoff-tolerances", "0.1,0.2", "--tolerance", "0.2", "--solver", "greedy"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(metrics.read_text())
+    main_row = next(row for row in data["tradeoff"] if row["tolerance"] == 0.2)
+    assert data["moves"] == main_row["moves"] == len(out.read_text().splitlines()) - 1
+    assert data["travel_after"] == pytest.approx(main_row["travel_after"])
