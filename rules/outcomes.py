@@ -135,7 +135,7 @@ class RowFacts:
 
 def build_outcomes(facts: RowFacts) -> "Evaluation":
     """Group rows into distinct outcomes and format each outcome's reason once."""
-    from rules.reasons import describe_outcome
+    from rules.reasons import outcome_builder
 
     rows = len(facts.table)
     rep_span = len(facts.rep_labels) + 1
@@ -152,7 +152,8 @@ def build_outcomes(facts: RowFacts) -> "Evaluation":
     first_rows[outcome_of_row[::-1]] = np.arange(rows - 1, -1, -1)  # last write wins: first row
     columns = (facts.status, facts.owner, facts.rule_owner, facts.expected, facts.resolution_of_row, facts.named)
     picked = [column[first_rows].tolist() for column in columns]
-    outcomes = [describe_outcome(facts, row, *values) for row, *values in zip(first_rows.tolist(), *picked)]
+    build = outcome_builder(facts)
+    outcomes = [build(row, *values) for row, *values in zip(first_rows.tolist(), *picked)]
     return Evaluation(facts, outcome_of_row.astype(np.int64), outcomes)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rules.outcomes import Outcome, RowFacts
 from rules.records import STATUS_PRECEDENCE, Status
 
@@ -38,18 +40,31 @@ def _quoted_territory(facts: RowFacts, index: int) -> str:
     return quoted[index]
 
 
-def describe_outcome(facts: RowFacts, row: int, status_code: int, cur_code: int, rule_code: int, expected_code: int, resolution_id: int, named: int) -> Outcome:
-    """The outcome of ``row`` (shared by all rows with the same facts)."""
-    cache = facts.caches.setdefault("rule_text", {})
-    texts = cache.get((resolution_id, named))
-    if texts is None:
-        matched = facts.resolutions[resolution_id].matched
-        texts = cache[(resolution_id, named)] = (*rule_text(facts, resolution_id, named), tuple(facts.rules.territories[i].id for i in matched))
-    text, tag, territory_ids = texts
-    status = STATUS_PRECEDENCE[status_code]
-    cur, rule, expected = facts.rep(cur_code), facts.rep(rule_code), facts.rep(expected_code)
-    reason = _REASONS[status](facts, row, cur, rule, text)
-    return Outcome(expected, territory_ids, status, reason, rule, tag)
+def outcome_builder(facts: RowFacts) -> Callable[[int, int, int, int, int, int, int], Outcome]:
+    """A function ``(row, status, current, rule owner, expected, resolution, named)`` ->
+    :class:`Outcome`, with every per-evaluation lookup bound once (it runs per outcome)."""
+    texts_of: dict[tuple[int, int], tuple[str, str, tuple[str, ...]]] = {}
+    labels = [*facts.rep_labels, None]  # code -1 -> None
+    reasons = [_REASONS[status] for status in STATUS_PRECEDENCE]
+    territories = facts.rules.territories
+
+    def build(row: int, status_code: int, cur_code: int, rule_code: int, expected_code: int, resolution_id: int, named: int) -> Outcome:
+        texts = texts_of.get((resolution_id, named))
+        if texts is None:
+            matched = facts.resolutions[resolution_id].matched
+            texts = texts_of[(resolution_id, named)] = (*rule_text(facts, resolution_id, named), tuple(territories[i].id for i in matched))
+        text, tag, territory_ids = texts
+        rule = labels[rule_code]
+        reason = reasons[status_code](facts, row, labels[cur_code], rule, text)
+        return Outcome(labels[expected_code], territory_ids, STATUS_PRECEDENCE[status_code], reason, rule, tag)
+
+    return build
+
+
+def describe_outcome(facts: RowFacts, row: int) -> Outcome:
+    """The outcome of one row (convenience; bulk evaluation uses :func:`outcome_builder`)."""
+    columns = (facts.status, facts.owner, facts.rule_owner, facts.expected, facts.resolution_of_row, facts.named)
+    return outcome_builder(facts)(row, *(int(column[row]) for column in columns))
 
 
 def _inactive(facts: RowFacts, row: int, cur: str | None, rule: str | None, text: str) -> str:
