@@ -7,13 +7,14 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 import sqlalchemy as sa
 import typer
 from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.errors import EXIT_PARTIAL
@@ -73,7 +74,7 @@ class _SyncProgress:
             TextColumn("{task.fields[fetched]:>8} fetched in {task.fields[pages]} pages"),
             TimeElapsedColumn(), console=console, transient=True,
         )
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:
@@ -226,7 +227,9 @@ def export_command(
         typer.echo("the store holds none: run `territory sync` first", err=True)
 
 
-def _write(rows: Iterator[dict], columns: tuple[str, ...], fmt: ExportFormat, out: TextIO) -> int:
+def _write(
+    rows: Iterator[dict[str, Any]], columns: tuple[str, ...], fmt: ExportFormat, out: TextIO
+) -> int:
     return write_csv(rows, columns, out) if fmt is ExportFormat.csv else write_json(rows, out)
 
 

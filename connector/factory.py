@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from config.settings import Settings
 from connector.base import CrmConnector
 
@@ -17,7 +19,8 @@ def build_connector(settings: Settings) -> CrmConnector:
     if crm == "salesforce":
         from connector.salesforce import SalesforceConnector
 
-        return SalesforceConnector.from_settings(settings)
+        # cast: the implementations expose api_calls as a read-only property
+        return cast(CrmConnector, SalesforceConnector.from_settings(settings))
     from connector.hubspot import HubSpotConnector
 
-    return HubSpotConnector.from_settings(settings)
+    return cast(CrmConnector, HubSpotConnector.from_settings(settings))

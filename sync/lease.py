@@ -40,7 +40,7 @@ class Leases:
         )
         with self._engine.begin() as conn:
             conn.execute(stmt)
-            current = conn.execute(
+            current: str = conn.execute(
                 sa.select(LEASE_TABLE.c.holder).where(LEASE_TABLE.c.name == name)
             ).scalar_one()
         return bool(current == holder)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from connector.records import ChangeCursor, SkippedRecord
+from connector.records import ChangeCursor, Record, SkippedRecord
 from sync.history import OwnershipHistory
 from sync.lease import Leases
 from sync.outbox import Outbox
@@ -166,7 +166,13 @@ class Store:
             conn.execute(sa.insert(CURSOR_TABLE).values(crm=crm, kind=kind, **values))
 
     def upsert(
-        self, conn: Connection, crm: str, kind: str, records: Any, *, synced_at: datetime
+        self,
+        conn: Connection,
+        crm: str,
+        kind: str,
+        records: Sequence[Record],
+        *,
+        synced_at: datetime,
     ) -> UpsertOutcome:
         """Newer-wins upsert of records (see :func:`sync.upsert.upsert_records`)."""
         return upsert_records(conn, crm, kind, records, synced_at=synced_at)
@@ -187,7 +193,9 @@ class Store:
                     counts={}, api_calls=0, skipped=[],
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(
         self,

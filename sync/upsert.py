@@ -51,9 +51,14 @@ class UpsertOutcome:
         self.owner_changes += other.owner_changes
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(record_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(record_type))
+    names = _FIELD_NAMES.get(record_type)
+    if names is None:
+        names = _FIELD_NAMES[record_type] = tuple(f.name for f in dataclasses.fields(record_type))
+    return names
 
 
 def record_to_row(record: Record, crm: str, synced_at: datetime) -> dict[str, Any]:

@@ -36,9 +36,8 @@ def _run_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "TERRITORY_DB_URL", "sqlite:///territory.db"
-    )
+    configured = context.config.get_main_option("sqlalchemy.url")
+    url: str = configured or os.environ.get("TERRITORY_DB_URL") or "sqlite:///territory.db"
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
