@@ -105,3 +105,11 @@ def test_long_or_signed_numbers_fall_back_to_float_parsing(tmp_path: Path) -> No
     table = read_accounts_csv(path)
     assert table.employees.tolist() == [-5.0, 3.0]
     assert table.annual_revenue.tolist() == [12345678901234567.0, 12.0]
+
+
+def test_duplicate_account_id_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("id,name\nA1,x\nA2,y\nA1,z\n")
+    with pytest.raises(CsvInputError) as caught:
+        read_accounts_csv(path)
+    assert caught.value.line == 4 and "duplicate id 'A1' (also on line 2)" in caught.value.problem
