@@ -1,8 +1,8 @@
 """Evaluate rules of engagement over a book of accounts (vectorised, order-independent).
 
-Pipeline: territory bitsets -> groups of equal bitsets -> tiebreakers once per (group,
-sourcing rep) -> named overrides -> status by precedence -> reasons once per distinct
-outcome. Everything per row is a numpy operation; Python code runs per *distinct* case.
+Pipeline: per-criterion classes -> rows grouped by their set of matching territories ->
+tiebreakers once per (group, sourcing rep) -> named overrides -> status by precedence ->
+reasons once per distinct outcome. Everything per row is a numpy operation; Python code runs per *distinct* case.
 """
 
 from __future__ import annotations
