@@ -2,7 +2,8 @@
 
 Pipeline: per-criterion classes -> rows grouped by their set of matching territories ->
 tiebreakers once per (group, sourcing rep) -> named overrides -> status by precedence ->
-reasons once per distinct outcome. Everything per row is a numpy operation; Python code runs per *distinct* case.
+reasons once per distinct outcome. Everything per row is a numpy operation; Python code
+runs per *distinct* case.
 """
 
 from __future__ import annotations
