@@ -122,13 +122,18 @@ def _eligibility(instance: Instance, active: BoolArray) -> BoolArray:
     return table[account_code] & active[None, :]
 
 
-def nearest_mask(data: ProblemData, k: int, rows: IntArray | None = None) -> BoolArray:
+def nearest_mask(
+    data: ProblemData, k: int, rows: IntArray | None = None, allowed_reps: BoolArray | None = None
+) -> BoolArray:
     """[len(rows), m] mask of each account's ``k`` nearest eligible active reps.
 
-    Orphaned accounts (no eligible rep) use their ``k`` nearest active reps instead.
+    Orphaned accounts (no eligible rep) use their ``k`` nearest active reps instead;
+    ``allowed_reps`` restricts the reps considered.
     """
     rows = np.arange(data.n) if rows is None else rows
     allowed = np.where(data.orphaned[rows, None], data.active[None, :], data.eligible[rows])
+    if allowed_reps is not None:
+        allowed = allowed & allowed_reps[None, :]
     dist = np.where(allowed, data.dist[rows], np.inf)
     k_eff = int(min(k, data.m))
     mask = np.zeros(dist.shape, dtype=bool)
@@ -202,8 +207,11 @@ def widen_candidates(
         rows = np.flatnonzero(near[:, rep] & movable)
         wide[rows, rep] = True
     if long_reps.size:
+        # accounts of over-full reps reach out to the nearest reps that still have room
+        room = data.active.copy()
+        room[long_reps] = False
         rows = np.flatnonzero(np.isin(data.owner, long_reps) & movable)
-        wide[rows] |= near[rows]
+        wide[rows] |= nearest_mask(data, max(k // 4, 3), rows, allowed_reps=room)
     return wide
 
 

@@ -82,6 +82,7 @@ def solve_neighbourhood(
     mode: str,
     deterministic_time: float,
     wall_time: float,
+    max_free: int | None = None,
 ) -> NeighbourhoodResult:
     """Re-optimise the movable accounts among ``reps`` with the rest fixed.
 
@@ -92,6 +93,8 @@ def solve_neighbourhood(
         mode: ``"repair"`` or ``"improve"`` (see module docstring).
         deterministic_time: CP-SAT deterministic time limit (keeps results reproducible).
         wall_time: Wall-clock safety limit.
+        max_free: Free at most this many accounts: moved ones first (they may go back),
+            then those closest to another rep of the neighbourhood (the boundary).
 
     Returns:
         The new assignment (unchanged when nothing better was found) and the solve status.
@@ -102,6 +105,8 @@ def solve_neighbourhood(
     arc_ok = in_hood[cands.rep] & ~data.fixed[cands.account] & in_hood[assign[cands.account]]
     per_account = np.bincount(cands.account[arc_ok], minlength=data.n)
     arc_ok &= per_account[cands.account] >= 2
+    if max_free is not None:
+        arc_ok &= _selected_accounts(ctx, assign, arc_ok, max_free)[cands.account]
     arcs = np.flatnonzero(arc_ok)
     if arcs.size == 0:
         return NeighbourhoodResult(assign, "EMPTY", False, 0)
@@ -126,6 +131,23 @@ def solve_neighbourhood(
     if improved and mode == "improve" and ctx.violation(new) > ctx.violation(assign) + 1e-12:
         improved = False  # integer rounding of loads crossed a float bound: keep the old plan
     return NeighbourhoodResult(new if improved else assign, name, improved, model.n_free)
+
+
+def _selected_accounts(ctx: SearchContext, assign: np.ndarray, arc_ok: np.ndarray, max_free: int) -> np.ndarray:
+    """Mask of the accounts a capped neighbourhood frees (see ``solve_neighbourhood``)."""
+    data, cands = ctx.data, ctx.cands
+    account = cands.account[arc_ok]
+    # detour: km to the nearest other neighbourhood rep minus km to the current one
+    other = cands.rep[arc_ok] != assign[account]
+    detour = np.full(data.n, np.inf)
+    np.minimum.at(detour, account[other], cands.km[arc_ok][other])
+    accounts = np.unique(account)
+    detour = detour[accounts] - data.dist[accounts, assign[accounts]]
+    moved = assign[accounts] != data.owner[accounts]
+    order = np.lexsort((accounts, detour, ~moved))
+    chosen = np.zeros(data.n, dtype=bool)
+    chosen[accounts[order[:max_free]]] = True
+    return chosen
 
 
 class _Model:

@@ -19,7 +19,9 @@ plan is the same on every run.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,8 +30,10 @@ import numpy as np
 from planner.cpsat_model import SearchContext, solve_neighbourhood
 from planner.lp import AssignmentLp
 
-NEIGHBOURHOOD_REPS = 5
-STEP_DETERMINISTIC_TIME = 1.5
+NEIGHBOURHOOD_REPS = 4
+STEP_DETERMINISTIC_TIME = 0.5
+MAX_FREE_ACCOUNTS = 400
+PARALLEL_NEIGHBOURHOODS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -268,26 +272,55 @@ def improve(
     progress: Callable[[str], None],
     size: int = NEIGHBOURHOOD_REPS,
 ) -> np.ndarray:
-    """Sweep neighbourhoods rep by rep until a sweep finds nothing or time runs out."""
+    """Sweep neighbourhoods rep by rep until a sweep finds nothing or time runs out.
+
+    Two neighbourhoods with disjoint reps are solved side by side (CP-SAT releases the GIL);
+    their changes touch disjoint accounts and disjoint band rows, so both apply. Pairing
+    follows the fixed rep order, so the sweep is deterministic.
+    """
     active = np.flatnonzero(ctx.data.active)
-    while time.monotonic() < deadline:
-        found = False
-        adjacency = neighbour_order(ctx, assign)
-        for seed_rep in active:
-            if time.monotonic() >= deadline:
-                return assign
-            reps = active if size >= active.size else neighbourhood(adjacency, int(seed_rep), size)
-            result = solve_neighbourhood(
-                ctx, assign, reps, "improve", STEP_DETERMINISTIC_TIME, deadline - time.monotonic()
-            )
-            log.record(result.status, result.improved)
-            if result.improved:
-                assign, found = result.assign, True
-            if size >= active.size:
+    with ThreadPoolExecutor(max_workers=PARALLEL_NEIGHBOURHOODS) as pool:
+        while time.monotonic() < deadline:
+            found = False
+            adjacency = neighbour_order(ctx, assign)
+            for batch in _disjoint_batches(adjacency, active, size):
+                if time.monotonic() >= deadline:
+                    return assign
+                jobs = [
+                    pool.submit(solve_neighbourhood, ctx, assign, reps, "improve", STEP_DETERMINISTIC_TIME,
+                                deadline - time.monotonic(), MAX_FREE_ACCOUNTS)
+                    for reps in batch
+                ]
+                merged = assign.copy()
+                for reps, job in zip(batch, jobs):
+                    result = job.result()
+                    log.record(result.status, result.improved)
+                    if result.improved:
+                        changed = result.assign != assign
+                        merged[changed] = result.assign[changed]
+                        found = True
+                assign = merged
+            log.sweeps += 1
+            progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
+                     f"{int(np.count_nonzero(assign != ctx.data.owner))} moves")
+            if not found:
+                log.converged = True
                 break
-        log.sweeps += 1
-        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps so far")
-        if not found:
-            log.converged = True
-            break
     return assign
+
+
+def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int) -> list[list[np.ndarray]]:
+    """Neighbourhoods of every active rep, in rep order, grouped in batches of disjoint ones."""
+    batches: list[list[np.ndarray]] = []
+    for seed_rep in active:
+        hood = active if size >= active.size else neighbourhood(adjacency, int(seed_rep), size)
+        last = batches[-1] if batches else None
+        if last is not None and len(last) < PARALLEL_NEIGHBOURHOODS and not any(
+            np.intersect1d(hood, other).size for other in last
+        ):
+            last.append(hood)
+        else:
+            batches.append([hood])
+        if size >= active.size:
+            break
+    return batches

@@ -25,6 +25,7 @@ capacity), a moves row and a moved-potential row. Loads are normalised by the me
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import highspy
@@ -46,7 +47,8 @@ _INF = highspy.kHighsInf
 OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity beats balance
 ELASTIC_COST = 1e5  # per normalised unit of band violation while the band must hold
 MOVED_POTENTIAL_TIE = 1e-3  # moves first; moved potential only breaks ties (<= 1e-3 move each)
-MAX_LP_UNITS = 12_000  # above this many accounts the LP runs on bundles
+MAX_LP_UNITS = 12_000  # up to this many accounts the LP is exact (one account per unit)
+BUNDLED_LP_UNITS = 5_000  # above it, accounts are bundled to about this many units
 
 
 @dataclass
@@ -69,7 +71,7 @@ class AssignmentLp:
 
     def __init__(self, data: ProblemData, cands: Candidates, tolerance: float) -> None:
         self.data, self.cands, self.tolerance = data, cands, tolerance
-        self.units = build_units(data, cands, MAX_LP_UNITS)
+        self.units = build_units(data, cands, data.n if data.n <= MAX_LP_UNITS else BUNDLED_LP_UNITS)
         self.reps = np.flatnonzero(data.active)
         k = self.reps.size
         self.scale_p = max(data.target_p.sum(), 1e-12) / max(k, 1)
@@ -183,7 +185,8 @@ class AssignmentLp:
 
     def _run(self, time_limit: float, exact: bool) -> LpSolution:
         """Solve; with ``exact`` the elastic columns must end at zero for the result to count."""
-        self.highs.setOptionValue("time_limit", max(float(time_limit), 0.05))
+        # HiGHS counts its time limit over the object's whole life, across runs
+        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + max(float(time_limit), 0.05))
         self.highs.run()
         ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
         k = self.reps.size
@@ -297,57 +300,62 @@ def find_band(
     """Candidates and band: the base reach, widened only for the accounts that need it.
 
     1. min moves at the tolerance over the base reach: done when feasible (the usual case);
-    2. else the elastic LP names the reps that cannot reach their band; their neighbourhoods
-       get wider arcs (reach doubled per round) while that lowers the violation;
+    2. else the elastic solution names the reps that cannot reach their band; the accounts
+       of over-full reps gain arcs to their nearest reps with room, and accounts near
+       under-full reps gain arcs to them (reach doubled per round), while that helps;
     3. if still short, bisect the smallest common max deviation (capacity overflow kept at its
        minimum) and keep the tolerance on a measure that can still meet it.
+
+    Every LP call shares one deadline (``time_limit`` from now).
 
     Returns:
         The band, the LP built over its candidates, and that LP's min-moves solution.
     """
+    deadline = time.monotonic() + time_limit
+    left = lambda: max(deadline - time.monotonic(), 0.05)  # noqa: E731
+    tol = options.tolerance
     base = base_mask(data, options.reach)
     mask = base
-    lp = AssignmentLp(data, build_candidates(data, mask, base), options.tolerance)
+    lp = AssignmentLp(data, build_candidates(data, mask, base), tol)
     zero = np.zeros(lp.reps.size)
-    moves = lp.min_moves(options.tolerance, options.tolerance, zero, time_limit)
-    if moves.ok:
-        return Band(lp.cands, options.tolerance, options.tolerance, zero, 0, True), lp, moves
-    best = lp.min_violation(time_limit)
-    rounds = 0
-    for k in _widening_steps(options.reach, data.m):
-        if not best.ok or _badness(best) <= 1e-9:
-            break
+    best = lp.min_moves(tol, tol, zero, left())
+    if best.ok:
+        return Band(lp.cands, tol, tol, zero, 0, True), lp, best
+    rounds, k = 0, options.reach
+    while best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
+        k = min(2 * k, data.m)
         short, long = _binding_reps(lp, best)
         wider = widen_candidates(data, mask, short, long, k)
-        trial = AssignmentLp(data, build_candidates(data, wider, base), options.tolerance)
-        sol = trial.min_violation(time_limit)
-        if sol.ok and _badness(sol) < _badness(best) - 1e-6:
-            mask, lp, best, rounds = wider, trial, sol, rounds + 1
-    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.ok else np.full(lp.reps.size, _INF)
-    reachable = best.ok and _badness(best) <= 1e-9
-    if reachable:
-        dp = dw = options.tolerance
-    else:
-        dp, dw = _bisect_band(lp, best, overflow, options.tolerance, time_limit)
-    moves = lp.min_moves(dp, dw, overflow, time_limit)
-    return Band(lp.cands, dp, dw, overflow, rounds, reachable), lp, moves
+        trial = AssignmentLp(data, build_candidates(data, wider, base), tol)
+        sol = trial.min_moves(tol, tol, zero, left())
+        if not (sol.solved and _badness(sol) < _badness(best) - 1e-6):
+            break
+        mask, lp, best, rounds = wider, trial, sol, rounds + 1
+    if best.ok:
+        return Band(lp.cands, tol, tol, zero, rounds, True), lp, best
+    if not best.solved:
+        best = lp.min_violation(left())
+    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
+    dp, dw = _bisect_band(lp, best, overflow, tol, deadline)
+    moves = lp.min_moves(dp, dw, overflow, left())
+    return Band(lp.cands, dp, dw, overflow, rounds, False), lp, moves
 
 
 def _bisect_band(
-    lp: AssignmentLp, elastic: LpSolution, overflow: np.ndarray, tolerance: float, time_limit: float
+    lp: AssignmentLp, elastic: LpSolution, overflow: np.ndarray, tolerance: float, deadline: float
 ) -> tuple[float, float]:
-    """Smallest common max deviation (to 0.1 point), then the tolerance where it still fits."""
-    hi = max(max(lp.max_deviations(elastic.x)) if elastic.ok else 10.0, tolerance) + 1e-6
+    """Smallest common max deviation (to half a point), then the tolerance where it fits."""
+    hi = max(max(lp.max_deviations(elastic.x)) if elastic.solved else 10.0, tolerance) + 1e-6
     lo = tolerance
-    while hi - lo > 1e-3:
+    while hi - lo > 5e-3 and time.monotonic() < deadline:
         mid = 0.5 * (lo + hi)
-        if lp.check_band(mid, mid, overflow, time_limit):
+        if lp.check_band(mid, mid, overflow, max(deadline - time.monotonic(), 0.05)):
             hi = mid
         else:
             lo = mid
-    if lp.check_band(hi, tolerance, overflow, time_limit):
+    if lp.check_band(hi, tolerance, overflow, max(deadline - time.monotonic(), 0.05)):
         return hi, tolerance
-    if lp.check_band(tolerance, hi, overflow, time_limit):
+    if lp.check_band(tolerance, hi, overflow, max(deadline - time.monotonic(), 0.05)):
         return tolerance, hi
     return hi, hi
 
