@@ -23,7 +23,7 @@ import numpy as np
 from rules.book import OpportunityTable
 from rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
 from rules.errors import CsvInputError
-from rules.outcomes import Evaluation
+from rules.outcomes import Evaluation, Outcome
 from rules.records import Rep
 from rules.table import AccountTable, byte_keys, factorize
 
@@ -113,19 +113,12 @@ def _csv_field(text: str) -> str:
 def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
     """Write decisions.csv in input order.
 
-    Each distinct outcome's tail (everything after the current owner) is formatted once;
-    a row is its id, its current owner and its outcome's tail.
+    Each distinct outcome's tail (everything after the current owner) and each owner's
+    field are formatted once; a row is its id, its owner field and its outcome's tail.
     """
-    tails = []
-    for o in evaluation.outcomes:
-        fields = (o.expected_owner_id or "", ";".join(o.territory_ids), o.status.value, o.reason)
-        tails.append(("," + ",".join(_csv_field(f) for f in fields) + "\n").encode("utf-8"))
+    tails = np.array([_outcome_tail(o) for o in evaluation.outcomes], dtype=object)
     facts = evaluation.facts
-    owners = [","] + ["," + _csv_field(rep) for rep in facts.rep_labels]
-    # One piece per distinct (current owner, outcome) pair: far fewer than rows.
-    pair_keys = (facts.owner + 1) * len(tails) + evaluation.outcome_of_row
-    pairs, pair_of_row = np.unique(pair_keys, return_inverse=True)
-    pieces = np.array([owners[key // len(tails)].encode("utf-8") + tails[key % len(tails)] for key in pairs.tolist()], dtype=object)
+    owners = np.array([b","] + [("," + _csv_field(rep)).encode("utf-8") for rep in facts.rep_labels], dtype=object)
     ids = facts.table.ids
     quote_ids = bool(len(ids)) and bool(_NEEDS_QUOTES[ids.view(np.uint8)].any())
     header = (",".join(DECISION_COLUMNS) + "\n").encode()
@@ -134,12 +127,18 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
         # Block by block: whole-file lists and one giant bytes object would touch a lot of
         # fresh memory, which is slow on some virtual machines.
         for start in range(0, len(ids), _WRITE_BLOCK):
-            stop = start + _WRITE_BLOCK
-            id_list = ids[start:stop].tolist()
+            rows = slice(start, start + _WRITE_BLOCK)
+            id_list = ids[rows].tolist()
             if quote_ids:
                 id_list = [_csv_field(i.decode("utf-8")).encode("utf-8") for i in id_list]
-            piece_list = pieces[pair_of_row[start:stop]].tolist()
-            handle.write(b"".join(chain.from_iterable(zip(id_list, piece_list))))
+            owner_list = owners[facts.owner[rows] + 1].tolist()
+            tail_list = tails[evaluation.outcome_of_row[rows]].tolist()
+            handle.write(b"".join(chain.from_iterable(zip(id_list, owner_list, tail_list))))
+
+
+def _outcome_tail(outcome: Outcome) -> bytes:
+    fields = (outcome.expected_owner_id or "", ";".join(outcome.territory_ids), outcome.status.value, outcome.reason)
+    return ("," + ",".join(_csv_field(f) for f in fields) + "\n").encode("utf-8")
 
 
 def decisions_to_csv_text(evaluation: Evaluation) -> str:
