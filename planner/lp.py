@@ -148,7 +148,7 @@ class AssignmentLp:
     def min_moves(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> LpSolution:
         """Fewest moves (ties: least moved potential) inside the band; bound on moves."""
         tie = MOVED_POTENTIAL_TIE * self.arc_potential / max(float(self.arc_potential.max(initial=0.0)), 1e-12)
-        self._set_costs(self.moving * (self.arc_count + tie), np.full(5 * self.reps.size, ELASTIC_COST))
+        self._set_costs(self.moving * (self.arc_count + tie), self._elastic_costs())
         self._set_band(delta_p, delta_w, overflow)
         self._set_caps(_INF, _INF)
         result = self._run(time_limit, exact=True)
@@ -158,13 +158,18 @@ class AssignmentLp:
 
     def min_travel(self, max_moves: float, max_moved_potential: float, time_limit: float) -> LpSolution:
         """Least workload-weighted km with moves and moved potential capped (band kept)."""
-        self._set_costs(self.units.arc_travel / self.travel_scale, np.full(5 * self.reps.size, ELASTIC_COST))
+        self._set_costs(self.units.arc_travel / self.travel_scale, self._elastic_costs())
         self._set_caps(max_moves, max_moved_potential)
         result = self._run(time_limit, exact=True)
         if result.ok:
             travel = self.data.workload[self.cands.account] * self.cands.km
             result.bound = lagrangian_bound(self, account_cost=travel / self.travel_scale) * self.travel_scale
         return result
+
+    def _elastic_costs(self) -> np.ndarray:
+        """Band slack at ``ELASTIC_COST``; capacity overflow far above it (hard rule first)."""
+        k = self.reps.size
+        return np.concatenate([np.full(4 * k, ELASTIC_COST), np.full(k, ELASTIC_COST * OVERFLOW_COST)])
 
     def _set_costs(self, arc_cost: np.ndarray, rep_cost: np.ndarray) -> None:
         self.stage_cost = np.concatenate([arc_cost, [0.0, 0.0], rep_cost])
@@ -333,8 +338,7 @@ def find_band(
         mask, lp, best, rounds = wider, trial, sol, rounds + 1
     if best.ok:
         return Band(lp.cands, tol, tol, zero, rounds, True), lp, best
-    if not best.solved:
-        best = lp.min_violation(left())
+    best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
     overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
     dp, dw = _bisect_band(lp, best, overflow, tol, deadline)
     moves = lp.min_moves(dp, dw, overflow, left())
