@@ -138,23 +138,44 @@ def build_outcomes(facts: RowFacts) -> "Evaluation":
     from rules.reasons import outcome_builder
 
     rows = len(facts.table)
-    rep_span = len(facts.rep_labels) + 1
-    source = facts.resolution_of_row * (len(facts.rules.named_accounts) + 1) + (facts.named + 1)
+    outcome_of_row = np.empty(rows, dtype=np.int64)
+    # Most rows are "plain": their outcome depends on (resolution, status, channel variant)
+    # only, a small dense key space numbered without sorting.
+    plain_key = (facts.resolution_of_row * len(_S) + facts.status) * 8 + facts.partner_variant
     by_owner = np.where(np.isin(facts.status, _BY_CURRENT_OWNER), facts.owner + 1, 0)
-    keys = ((source * len(_S) + facts.status) * 8 + facts.partner_variant) * rep_span + by_owner
-    largest = (len(facts.resolutions) + 1) * (len(facts.rules.named_accounts) + 1) * len(_S) * 8 * rep_span
-    if largest >= 2**62:  # only with absurd vocabularies; stay exact
-        keys = np.unique(np.stack([source, facts.status, facts.partner_variant, by_owner]), axis=1, return_inverse=True)[1]
     individual = np.isin(facts.status, _INDIVIDUAL)
-    keys = np.where(individual, -1 - np.arange(rows), keys)
-    unique_keys, outcome_of_row = np.unique(keys, return_inverse=True)
-    first_rows = np.empty(len(unique_keys), dtype=np.int64)
+    special = ((facts.named >= 0) | (by_owner > 0)) & ~individual
+    plain = ~special & ~individual
+    count = _number_keys(plain_key, plain, (len(facts.resolutions) + 1) * len(_S) * 8, outcome_of_row, 0)
+    # Named entries and owner-dependent statuses: few rows, numbered by a sort.
+    special_key = np.stack([plain_key[special], facts.named[special], by_owner[special]], axis=1)
+    _, special_codes = np.unique(special_key, axis=0, return_inverse=True)
+    outcome_of_row[special] = count + special_codes.reshape(-1)
+    count += int(special_codes.max()) + 1 if len(special_codes) else 0
+    # Duplicates and grandfathered rows cite something of their own: one outcome each.
+    outcome_of_row[individual] = count + np.arange(int(individual.sum()))
+    first_rows = np.empty(count + int(individual.sum()), dtype=np.int64)
     first_rows[outcome_of_row[::-1]] = np.arange(rows - 1, -1, -1)  # last write wins: first row
     columns = (facts.status, facts.owner, facts.rule_owner, facts.expected, facts.resolution_of_row, facts.named)
     picked = [column[first_rows].tolist() for column in columns]
     build = outcome_builder(facts)
     outcomes = [build(row, *values) for row, *values in zip(first_rows.tolist(), *picked)]
-    return Evaluation(facts, outcome_of_row.astype(np.int64), outcomes)
+    return Evaluation(facts, outcome_of_row, outcomes)
+
+
+def _number_keys(keys: np.ndarray, selected: np.ndarray, size: int, out: np.ndarray, offset: int) -> int:
+    """Number the distinct ``keys[selected]`` (all in ``[0, size)``) into ``out``; returns
+    how many there are. Dense keys use a presence table (no sort); sparse ones a sort."""
+    chosen = keys[selected]
+    if size <= 4 * len(keys) + 1_000_000:
+        present = np.zeros(size, dtype=bool)
+        present[chosen] = True
+        code_of = np.cumsum(present) - 1
+        out[selected] = offset + code_of[chosen]
+        return int(present.sum())
+    distinct, codes = np.unique(chosen, return_inverse=True)
+    out[selected] = offset + codes.reshape(-1)
+    return len(distinct)
 
 
 @dataclass
