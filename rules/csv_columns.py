@@ -78,11 +78,14 @@ def _read_padded(path: Path) -> np.ndarray:
 def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, positions: dict[str, int]) -> dict[str, np.ndarray] | None:
     """Vectorised split; None when the file is not in the simple shape."""
     data = buffer[body_start:size]
-    separators = _separator_positions(data)
-    if separators is None or len(separators) % width:
+    found = _separator_positions(data)
+    if found is None or len(found[0]) % width:
         return None
+    separators, newlines = found
     ends = separators.reshape(-1, width)
-    if not np.all(data[ends[:, -1]] == 10) or np.any(data[ends[:, :-1]] == 10):
+    # Every row must end at a newline and hold no other: then the row's last separator is a
+    # newline and there are exactly as many newlines as rows.
+    if newlines != len(ends) or not np.all(data[ends[:, -1]] == 10):
         return None  # ragged rows or blank lines: let the csv module report them
     line_ends = ends[:, -1]
     carriage = (line_ends > 0) & (data[np.maximum(line_ends - 1, 0)] == 13)
@@ -102,9 +105,10 @@ def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, po
     return columns
 
 
-def _separator_positions(data: np.ndarray) -> np.ndarray | None:
-    """Positions of commas and newlines, found block by block in one reused buffer; None
-    when the data contains a quote character (the csv module handles quoting).
+def _separator_positions(data: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Positions of commas and newlines (and the number of newlines), found block by block
+    in one reused buffer; None when the data contains a quote character (the csv module
+    handles quoting).
 
     Working in blocks keeps the temporary mask small, which matters where touching fresh
     memory is slow (first-touch page faults on some virtual machines).
@@ -114,6 +118,7 @@ def _separator_positions(data: np.ndarray) -> np.ndarray | None:
     is_separator = np.empty(min(block, len(data)), dtype=bool)
     is_newline = np.empty_like(is_separator)
     found = []
+    newlines = 0
     for start in range(0, len(data), block):
         chunk = data[start:start + block]
         count = len(chunk)
@@ -122,9 +127,10 @@ def _separator_positions(data: np.ndarray) -> np.ndarray | None:
             return None
         np.equal(chunk, 44, out=is_separator[:count])
         np.equal(chunk, 10, out=is_newline[:count])
+        newlines += int(np.count_nonzero(is_newline[:count]))
         np.logical_or(is_separator[:count], is_newline[:count], out=is_separator[:count])
         found.append(np.flatnonzero(is_separator[:count]).astype(index_type) + index_type(start))
-    return np.concatenate(found) if found else np.zeros(0, dtype=index_type)
+    return (np.concatenate(found) if found else np.zeros(0, dtype=index_type)), newlines
 
 
 _KEEP_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
@@ -195,7 +201,8 @@ def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
 def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:
     """Vectorised parse when every value is empty or only ASCII digits; else None.
 
-    Works one byte column at a time so no wide temporary matrix is created.
+    Values are left-aligned and NUL-padded, so summing digit x 10^(longest-1-column) over
+    the columns gives each value times 10^(longest-length); one exact division fixes that.
     """
     count, width = len(values), values.dtype.itemsize
     if count == 0:
@@ -203,20 +210,19 @@ def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:
     matrix = values.view(np.uint8).reshape(count, width)
     lengths = np.count_nonzero(matrix, axis=1)
     longest = int(lengths.max())
-    if longest > _DIGITS_MAX:
+    if longest > _DIGITS_MAX or np.any(matrix[:, longest:]):
         return None
-    result = np.zeros(count, dtype=np.int64)
-    for column in range(width):
-        byte = matrix[:, column]
-        inside = column < lengths
-        if column >= longest:
-            if np.any(byte):  # a NUL inside a value: not a plain number
-                return None
-            continue
-        if not np.all(np.where(inside, (byte >= 48) & (byte <= 57), byte == 0)):
-            return None
-        result = np.where(inside, result * 10 + (byte.astype(np.int64) - 48), result)
-    numbers = result.astype(np.float64)
+    head = matrix[:, :longest]
+    offset = head - np.uint8(48)  # wraps around for bytes below "0"
+    if not np.all((offset <= 9) | (head == 0)):
+        return None
+    if longest > 1 and np.any((head[:, :-1] == 0) & (head[:, 1:] != 0)):
+        return None  # a NUL inside a value: not a plain number
+    total = np.zeros(count, dtype=np.int64)
+    for column in range(longest):
+        total *= 10
+        total += np.where(head[:, column] == 0, 0, offset[:, column]).astype(np.int64)
+    numbers = total.astype(np.float64) / (10.0 ** (longest - lengths))
     numbers[lengths == 0] = np.nan
     return numbers
 
