@@ -23,6 +23,7 @@ small; moves are exact.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from ortools.sat.python import cp_model
 from planner.candidates import Candidates, ProblemData
 
 LOAD_UNITS = 1e6
+INT_BOUND = 2**40
 POTENTIAL_TIE_UNITS = 100
 TRAVEL_UNITS = 1000
 
@@ -150,6 +152,13 @@ def _selected_accounts(ctx: SearchContext, assign: np.ndarray, arc_ok: np.ndarra
     return chosen
 
 
+def _clamp(value: float, rounding: Callable[[float], int]) -> int:
+    """An integer bound from a float one, kept well inside CP-SAT's int64 domain."""
+    if not math.isfinite(value):
+        return INT_BOUND if value > 0 else -INT_BOUND
+    return int(max(-INT_BOUND, min(INT_BOUND, rounding(value))))
+
+
 class _Model:
     """The CP-SAT model of one neighbourhood (built in the constructor)."""
 
@@ -212,15 +221,16 @@ class _Model:
             ("p", data.potential, fixed_p, ctx.lo_p, ctx.hi_p),
             ("w", data.workload, fixed_w, ctx.lo_w, ctx.hi_w),
         ):
-            scale = LOAD_UNITS / max(float(values[account].max(initial=0.0)), 1e-12)
+            peak = float(values[account].max(initial=0.0))
+            scale = LOAD_UNITS / peak if peak > 0 else 1.0
             ints = np.round(values[account] * scale).astype(np.int64)
             for r in reps:
                 idx = np.flatnonzero(rep == r)
                 if idx.size == 0:
                     continue
                 margin = 0.5 * idx.size + 1
-                lo_int = math.ceil((lo[r] - fixed[r]) * scale + margin)
-                hi_int = math.floor((hi[r] - fixed[r]) * scale - margin)
+                lo_int = _clamp((lo[r] - fixed[r]) * scale + margin, math.ceil)
+                hi_int = _clamp((hi[r] - fixed[r]) * scale - margin, math.floor)
                 current = int(ints[idx][assign[account[idx]] == r].sum())
                 expr = cp_model.LinearExpr.weighted_sum([self.x[i] for i in idx], ints[idx].tolist())
                 if mode == "repair":

@@ -191,37 +191,43 @@ class _RepairState:
         return True
 
 
-def greedy_polish(ctx: SearchContext, assign: np.ndarray, deadline: float, max_steps: int = 100_000) -> np.ndarray:
+def greedy_polish(ctx: SearchContext, assign: np.ndarray, deadline: float, max_rounds: int = 10_000) -> np.ndarray:
     """Band-keeping single moves that lower (moves, moved potential, travel) lexicographically.
 
     First every moved account that can go back to its owner without leaving the band does
     (largest potential first: fewer moves, then less moved potential); then moved accounts
     switch to the new owner with the least travel that keeps the band (moves unchanged).
+    Each round applies a batch of such moves that touch pairwise different reps, so every
+    move is checked against up-to-date loads.
     """
     state = _RepairState(ctx, assign)
     data, cands = state.data, state.cands
     p, w = data.potential[cands.account], data.workload[cands.account]
     travel = w * cands.km
-    for _ in range(max_steps):
+    for _ in range(max_rounds):
         if time.monotonic() >= deadline:
             break
         cur = state.assign[cands.account]
-        moved = cur != data.owner[cands.account]
-        ok = state.movable & moved & (cands.rep != cur)
+        ok = state.movable & (cur != data.owner[cands.account]) & (cands.rep != cur)
         c, r = cur, cands.rep
-        fits = (state.excess(state.load_p[c] - p, state.load_w[c] - w, c) <= 1e-12) & (
-            state.excess(state.load_p[r] + p, state.load_w[r] + w, r) <= 1e-12
-        )
-        undo = np.flatnonzero(ok & fits & cands.stay)
+        ok &= state.excess(state.load_p[c] - p, state.load_w[c] - w, c) <= 1e-12
+        ok &= state.excess(state.load_p[r] + p, state.load_w[r] + w, r) <= 1e-12
+        undo = np.flatnonzero(ok & cands.stay)
         if undo.size:
-            pick = undo[np.argmax(p[undo])]
+            picks = undo[np.argsort(-p[undo], kind="stable")]
         else:
-            cur_travel = w * data.dist[cands.account, cur]
-            gain = np.where(ok & fits & ~cands.stay, cur_travel - travel, 0.0)
-            pick = int(np.argmax(gain))
-            if gain[pick] <= 1e-9:
-                break
-        state.apply(int(cands.account[pick]), int(cands.rep[pick]))
+            gain = np.where(ok & ~cands.stay, w * data.dist[cands.account, cur] - travel, 0.0)
+            picks = np.flatnonzero(gain > 1e-9)
+            picks = picks[np.argsort(-gain[picks], kind="stable")]
+        if picks.size == 0:
+            break
+        touched: set[int] = set()
+        for arc in picks:
+            old, new = int(cur[arc]), int(cands.rep[arc])
+            if old in touched or new in touched:
+                continue
+            touched.update((old, new))
+            state.apply(int(cands.account[arc]), new)
     return state.assign
 
 

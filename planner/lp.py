@@ -42,6 +42,7 @@ from planner.candidates import (
     widen_candidates,
 )
 from planner.instance import Instance, PlanOptions
+from planner.lagrangian import lagrangian_bound
 
 _INF = highspy.kHighsInf
 OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity beats balance
@@ -87,6 +88,8 @@ class AssignmentLp:
         self.rep_row = np.full(data.m, -1, dtype=np.int64)
         self.rep_row[self.reps] = u.size + 5 * np.arange(k)
         self.stage_cost = np.zeros(self.n_arcs)
+        self.band: tuple[float, float, np.ndarray] = (tolerance, tolerance, np.zeros(self.reps.size))
+        self.caps: tuple[float, float] = (_INF, _INF)
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("random_seed", 0)
@@ -153,7 +156,7 @@ class AssignmentLp:
         self._set_caps(_INF, _INF)
         result = self._run(time_limit, exact=True)
         if result.ok:
-            result.bound = lagrangian_bound(self, account_cost=~self.cands.stay * 1.0)
+            result.bound = lagrangian_bound(self, ~self.cands.stay * 1.0, target=result.moves)
         return result
 
     def min_travel(self, max_moves: float, max_moved_potential: float, time_limit: float) -> LpSolution:
@@ -163,7 +166,8 @@ class AssignmentLp:
         result = self._run(time_limit, exact=True)
         if result.ok:
             travel = self.data.workload[self.cands.account] * self.cands.km
-            result.bound = lagrangian_bound(self, account_cost=travel / self.travel_scale) * self.travel_scale
+            scaled = lagrangian_bound(self, travel / self.travel_scale, target=result.travel / self.travel_scale)
+            result.bound = scaled * self.travel_scale
         return result
 
     def _elastic_costs(self) -> np.ndarray:
@@ -183,8 +187,10 @@ class AssignmentLp:
         self.highs.changeColsBounds(2, cols, np.array([delta_p, delta_w]), np.array([delta_p, delta_w]))
         rows = (self.units.size + 5 * np.arange(k) + 4).astype(np.int32)
         self.highs.changeRowsBounds(k, rows, np.full(k, -_INF), self.cap_rhs + np.minimum(overflow, 1e30))
+        self.band = (delta_p, delta_w, np.minimum(overflow, 1e30))
 
     def _set_caps(self, max_moves: float, max_moved_potential: float) -> None:
+        self.caps = (max_moves, max_moved_potential)
         self.highs.changeRowBounds(self.rows_moves, -_INF, max_moves)
         self.highs.changeRowBounds(self.rows_moves + 1, -_INF, max_moved_potential)
 
@@ -223,48 +229,6 @@ class AssignmentLp:
         dev_p = np.abs(load_p / np.maximum(self.data.target_p[self.reps], 1e-12) - 1.0)
         dev_w = np.abs(load_w / np.maximum(self.data.target_w[self.reps], 1e-12) - 1.0)
         return float(dev_p.max(initial=0.0)), float(dev_w.max(initial=0.0))
-
-
-def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray) -> float:
-    """Valid lower bound on the per-account LP with arc costs ``account_cost`` (per
-    ``lp.cands`` arc), from the unit LP's current row duals.
-
-    Any multipliers of the rep, moves and potential rows give a bound: each account takes its
-    cheapest arc at the priced cost, each row adds its bound times its multiplier, each other
-    column its cheapest bound. Duals of the wrong sign are clipped to keep it valid.
-    """
-    sol = lp.highs.getSolution()
-    n_units, k = lp.units.size, lp.reps.size
-    row_dual = np.asarray(sol.row_dual)[n_units:]
-    info = lp.highs.getLp()
-    row_lo = np.asarray(info.row_lower_)[n_units:]
-    row_hi = np.asarray(info.row_upper_)[n_units:]
-    y = np.where(row_lo <= -_INF, np.minimum(row_dual, 0.0), row_dual)
-    y = np.where(row_hi >= _INF, np.maximum(y, 0.0), y)
-    rhs_part = float(np.where(y > 0, y * np.where(row_lo <= -_INF, 0, row_lo), y * np.where(row_hi >= _INF, 0, row_hi)).sum())
-    data, cands = lp.data, lp.cands
-    yr = y[: 5 * k].reshape(k, 5)
-    rep_pos = np.full(data.m, 0, dtype=np.int64)
-    rep_pos[lp.reps] = np.arange(k)
-    yr_arc = yr[rep_pos[cands.rep]]
-    p = data.potential[cands.account] / lp.scale_p
-    w = data.workload[cands.account] / lp.scale_w
-    moving = ~cands.stay
-    priced = account_cost - p * (yr_arc[:, 0] + yr_arc[:, 1]) - w * (yr_arc[:, 2] + yr_arc[:, 3] + yr_arc[:, 4])
-    priced -= moving * (y[5 * k] + p * y[5 * k + 1])
-    accounts_part = float(np.minimum.reduceat(priced, cands.start[:-1]).sum()) if cands.size else 0.0
-    # other columns, priced with the clipped duals: delta (fixed at the band), elastic slacks
-    # and overflow ([0, inf): a negative price would make the bound -inf)
-    tp = data.target_p[lp.reps] / lp.scale_p
-    tw = data.target_w[lp.reps] / lp.scale_w
-    delta_price = np.array([-(-tp * yr[:, 0] + tp * yr[:, 1]).sum(), -(-tw * yr[:, 2] + tw * yr[:, 3]).sum()])
-    elastic_cost = lp.stage_cost[lp.col_delta + 2 :]
-    slack_price = elastic_cost[: 4 * k] - (np.array([-1.0, 1.0, -1.0, 1.0])[None, :] * yr[:, :4]).ravel()
-    overflow_price = elastic_cost[4 * k :] + yr[:, 4]
-    if np.any(slack_price < -1e-9) or np.any(overflow_price < -1e-9):
-        return -math.inf
-    deltas = np.asarray(info.col_lower_)[lp.col_delta : lp.col_delta + 2]
-    return rhs_part + accounts_part + float((delta_price * deltas).sum())
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int) -> float:

@@ -57,7 +57,9 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     clock.lap("prepare")
     say(f"prepare: {data.n} accounts, {int(data.active.sum())} active reps")
     band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
+    lp_started = time.monotonic()
     warm = _travel_warm_start(lp, band, start, clock)
+    bound_reserve = min(0.5 * (time.monotonic() - lp_started), 0.1 * options.time_limit)
     clock.lap("lp")
     say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
     assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(data, lp)
@@ -77,9 +79,19 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
         log.record(result.status, result.improved)
         assign, optimal = result.assign, result.status == "OPTIMAL"
     else:
-        assign = improve(ctx, assign, clock.deadline, log, say)
+        assign = improve(ctx, assign, clock.deadline - bound_reserve, log, say)
     clock.lap("search")
+    moves = int(np.count_nonzero(assign != data.owner))
+    travel_bound = lp.min_travel(moves + 1e-6, math.inf, clock.remaining()) if start.ok else None
+    clock.lap("bound")
     plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
+    travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
+    if travel_bound is not None and travel_bound.ok and travel_bound.bound > 0:
+        plan.metrics["lp_travel_bound_at_plan_moves"] = round(travel_bound.bound, 3)
+        plan.metrics["travel_gap"] = round(travel / travel_bound.bound - 1, 6)
+    else:
+        plan.metrics["lp_travel_bound_at_plan_moves"] = None
+        plan.metrics["travel_gap"] = None
     clock.lap("report")
     plan.metrics["phase_seconds"] = clock.laps
     plan.metrics["seconds"] = round(sum(clock.laps.values()), 3)
@@ -90,7 +102,8 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
 class _Clock:
     def __init__(self, budget: float) -> None:
         self.start = self.last = time.monotonic()
-        self.deadline = self.start + max(float(budget), 1.0)
+        # a little headroom for building the plan object after the last phase
+        self.deadline = self.start + max(float(budget) - 0.3, 0.7)
         self.laps: dict[str, float] = {}
 
     def remaining(self) -> float:
