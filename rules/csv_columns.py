@@ -139,8 +139,9 @@ _KEEP_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [0xFFFFFFFFFFFFF
 def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Fixed-width byte strings ``padded[start:start+length]`` per row, NUL-padded.
 
-    Rows are copied as whole 8-byte words and the bytes past each value are cleared with
-    one AND per word (little-endian byte order), which is much cheaper than a byte mask.
+    Each value is loaded as whole 8-byte words through an unaligned uint64 view of the
+    buffer (one 1-D gather per word) and the bytes past its end are cleared with one AND
+    (little-endian byte order).
     """
     rows = len(starts)
     longest = int(lengths.max()) if rows else 0
@@ -149,10 +150,12 @@ def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
     width = -(-longest // 8) * 8
     if width > _PAD:
         padded = np.concatenate([padded, np.zeros(width, dtype=np.uint8)])
-    words = np.ascontiguousarray(sliding_window_view(padded, width)[starts]).view("<u8")
+    as_words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    words = np.empty((rows, width // 8), dtype="<u8")
+    offsets = starts.astype(np.int64)
     for column in range(width // 8):
-        keep = np.clip(lengths - 8 * column, 0, 8)
-        words[:, column] &= _KEEP_BYTES[keep]
+        keep = _KEEP_BYTES[np.clip(lengths - 8 * column, 0, 8)]
+        np.bitwise_and(as_words[offsets + 8 * column], keep, out=words[:, column])
     return words.view(f"S{width}").ravel()  # trailing NULs are padding for numpy bytes
 
 
