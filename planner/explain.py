@@ -60,8 +60,9 @@ def _new_side(data: ProblemData, a: int, old: int, new: int, dev_p: np.ndarray, 
         state = "has room within tolerance"
     if old >= 0:
         gain = float(data.dist[a, old] - data.dist[a, new])
-        where = f"{gain:.0f} km closer" if gain >= 0.5 else f"{-gain:.0f} km farther but the nearest with room"
-        return f"{rep_id} is {where} and {state}"
+        if gain >= 0.5:
+            return f"{rep_id} is {gain:.0f} km closer and {state}"
+        return f"{rep_id} is {-gain:.0f} km farther but {state}"
     return f"{rep_id} is {data.dist[a, new]:.0f} km away and {state}"
 
 

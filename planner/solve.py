@@ -74,7 +74,8 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     optimal = False
     if lp.cands.size <= GLOBAL_MODEL_ARCS:
         active = np.flatnonzero(data.active)
-        dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * clock.remaining())
+        # from the options, not the clock: the same instance and options give the same plan
+        dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
         result = solve_neighbourhood(ctx, assign, active, "improve", dtime, clock.remaining())
         log.record(result.status, result.improved)
         assign, optimal = result.assign, result.status == "OPTIMAL"

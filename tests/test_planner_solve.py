@@ -164,3 +164,24 @@ def test_every_plan_keeps_hard_rules_when_instances_are_random(instance: Instanc
     if active:
         assert set(plan.assignment.values()) <= active
     assert balance_deviations(instance, PlanOptions(tolerance=1e9), plan.assignment) == []
+
+
+def test_reach_widens_only_for_needed_accounts_when_base_reach_cannot_balance() -> None:
+    reps = (_rep("A", 52.5, 13.4), _rep("B", 52.5, 13.9), _rep("C", 48.1, 11.6))
+    accounts = tuple(_account(i, "A", 52.5, 13.3 + 0.01 * i) for i in range(6))
+    instance = Instance(accounts=accounts, reps=reps)
+    lines: list[str] = []
+    plan = solve(instance, PlanOptions(tolerance=0.0, reach=1, time_limit=10.0), progress=lines.append)
+    assert sorted(plan.assignment.values()) == ["A", "A", "B", "B", "C", "C"]
+    assert plan.metrics["widened_accounts"] == 4  # nearest is A for all: B and C are beyond reach 1
+    assert any("beyond their 1 nearest" in e for e in plan.explanations)
+    assert any(line.startswith("lp:") for line in lines) and lines[-1].startswith("done:")
+
+
+def test_reasons_name_both_reps_when_accounts_move() -> None:
+    instance = make_instance(300, 5, seed=1)
+    plan = solve(instance, FAST)
+    assert plan.moves
+    for move in plan.moves:
+        assert move.to_owner_id in move.reason
+        assert move.from_owner_id is None or move.from_owner_id in move.reason
