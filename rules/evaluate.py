@@ -213,9 +213,9 @@ def _channel_columns(facts: RowFacts) -> None:
     channels = facts.rules.channels
     rules = [("partner_led", channels.partner_led), ("direct_only", channels.direct_only)]
     present = [(name, rule) for name, rule in rules if rule is not None]
-    matched = MatchIndex([rule.match for _, rule in present]).matched(facts.table) if present else None
+    masks = MatchIndex([rule.match for _, rule in present]).masks(facts.table) if present else []
     empty = np.zeros(len(facts.table), dtype=bool)
-    columns = {name: (matched[:, i] if matched is not None else empty) for i, (name, _) in enumerate(present)}
+    columns = {name: masks[i] for i, (name, _) in enumerate(present)}
     facts.partner_led = columns.get("partner_led", empty)
     facts.direct_only = columns.get("direct_only", empty)
 

@@ -45,8 +45,13 @@ def load_rules(path: str | Path, *, known_reps: Collection[str] | None = None) -
 def parse_rules(text: str, source: str = "<rules>", *, known_reps: Collection[str] | None = None) -> RulesConfig:
     """Validate rules given as YAML text; ``source`` labels error messages."""
     try:
-        root = yaml.compose(text, Loader=_YamlLoader)
-        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        loader = _YamlLoader(text)
+        try:
+            root = loader.get_single_node()
+            # Build the data from the same node tree: the text is parsed once.
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

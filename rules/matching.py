@@ -92,6 +92,12 @@ class MatchIndex:
         unpacked = np.unpackbits(np.ascontiguousarray(group_bits).view(np.uint8), axis=1, bitorder="little")
         return unpacked[:, : self.size].astype(bool)[group_of_row]
 
+    def masks(self, table: AccountTable) -> list[np.ndarray]:
+        """One boolean row mask per criterion, from :meth:`match_bits` (no grouping); the
+        cheap path for a handful of criteria such as the channel rules."""
+        bits = self.match_bits(table)
+        return [((bits[:, i // 64] >> np.uint64(i % 64)) & np.uint64(1)).astype(bool) for i in range(self.size)]
+
     def group_rows(self, table: AccountTable) -> tuple[np.ndarray, np.ndarray]:
         """Rows grouped by their match bitset: (group per row, ``(groups, words)`` bitsets).
 

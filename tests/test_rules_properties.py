@@ -105,3 +105,14 @@ def test_matching_holds_when_more_than_64_territories(accounts: list[Account]) -
     matched = MatchIndex([t.match for t in rules.territories]).matched(AccountTable.from_accounts(accounts))
     for row, account in enumerate(accounts):
         assert matched[row].tolist() == [matches(t.match, account) for t in rules.territories]
+
+
+@FAST
+@given(accounts_strategy)
+def test_row_masks_equal_grouped_matching(accounts: list[Account]) -> None:
+    criteria = [t.match for t in RULES.territories]
+    index = MatchIndex(criteria)
+    table = AccountTable.from_accounts(accounts)
+    grouped = index.matched(table)
+    for i, mask in enumerate(index.masks(table)):
+        assert mask.tolist() == grouped[:, i].tolist()
