@@ -59,12 +59,27 @@ def validate_command(
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids."),
 ) -> None:
     """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps."""
-    rules = load_rules_or_exit(rules_path, csv_rep_source(reps) if reps else None)
-    checked = " and rep ids" if reps else ""
+    validate_rules_file(rules_path, csv_rep_source(reps) if reps else None)
+
+
+def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:
+    """Validate and print the outcome; inactive owners are reported as warnings.
+
+    Store-backed variants pass their own ``rep_source`` (the synced owners).
+    """
+    rep_list = rep_source() if rep_source is not None else None
+    rules = load_rules_or_exit(rules_path, (lambda: rep_list) if rep_list is not None else None)
+    checked = " and rep ids" if rep_list is not None else ""
     typer.echo(
         f"{rules_path}: OK{checked}: {len(rules.territories)} territories, {len(rules.named_accounts)} named accounts, "
         f"tiebreakers {', '.join(rules.tiebreakers)}"
     )
+    inactive = sorted({rep.id for rep in rep_list or () if not rep.active})
+    owners = [(f"territory {t.id}", t.owner) for t in rules.territories] + [(f"named {n.describe()}", n.owner) for n in rules.named_accounts]
+    for where, owner in owners:
+        if owner in inactive:
+            typer.secho(f"warning: {where} is owned by inactive rep {owner}; its accounts will show inactive_owner", fg="yellow")
+    return rules
 
 
 @rules_app.command("evaluate")

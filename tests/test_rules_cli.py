@@ -116,3 +116,11 @@ def test_explain_prints_decision_path_when_account_exists(files: dict[str, Path]
 def test_explain_exits_2_when_account_unknown(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["explain", "NOPE", "--rules", str(EXAMPLE), "--accounts", str(files["accounts"])], capsys)
     assert code == 2 and "no account with id 'NOPE'" in err
+
+
+def test_validate_warns_when_owner_is_inactive(tmp_path: Path) -> None:
+    reps = tmp_path / "reps.csv"
+    reps.write_text("id,name,active\n" + "".join(f"REP00{i},R,{'false' if i == 3 else 'true'}\n" for i in range(1, 10)))
+    result = CliRunner().invoke(app, ["rules", "validate", "--rules", str(EXAMPLE), "--reps", str(reps)])
+    assert result.exit_code == 0, result.output
+    assert "warning: territory MEDTECH is owned by inactive rep REP003" in result.output
