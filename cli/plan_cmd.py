@@ -248,6 +248,7 @@ def run_plan(
     baseline: str | None = None,
     extra: dict[str, Any] | None = None,
     solved: tuple[Plan, float] | None = None,
+    on_plan: Callable[[Plan, dict[str, Any]], None] | None = None,
 ) -> bool:
     """Solve, validate, write plan.csv / metrics.json and print the summary.
 
@@ -261,6 +262,7 @@ def run_plan(
         baseline: 'greedy' to also run and report the greedy baseline.
         extra: More keys for metrics.json (e.g. the trade-off rows).
         solved: A plan already computed for these options and its seconds (from --tradeoff).
+        on_plan: Called with the plan and its metrics before printing (e.g. to store a scenario).
 
     Returns:
         True when the plan passes every hard rule (it always should).
@@ -294,6 +296,8 @@ def run_plan(
     if json_path is not None:
         json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         console.print(f"Wrote {json_path}")
+    if on_plan is not None:
+        on_plan(plan, metrics)
     print_summary(console, instance, plan, metrics)
     hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
     if hard:
