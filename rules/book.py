@@ -16,7 +16,7 @@ import numpy as np
 from rules.domains import DomainIndex
 from rules.records import Opportunity, Rep
 from rules.schema import RulesConfig
-from rules.table import AccountTable, Coded, byte_keys, factorize, to_bytes_column, to_float_column
+from rules.table import AccountTable, Coded, factorize, to_bytes_column, to_float_column
 
 
 @dataclass(frozen=True)
@@ -74,22 +74,7 @@ class OpportunityTable:
 
     def account_rows(self, table: AccountTable) -> np.ndarray:
         """Row in ``table`` of each opportunity's account, -1 when it is not there."""
-        return rows_of_ids(table.ids, self.account_ids)
-
-
-def rows_of_ids(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Position in ``ids`` of each value of ``wanted`` (-1 when absent). Ids are unique."""
-    if len(ids) == 0 or len(wanted) == 0:
-        return np.full(len(wanted), -1, dtype=np.int64)
-    width = max(ids.dtype.itemsize, wanted.dtype.itemsize)
-    ids, wanted = ids.astype(f"S{width}"), wanted.astype(f"S{width}")
-    keys, _ = byte_keys(ids)
-    wanted_keys, _ = byte_keys(wanted)
-    order = np.argsort(keys, kind="stable")
-    slots = np.minimum(np.searchsorted(keys[order], wanted_keys), len(ids) - 1)
-    rows = order[slots]
-    found = ids[rows] == wanted  # exact check guards against hash collisions
-    return np.where(found, rows, -1)
+        return table.rows_of(self.account_ids)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
 from rules.errors import CsvInputError
 from rules.outcomes import Evaluation, Outcome
 from rules.records import Rep
-from rules.table import AccountTable, byte_keys, factorize
+from rules.table import AccountTable, factorize
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
@@ -48,21 +48,21 @@ def read_accounts_csv(path: str | Path, *, with_names: bool = False) -> AccountT
     empty = np.flatnonzero(ids == b"")
     if len(empty):
         raise CsvInputError(source, int(empty[0]) + 2, "empty id: every account needs an id")
-    _reject_duplicate_ids(source, ids)
     count = len(ids)
     blank = np.zeros(count, dtype="S1")
     numbers = {name: parse_numbers(source, name, columns.get(name, blank)) for name in ("employees", "annual_revenue")}
-    return AccountTable.from_byte_columns(columns, numbers["employees"], numbers["annual_revenue"])
+    table = AccountTable.from_byte_columns(columns, numbers["employees"], numbers["annual_revenue"])
+    _reject_duplicate_ids(source, table)
+    return table
 
 
-def _reject_duplicate_ids(source: str, ids: np.ndarray) -> None:
+def _reject_duplicate_ids(source: str, table: AccountTable) -> None:
     """Two rows with one id would give two decisions for one account: name the second."""
-    keys, _ = byte_keys(ids)
-    ordered = np.sort(keys)
-    if not np.any(ordered[1:] == ordered[:-1]):
+    sorted_keys, _ = table.id_index()
+    if not np.any(sorted_keys[1:] == sorted_keys[:-1]):
         return
     seen: dict[bytes, int] = {}
-    for row, account_id in enumerate(ids.tolist()):
+    for row, account_id in enumerate(table.ids.tolist()):
         if account_id in seen:
             text = account_id.decode("utf-8", "replace")
             raise CsvInputError(source, row + 2, f"duplicate id {text!r} (also on line {seen[account_id] + 2}); keep one row per account")

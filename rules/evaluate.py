@@ -159,20 +159,23 @@ def sorted_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 def _named_column(facts: RowFacts) -> None:
     """Index of the named entry per row (-1 none); an account-id entry beats a domain entry."""
-    named = np.full(len(facts.table), -1, dtype=np.int64)
+    table = facts.table
+    named = np.full(len(table), -1, dtype=np.int64)
     entries = facts.rules.named_accounts
-    for field, column in (("domain", facts.table.domain), ("account", facts.table.ids)):
-        wanted = {(getattr(e, field) if field == "account" else normalize_domain(e.domain)): i for i, e in reversed(list(enumerate(entries))) if getattr(e, field)}
-        if not wanted:
-            continue
-        width = max(column.dtype.itemsize, max(len(k.encode("utf-8")) for k in wanted))
-        column_keys, _ = byte_keys(column.astype(f"S{width}"))
-        wanted_keys, _ = byte_keys(to_bytes_column(list(wanted)).astype(f"S{width}"))
-        hits = np.flatnonzero(sorted_member(column_keys, np.unique(wanted_keys)))
-        for row in hits.tolist():
-            entry = wanted.get(column[row].decode("utf-8", "replace"))
+    by_domain = {normalize_domain(e.domain): i for i, e in reversed(list(enumerate(entries))) if e.domain}
+    if by_domain:
+        width = max(table.domain.dtype.itemsize, max(len(k.encode("utf-8")) for k in by_domain))
+        column_keys, _ = byte_keys(table.domain.astype(f"S{width}"))
+        wanted_keys, _ = byte_keys(to_bytes_column(list(by_domain)).astype(f"S{width}"))
+        for row in np.flatnonzero(sorted_member(column_keys, np.unique(wanted_keys))).tolist():
+            entry = by_domain.get(table.domain[row].decode("utf-8", "replace"))
             if entry is not None:  # the exact check behind the hash
                 named[row] = entry
+    by_account = {e.account: i for i, e in reversed(list(enumerate(entries))) if e.account}
+    if by_account:
+        rows = table.rows_of(to_bytes_column(list(by_account)))
+        found = rows >= 0
+        named[rows[found]] = np.array(list(by_account.values()), dtype=np.int64)[found]
     facts.named = named
     owners = np.array([facts.rep_index[e.owner] for e in entries] + [-1], dtype=np.int64)
     facts.rule_owner = np.where(named >= 0, owners[named], facts.rule_owner)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rules.book import OpportunityTable, RepDirectory, rows_of_ids
+from rules.book import OpportunityTable, RepDirectory
 from rules.coverage import Balance, RepCoverage, balance, rep_coverage
 from rules.records import STATUS_PRECEDENCE, Decision, Status
 from rules.resolve import Resolution, resolve
@@ -209,7 +209,7 @@ class Evaluation:
 
     def row_of(self, account_id: str) -> int | None:
         """Row of an account id, or None."""
-        row = int(rows_of_ids(self.facts.table.ids, np.array([account_id.encode("utf-8")]))[0])
+        row = int(self.facts.table.rows_of(np.array([account_id.encode("utf-8")]))[0])
         return row if row >= 0 else None
 
     def auto_assignments(self) -> list[Decision]:

@@ -190,9 +190,32 @@ class AccountTable:
     sourcing: Coded
     partner: Coded
     names: np.ndarray | None = None
+    _id_index: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def id_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted id keys, row of each sorted key), computed once and shared by the
+        duplicate-id check, opportunity look-ups and named-account matching."""
+        if self._id_index is None:
+            keys, _ = byte_keys(self.ids)
+            order = np.argsort(keys, kind="stable")
+            self._id_index = (keys[order], order)
+        return self._id_index
+
+    def rows_of(self, wanted: np.ndarray) -> np.ndarray:
+        """Row of each wanted id (UTF-8 bytes), -1 when absent. Ids are unique."""
+        if len(self.ids) == 0 or len(wanted) == 0:
+            return np.full(len(wanted), -1, dtype=np.int64)
+        padded_width = max(8, -(-self.ids.dtype.itemsize // 8) * 8)
+        sorted_keys, order = self.id_index()
+        # Same width as the ids' keys; a longer value is cut here but fails the exact check.
+        wanted_keys, _ = byte_keys(wanted.astype(f"S{padded_width}"))
+        slots = np.minimum(np.searchsorted(sorted_keys, wanted_keys), len(sorted_keys) - 1)
+        rows = order[slots]
+        found = self.ids[rows] == wanted  # exact check guards against hash collisions
+        return np.where(found, rows, -1)
 
     @classmethod
     def from_byte_columns(cls, columns: dict[str, np.ndarray], employees: np.ndarray, annual_revenue: np.ndarray) -> "AccountTable":
