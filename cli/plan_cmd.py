@@ -1,4 +1,4 @@
-"""`territory plan`: balanced, low-disruption territories from CSV files (store mode comes later).
+"""`territory plan`: balanced, low-disruption territories from CSV files or the synced store.
 
 The command only parses and prints. The pieces are separate so a store-backed mode can reuse
 them: load an :class:`~planner.instance.Instance` any way you like, then call :func:`run_plan`.
@@ -92,12 +92,23 @@ def plan_command(
     solver: Annotated[
         str, typer.Option("--solver", help="'auto' (CP-SAT planner when available) or 'greedy'.")
     ] = "auto",
+    rules_path: Annotated[
+        Path,
+        typer.Option("--rules", envvar="TERRITORY_RULES",
+                     help="Store mode (no --accounts): rules file defining potential, workload tiers and locks."),
+    ] = Path("territory.yaml"),
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="Store mode: save the plan under this scenario name (default: a timestamped one)."),
+    ] = None,
 ) -> None:
     """Plan balanced territories with the fewest moves, then the least travel.
 
     Hard rules: every account gets one active owner, locked accounts stay, capacity and industries hold, inactive reps end empty.
 
     Balance: each active rep's potential and workload within --tolerance of its target; if that cannot be met, the plan is the best achievable and the output explains what binds.
+
+    Without --accounts the plan is built from the synced store (run `territory sync` first): potential and workload come from the rules file's coverage math, accounts with open opportunities are locked when grandfathering is on, --reps optionally gives home locations, capacities and industries, and the plan is saved as a named --scenario (compare them with `territory scenarios list`).
 
     Exit codes: 0 ok, 2 bad input (the message names file, line and problem).
     """
@@ -106,13 +117,21 @@ def plan_command(
         if solver not in SOLVERS or (baseline is not None and baseline != "greedy"):
             raise InputError(f"--solver must be one of {', '.join(SOLVERS)} and --baseline must be 'greedy'")
         tolerances = _parse_tolerances(tradeoff_tolerances) if tradeoff else []
-        if out is None and not tradeoff:
-            raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
-        instance = load_csv_instance(accounts, reps)
+        options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
+        on_plan = None
+        if accounts is None:
+            from cli.plan_store import default_scenario_name, load_store_instance, scenario_saver
+
+            store, instance = load_store_instance(console, rules_path, reps)
+            name = scenario or default_scenario_name(options)
+            on_plan = scenario_saver(console, store, name, options)
+        else:
+            if out is None and not tradeoff:
+                raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
+            instance = load_csv_instance(accounts, reps)
     except InputError as exc:
         typer.secho(f"Input error: {exc}", err=True, fg="red")
         raise typer.Exit(EXIT_CONFIG) from None
-    options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
     extra: dict[str, Any] = {}
     solved: dict[float, tuple[Plan, float]] = {}
     if tradeoff:
@@ -131,6 +150,7 @@ def plan_command(
         baseline=baseline,
         extra=extra,
         solved=solved.get(tolerance),
+        on_plan=on_plan,
     )
     if not ok:
         raise typer.Exit(EXIT_INVALID_PLAN)
@@ -145,9 +165,7 @@ def _make_console() -> Console:
 def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
     """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
-        raise InputError(
-            "--accounts and --reps are both required (planning from the synced store is not available yet)"
-        )
+        raise InputError("--accounts and --reps are both required for CSV planning")
     try:
         return read_instance(accounts, reps)
     except PlanInputError as exc:
@@ -253,7 +271,7 @@ def run_plan(
     """Solve, validate, write plan.csv / metrics.json and print the summary.
 
     Args:
-        instance: Loaded from CSV or (later) the store.
+        instance: Loaded from CSV or built from the store.
         options: Planner options.
         out: Where plan.csv goes (None: do not write).
         json_path: Where metrics.json goes (None: do not write).

@@ -1,0 +1,147 @@
+"""Store-backed planning: `territory plan` without --accounts, and `territory scenarios`.
+
+The instance comes from the synced store (potential and workload from the rules file's
+coverage math, locks from grandfathering and named accounts); each plan is saved as a named
+scenario so admins can compare what-ifs (tolerance 5% vs 10%, with or without a new hire).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.errors import InputError
+from config import load_settings
+from planner.instance import Instance, Plan, PlanOptions, PlanRep
+
+SCENARIO_KEYS = (
+    "moves", "moved_potential_share", "after_max_deviation_potential",
+    "after_max_deviation_workload", "travel_after", "solver_status",
+)
+
+
+def default_scenario_name(options: PlanOptions) -> str:
+    """e.g. ``plan-20261126-0915-tol5``: unique per minute and readable."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"plan-{stamp}-tol{options.tolerance * 100:g}"
+
+
+def load_store_instance(
+    console: Console, rules_path: Path, reps_overlay: Path | None
+) -> tuple[Any, Instance]:
+    """Open the configured store and build the planner instance from the synced book."""
+    from cli.rules_cmd import load_rules_or_exit
+    from cli.sync_cmd import open_configured_store
+    from planner.csv_io import PlanInputError, read_reps
+    from sync.planning import build_store_instance
+
+    settings = load_settings()
+    crm = settings.require_crm()
+    store = open_configured_store(settings.territory_db_url)
+    rule_config = load_rules_or_exit(rules_path)
+    overlay: dict[str, PlanRep] = {}
+    if reps_overlay is not None:
+        try:
+            overlay = {rep.id: rep for rep in read_reps(reps_overlay)}
+        except PlanInputError as exc:
+            raise InputError(str(exc)) from None
+    try:
+        built = build_store_instance(store, crm, rule_config, overlay)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    console.print(f"Planning from the synced {crm} store ({store.url}) with rules {rules_path}")
+    for note in built.notes:
+        console.print(f"  note: {note}")
+    return store, built.instance
+
+
+def scenario_saver(
+    console: Console, store: Any, name: str, options: PlanOptions
+) -> Callable[[Plan, dict[str, Any]], None]:
+    """An ``on_plan`` hook for ``run_plan`` that stores the plan as scenario ``name``."""
+    from sync.scenarios import MoveInput
+
+    if store.scenarios.get(name) is not None:
+        raise InputError(f"scenario {name!r} exists already: pass another --scenario name")
+
+    def save(plan: Plan, metrics: dict[str, Any]) -> None:
+        moves = [MoveInput(m.account_id, m.from_owner_id, m.to_owner_id, m.reason) for m in plan.moves]
+        store.scenarios.save(name, options.__dict__, json.loads(json.dumps(metrics, default=str)), moves)
+        console.print(f"Saved scenario {name!r} ({len(moves)} proposed moves) in the store.")
+
+    return save
+
+
+scenarios_app = typer.Typer(
+    help="Saved plans (scenarios) in the store: list them side by side, show one's moves.",
+    no_args_is_help=True,
+)
+
+
+@scenarios_app.command("list")
+def list_command(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Compare saved scenarios: moves, balance, travel, solver status."""
+    store = _store()
+    rows = []
+    for name in store.scenarios.names():
+        scenario, moves = store.scenarios.get(name)
+        metrics = scenario.metrics or {}
+        rows.append({"name": name, "created_at": str(scenario.created_at),
+                     "tolerance": (scenario.options or {}).get("tolerance"),
+                     **{key: metrics.get(key) for key in SCENARIO_KEYS}})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title="Scenarios")
+    for column in ("name", "tolerance", *SCENARIO_KEYS):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in ("name", "tolerance", *SCENARIO_KEYS)))
+    Console().print(table)
+
+
+@scenarios_app.command("show")
+def show_command(
+    name: str = typer.Argument(..., help="Scenario name (see `territory scenarios list`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """The moves of one scenario with their reasons and approval status."""
+    found = _store().scenarios.get(name)
+    if found is None:
+        raise InputError(f"no scenario {name!r}: see `territory scenarios list`")
+    _, moves = found
+    rows = [{"account_id": m.account_id, "from_owner_id": m.from_owner_id, "to_owner_id": m.to_owner_id,
+             "status": m.status, "reason": m.reason} for m in moves]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Scenario {name}: {len(rows)} moves")
+    for column in ("account_id", "from_owner_id", "to_owner_id", "status", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row[c]) for c in row))
+    Console().print(table)
+
+
+def _store() -> Any:
+    from cli.sync_cmd import open_configured_store
+
+    return open_configured_store(load_settings().territory_db_url)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `territory scenarios`."""
+    app.add_typer(scenarios_app, name="scenarios")
