@@ -1,0 +1,101 @@
+"""CLI flows on the synced store: demo, check, store-backed plan with scenarios, drafted rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import rules
+from cli.main import app
+from emulator import RunningEmulator, start_emulator
+from planner.validate import HARD_KINDS
+from sync import open_store
+from sync.draft_rules import draft_rules_yaml
+
+runner = CliRunner()
+
+
+def test_demo_runs_every_step_and_writes_its_files_when_started_fresh(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--accounts", "300", "--time-limit", "3", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    for step in ("Initial sync", "drafted from the book", "Conflicts flagged", "incremental sync", "Rebalance plan"):
+        assert step in result.output
+    assert "Re-run: 0 new flags" in result.output
+    assert "Saved scenario 'demo'" in result.output
+    for name in ("demo.db", "territory.yaml", "plan.csv", "metrics.json"):
+        assert (folder / name).exists(), name
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert not [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
+    assert metrics["moves"] == len((folder / "plan.csv").read_text().splitlines()) - 1
+
+
+@pytest.fixture
+def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RunningEmulator, Path]]:
+    """An emulator and a synced SQLite store, with the CLI's settings pointing at both."""
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(accounts=250, seed=21) as emu:
+        for key, value in emu.env("hubspot").items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("TERRITORY_DB_URL", f"sqlite:///{tmp_path / 'store.db'}")
+        monkeypatch.setenv("TERRITORY_RULES", str(tmp_path / "territory.yaml"))
+        assert runner.invoke(app, ["sync"]).exit_code in (0, 4)
+        store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        (tmp_path / "territory.yaml").write_text(draft_rules_yaml(store, "hubspot"), encoding="utf-8")
+        yield emu, tmp_path
+
+
+def test_drafted_rules_validate_and_name_only_synced_active_owners(synced: Any) -> None:
+    _, folder = synced
+    config = rules.load_rules(folder / "territory.yaml")
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    active = {r["id"] for r in store.iter_records("owners", crm="hubspot") if r["is_active"]}
+    assert config.territories and {t.owner for t in config.territories} <= active
+    assert config.coverage.capacity_per_rep > 0
+
+
+def test_check_flags_once_and_reports_json_when_run_twice(synced: Any) -> None:
+    emu, _ = synced
+    dry = runner.invoke(app, ["check", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    planned = sum(json.loads(dry.stdout)["conflicts"].values())
+    assert planned > 0 and not emu.control.records("tasks")
+    first = runner.invoke(app, ["check", "--json"])
+    second = runner.invoke(app, ["check", "--json"])
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert json.loads(first.stdout)["flagged"] == planned
+    assert json.loads(second.stdout)["flagged"] == 0
+    assert len(emu.control.records("tasks")) == planned
+
+
+def test_check_exits_2_with_next_step_when_store_is_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TERRITORY_CRM", "hubspot")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "x")
+    monkeypatch.setenv("TERRITORY_DB_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    from cli.errors import run_with_exit_codes
+
+    assert run_with_exit_codes(app, ["check"]) == 2
+
+
+def test_store_plan_saves_named_scenarios_for_comparison_when_planned_twice(synced: Any) -> None:
+    _, folder = synced
+    for name, tolerance in (("tight", "0.05"), ("loose", "0.2")):
+        result = runner.invoke(app, ["plan", "--scenario", name, "--tolerance", tolerance,
+                                     "--time-limit", "3", "--out", str(folder / f"{name}.csv")])
+        assert result.exit_code == 0, result.output
+        assert f"Saved scenario '{name}'" in result.output
+    listed = runner.invoke(app, ["scenarios", "list", "--json"])
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"tight", "loose"} and rows["loose"]["tolerance"] == 0.2
+    shown = runner.invoke(app, ["scenarios", "show", "tight", "--json"])
+    moves = json.loads(shown.stdout)
+    assert len(moves) == rows["tight"]["moves"]
+    assert all(m["status"] == "proposed" and m["reason"] for m in moves)
+    again = runner.invoke(app, ["plan", "--scenario", "tight", "--time-limit", "3"])
+    assert again.exit_code == 2 and "exists already" in again.output
