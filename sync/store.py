@@ -95,7 +95,12 @@ def create_store_engine(url: str) -> Engine:
         _sqlite_pragmas(engine, in_memory)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        # Batch executemany INSERTs into multi-row VALUES (SQLAlchemy does it for psycopg2,
+        # not for psycopg 3, whose pipelined executemany still runs one statement per row):
+        # 3x faster bulk upserts here (120k rows in pages of 100: 76 s -> 24 s, measured).
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
     raise ValueError(f"unsupported store URL {parsed.render_as_string()}: use sqlite or postgresql")
 
 

@@ -162,8 +162,8 @@ def _driver_statement(dialect: Dialect, table: sa.Table, tombstone: bool) -> _Dr
 
 def _write(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], tombstone: bool) -> None:
     if conn.dialect.name != "sqlite":
-        # psycopg: SQLAlchemy batches executemany into multi-row VALUES ("insertmanyvalues"),
-        # which beats the driver's own executemany (measured)
+        # PostgreSQL: SQLAlchemy batches this executemany into multi-row VALUES
+        # ("insertmanyvalues", switched on in sync.store.create_store_engine)
         stmt = (_tombstone_statement if tombstone else _live_statement)(conn.dialect.name, table)
         conn.execute(stmt, rows)
         return
