@@ -25,7 +25,7 @@ from rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
 from rules.errors import CsvInputError
 from rules.outcomes import Evaluation, Outcome
 from rules.records import Rep
-from rules.table import AccountTable, factorize
+from rules.table import AccountTable, factorize, gc_paused
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
@@ -122,7 +122,7 @@ def write_decisions_csv(path: str | Path, evaluation: Evaluation) -> None:
     ids = facts.table.ids
     quote_ids = bool(len(ids)) and bool(_NEEDS_QUOTES[ids.view(np.uint8)].any())
     header = (",".join(DECISION_COLUMNS) + "\n").encode()
-    with open(path, "wb") as handle:
+    with open(path, "wb") as handle, gc_paused():
         handle.write(header)
         # Block by block: whole-file lists and one giant bytes object would touch a lot of
         # fresh memory, which is slow on some virtual machines.

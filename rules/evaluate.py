@@ -27,7 +27,7 @@ from rules.outcomes import Evaluation, RowFacts, build_outcomes
 from rules.records import Account, Opportunity, Rep
 from rules.resolve import resolve
 from rules.schema import RulesConfig
-from rules.table import AccountTable, byte_keys, to_bytes_column
+from rules.table import AccountTable, byte_keys, gc_paused, to_bytes_column
 
 AccountsInput = Sequence[Account] | AccountTable
 OpportunitiesInput = Sequence[Opportunity] | OpportunityTable | None
@@ -55,20 +55,21 @@ def evaluate(
         An :class:`Evaluation`; its decisions follow the input order and do not depend on it.
     """
     started = time.perf_counter()
-    table = accounts if isinstance(accounts, AccountTable) else AccountTable.from_accounts(list(accounts))
-    opps = _opportunity_table(opportunities)
-    directory = RepDirectory.build(reps, rules)
-    facts = RowFacts.start(table, rules, directory, opps)
-    _coverage_columns(facts)
-    loads = context.loads if context is not None else current_loads(facts)
-    facts.loads = loads
-    _territory_columns(facts, loads)
-    _named_column(facts)
-    _duplicate_column(facts, context)
-    _channel_columns(facts)
-    _grandfather_column(facts)
-    facts.decide_statuses()
-    evaluation = build_outcomes(facts)
+    with gc_paused():
+        table = accounts if isinstance(accounts, AccountTable) else AccountTable.from_accounts(list(accounts))
+        opps = _opportunity_table(opportunities)
+        directory = RepDirectory.build(reps, rules)
+        facts = RowFacts.start(table, rules, directory, opps)
+        _coverage_columns(facts)
+        loads = context.loads if context is not None else current_loads(facts)
+        facts.loads = loads
+        _territory_columns(facts, loads)
+        _named_column(facts)
+        _duplicate_column(facts, context)
+        _channel_columns(facts)
+        _grandfather_column(facts)
+        facts.decide_statuses()
+        evaluation = build_outcomes(facts)
     evaluation.elapsed_seconds = time.perf_counter() - started
     return evaluation
 
