@@ -180,6 +180,10 @@ class AssignmentLp:
         cols = np.arange(self.stage_cost.size, dtype=np.int32)
         self.highs.changeColsCost(cols.size, cols, self.stage_cost)
 
+    def set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
+        """Use this band in the following stages (``min_travel`` keeps the last one set)."""
+        self._set_band(delta_p, delta_w, overflow)
+
     def _set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
         """Fix the band and the allowed capacity overflow (elastic columns stay open)."""
         k = self.reps.size

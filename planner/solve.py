@@ -59,7 +59,8 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
     lp_started = time.monotonic()
     warm = _travel_warm_start(lp, band, start, clock)
-    bound_reserve = min(0.5 * (time.monotonic() - lp_started), 0.1 * options.time_limit)
+    # time kept back for the travel bound at the plan's own moves (a warm re-solve)
+    bound_reserve = min(max(1.0, time.monotonic() - lp_started), 0.15 * options.time_limit)
     clock.lap("lp")
     say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
     assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(data, lp)
@@ -76,14 +77,17 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
         active = np.flatnonzero(data.active)
         # from the options, not the clock: the same instance and options give the same plan
         dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
-        result = solve_neighbourhood(ctx, assign, active, "improve", dtime, clock.remaining())
+        result = solve_neighbourhood(ctx, assign, active, "improve", dtime, clock.remaining() - bound_reserve)
         log.record(result.status, result.improved)
         assign, optimal = result.assign, result.status == "OPTIMAL"
     else:
         assign = improve(ctx, assign, clock.deadline - bound_reserve, log, say)
     clock.lap("search")
     moves = int(np.count_nonzero(assign != data.owner))
-    travel_bound = lp.min_travel(moves + 1e-6, math.inf, clock.remaining()) if start.ok else None
+    travel_bound = None
+    if start.ok:  # back to the true band (the warm start used a shrunk one)
+        lp.set_band(band.delta_p, band.delta_w, band.overflow)
+        travel_bound = lp.min_travel(moves + 1e-6, math.inf, clock.remaining())
     clock.lap("bound")
     plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
     travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
