@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -81,6 +82,9 @@ def test_balance_within_tolerance_when_instance_is_feasible() -> None:
     assert plan.metrics["max_deviation_potential"] <= 0.05 + 1e-9
     assert plan.metrics["moves"] >= plan.metrics["lp_lower_bound_moves"]
     assert len(plan.moves) == plan.metrics["moves"]
+    assert plan.metrics["travel"] >= plan.metrics["lp_travel_bound_at_plan_moves"] * (1 - 1e-9)
+    assert set(plan.metrics["phase_seconds"]) >= {"prepare", "lp", "round", "repair", "search"}
+    json.dumps(plan.metrics)  # scripts read it as JSON
 
 
 def test_best_effort_names_specialist_industry_when_demand_exceeds_specialists() -> None:
@@ -101,6 +105,7 @@ def test_best_effort_names_specialist_industry_when_demand_exceeds_specialists()
     assert _hard_violations(instance, plan.assignment) == []
     # smallest achievable: SPEC must hold all 8 MedTech accounts of 18 (target 6) -> 33% over
     assert plan.metrics["max_deviation_potential"] == pytest.approx(8 / 6 - 1, abs=1e-6)
+    json.dumps(plan.metrics)
 
 
 def test_capacity_shortfall_is_explained_when_capacity_is_below_band() -> None:
