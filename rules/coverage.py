@@ -4,7 +4,7 @@ Definitions (see docs/rules.md, "Coverage and capacity"):
 
 - potential: ``annual_revenue x share_of_wallet`` (method ``annual_revenue``), or the open
   pipeline weighted by close probability, ``sum(amount x p(stage))`` (method
-  ``opportunities``); unknown values count as 0.
+  ``opportunities``); unknown values count as 0; optionally capped per account (``cap``).
 - tier: ABC by cumulative potential. Accounts sorted by potential (desc, then id) take the
   first tier until the running share of total potential reaches its ``potential_share``
   (A = 0.8: the accounts that make up the top 80% of potential), then the next tier.
@@ -30,6 +30,13 @@ def potential_from_revenue(annual_revenue: np.ndarray, potential: Potential) -> 
     """``annual_revenue x share_of_wallet``; unknown revenue gives 0."""
     revenue = np.nan_to_num(np.asarray(annual_revenue, dtype=np.float64), nan=0.0)
     return np.maximum(revenue, 0.0) * potential.share_of_wallet
+
+
+def cap_potential(potential_values: np.ndarray, potential: Potential) -> np.ndarray:
+    """Clip each account's potential at ``potential.cap`` (no cap: unchanged)."""
+    if potential.cap is None:
+        return potential_values
+    return np.minimum(potential_values, potential.cap)
 
 
 def stage_probability(stage: str | None, potential: Potential) -> float:

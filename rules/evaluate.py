@@ -16,6 +16,7 @@ import numpy as np
 from rules.book import BookContext, OpportunityTable, RepDirectory
 from rules.coverage import (
     assign_tiers,
+    cap_potential,
     potential_from_opportunities,
     potential_from_revenue,
     stage_probability,
@@ -109,6 +110,7 @@ def _coverage_columns(facts: RowFacts) -> None:
         )
     else:
         facts.potential = potential_from_revenue(facts.table.annual_revenue, settings.potential)
+    facts.potential = cap_potential(facts.potential, settings.potential)
     facts.tier = assign_tiers(facts.potential, settings.tiers)
     facts.workload = workload_of(facts.tier, settings.tiers)
 

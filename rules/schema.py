@@ -168,6 +168,9 @@ class Potential(_Strict):
     share_of_wallet: float = Field(default=0.05, gt=0, le=1)
     default_probability: float = Field(default=0.2, ge=0, le=1)
     stage_probabilities: dict[str, float] = Field(default_factory=dict)
+    # Upper bound per account: one giant account (a Siemens-sized revenue) would otherwise
+    # outweigh a whole territory and make balance impossible; such accounts are named accounts.
+    cap: float | None = Field(default=None, gt=0)
 
     @field_validator("stage_probabilities")
     @classmethod

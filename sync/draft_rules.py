@@ -3,9 +3,10 @@
 German accounts are grouped by the first postal digit (the "Leitregion"); each region becomes
 a territory owned by the active rep who owns most accounts there today, so the draft encodes
 today's geography and the first check shows where the book departs from it. Other countries
-are grouped by their majority owner into one territory per owner. The largest account of the most concentrated
-domain is suggested as a named account. Capacity is set so that the book's workload fits
-with 30% headroom, which keeps the draft plannable; admins should put their real number in.
+are grouped by their majority owner into one territory per owner. Up to five domains shared
+by several accounts are suggested as named accounts of their majority owner. Capacity is set so that the book's workload fits
+with 30% headroom, and potential is capped at the book's 99th percentile so that a few giant
+accounts cannot make balance impossible; admins should put their real numbers in.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 import yaml
 
 import rules
@@ -21,6 +23,7 @@ from sync.book import Book, load_book
 from sync.store import Store
 
 HEADROOM = 1.3
+CAP_PERCENTILE = 99.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,11 @@ def draft_rules_yaml(store: Store, crm: str) -> str:
         "auto_assign": False,
     }
     config = rules.parse_rules(yaml.safe_dump(document, sort_keys=False), "draft")
-    document["coverage"] = {"capacity_per_rep": _capacity(book, config)}
+    potential = _evaluate(book, config).facts.potential
+    cap = _round_up(float(np.percentile(potential, CAP_PERCENTILE))) if len(potential) else None
+    document["coverage"] = {"potential": {"method": "annual_revenue", "cap": cap} if cap else {}}
+    config = rules.parse_rules(yaml.safe_dump(document, sort_keys=False), "draft")
+    document["coverage"]["capacity_per_rep"] = _capacity(book, config)
     header = (
         "# Drafted by territory-agent from the synced book: today's geography per postal region.\n"
         "# Edit owners, add verticals, named accounts and channels; see docs/rules.md.\n"
@@ -110,8 +117,20 @@ def _named_suggestions(book: Book) -> list[dict[str, str]]:
     return named
 
 
+def _evaluate(book: Book, config: rules.RulesConfig) -> rules.Evaluation:
+    return rules.evaluate(book.accounts, config, reps=book.reps, opportunities=book.opportunities)
+
+
+def _round_up(value: float) -> float:
+    """Round up to two significant digits (a cap people can read)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** (math.floor(math.log10(value)) - 1)
+    return float(math.ceil(value / step) * step)
+
+
 def _capacity(book: Book, config: rules.RulesConfig) -> int:
-    evaluation = rules.evaluate(book.accounts, config, reps=book.reps, opportunities=book.opportunities)
+    evaluation = _evaluate(book, config)
     active = max(1, sum(1 for rep in book.reps if rep.active))
     needed = float(sum(evaluation.facts.workload)) / active * HEADROOM
     return int(math.ceil(needed / 50.0) * 50)
