@@ -1,4 +1,5 @@
-"""`territory rules evaluate|validate` and `territory explain`: rules of engagement on CSV files.
+"""`territory rules evaluate|validate` and `territory explain`: rules of engagement on CSV files
+or, without --accounts / --reps, on the synced store.
 
 This module only parses arguments and prints; the work lives in :mod:`rules`. Rep sources
 are parameters (:data:`RepSource`) so a store-backed variant can reuse the same code.
@@ -56,10 +57,24 @@ def _csv_call(reader: Callable[[Path], Any], path: Path) -> Any:
 @rules_app.command("validate")
 def validate_command(
     rules_path: Path = _rules_option(),
-    reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids."),
+    reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids (default: the synced owners, when a store is configured)."),
 ) -> None:
     """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps."""
-    validate_rules_file(rules_path, csv_rep_source(reps) if reps else None)
+    validate_rules_file(rules_path, csv_rep_source(reps) if reps else store_rep_source())
+
+
+def store_rep_source() -> RepSource | None:
+    """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
+    from config import load_settings
+
+    settings = load_settings()
+    if settings.territory_crm is None:
+        return None
+    from sync.book import load_book
+    from cli.sync_cmd import open_configured_store
+
+    book = load_book(open_configured_store(settings.territory_db_url), settings.territory_crm)
+    return (lambda: book.reps) if book.reps else None
 
 
 def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:
@@ -155,24 +170,43 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
 def explain_command(
     account_id: str = typer.Argument(..., help="Account id to explain."),
     rules_path: Path = _rules_option(),
-    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv with the whole book (duplicates and loads need it)."),
+    accounts: Path | None = typer.Option(None, "--accounts", help="accounts.csv with the whole book (duplicates and loads need it). Without it: the synced store."),
     opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv (grandfathering, potential)."),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv (inactive and partner reps, capacity)."),
 ) -> None:
     """Print the full decision path for one account: territories, named entry, tiebreakers, checks, status."""
     from rules import evaluate, explain
-    from rules.csv_io import read_accounts_csv, read_opportunities_csv
 
-    rep_list = csv_rep_source(reps)() if reps else None
     rules = load_rules_or_exit(rules_path)
-    table = _csv_call(lambda path: read_accounts_csv(path, with_names=True), accounts)
-    opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
-    evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
+    if accounts is None:
+        evaluation, source = _store_evaluation(rules), "the synced store"
+    else:
+        from rules.csv_io import read_accounts_csv, read_opportunities_csv
+
+        rep_list = csv_rep_source(reps)() if reps else None
+        table = _csv_call(lambda path: read_accounts_csv(path, with_names=True), accounts)
+        opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
+        evaluation, source = evaluate(table, rules, reps=rep_list, opportunities=opps), str(accounts)
     try:
         lines = explain(evaluation, account_id)
     except KeyError:
-        raise InputError(f"{accounts}: no account with id {account_id!r}; check the id (ids are case-sensitive)") from None
+        raise InputError(f"{source}: no account with id {account_id!r}; check the id (ids are case-sensitive)") from None
     typer.echo("\n".join(lines))
+
+
+def _store_evaluation(rules: Any) -> Any:
+    """Evaluate the whole synced book of the configured CRM."""
+    from config import load_settings
+    from rules import evaluate
+    from sync.book import load_book
+    from cli.sync_cmd import open_configured_store
+
+    settings = load_settings()
+    crm = settings.require_crm()
+    book = load_book(open_configured_store(settings.territory_db_url), crm)
+    if not book.accounts:
+        raise InputError("the store holds no accounts: run `territory sync` first, or pass --accounts")
+    return evaluate(book.accounts, rules, reps=book.reps, opportunities=book.opportunities)
 
 
 def register(app: typer.Typer) -> None:

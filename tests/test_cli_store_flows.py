@@ -99,3 +99,16 @@ def test_store_plan_saves_named_scenarios_for_comparison_when_planned_twice(sync
     assert all(m["status"] == "proposed" and m["reason"] for m in moves)
     again = runner.invoke(app, ["plan", "--scenario", "tight", "--time-limit", "3"])
     assert again.exit_code == 2 and "exists already" in again.output
+
+
+def test_explain_and_validate_use_the_store_when_no_csv_given(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    account = next(iter(store.iter_records("accounts", crm="hubspot")))
+    explained = runner.invoke(app, ["explain", account["id"]])
+    assert explained.exit_code == 0, explained.output
+    assert f"account {account['id']}" in explained.output and "status:" in explained.output
+    validated = runner.invoke(app, ["rules", "validate"])
+    assert validated.exit_code == 0 and "OK and rep ids" in validated.output
+    unknown = runner.invoke(app, ["explain", "no-such-account"])
+    assert unknown.exit_code != 0
