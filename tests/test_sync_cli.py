@@ -221,3 +221,14 @@ def test_sync_prints_progress_lines_when_output_is_not_a_terminal(
     assert result.exit_code == 0
     assert "accounts: 25 fetched in 25 pages" in result.stderr
     assert "accounts: 25 fetched" not in result.stdout  # progress never pollutes stdout
+
+
+def test_doctor_exits_2_with_fix_when_store_unreachable(
+    crm_data: FakeCrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRITORY_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 2
+    assert "FAIL store: cannot open the store" in result.output
+    assert "Check TERRITORY_DB_URL" in result.output
+    assert "PASS authentication" in result.output  # the CRM checks still ran
