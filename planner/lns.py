@@ -33,6 +33,7 @@ from planner.lp import AssignmentLp
 NEIGHBOURHOOD_REPS = 4
 STEP_DETERMINISTIC_TIME = 0.5
 MAX_FREE_ACCOUNTS = 400
+MAX_NEIGHBOURHOOD_REPS = 16
 PARALLEL_NEIGHBOURHOODS = max(1, min(2, os.cpu_count() or 1))
 
 
@@ -285,6 +286,7 @@ def improve(
     follows the fixed rep order, so the sweep is deterministic.
     """
     active = np.flatnonzero(ctx.data.active)
+    max_free = MAX_FREE_ACCOUNTS
     with ThreadPoolExecutor(max_workers=PARALLEL_NEIGHBOURHOODS) as pool:
         while time.monotonic() < deadline:
             found = False
@@ -294,11 +296,11 @@ def improve(
                     return assign
                 jobs = [
                     pool.submit(solve_neighbourhood, ctx, assign, reps, "improve", STEP_DETERMINISTIC_TIME,
-                                deadline - time.monotonic(), MAX_FREE_ACCOUNTS)
+                                deadline - time.monotonic(), max_free)
                     for reps in batch
                 ]
                 merged = assign.copy()
-                for reps, job in zip(batch, jobs):
+                for job in jobs:
                     result = job.result()
                     log.record(result.status, result.improved)
                     if result.improved:
@@ -310,8 +312,11 @@ def improve(
             progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
                      f"{int(np.count_nonzero(assign != ctx.data.owner))} moves")
             if not found:
-                log.converged = True
-                break
+                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
+                    log.converged = True
+                    break
+                # local optimum for this size: look wider (still deterministic)
+                size, max_free = 2 * size, 2 * max_free
     return assign
 
 
