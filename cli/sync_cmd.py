@@ -244,7 +244,8 @@ def doctor_command(
         console = Console()
         for result in results:
             mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
-            console.print(f"{mark} {result.name}: {result.detail}", highlight=False)
+            line = f"{mark} {result.name}: {result.detail}"
+            console.print(line, highlight=False, soft_wrap=True)  # one greppable line each
     raise typer.Exit(doctor_exit_code(results))
 
 

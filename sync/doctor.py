@@ -70,9 +70,12 @@ def check_store(url: str) -> CheckResult:
             detail += f" (migrated from {before or 'empty'})"
         return CheckResult("store", True, detail, AREA_STORE)
     except Exception as exc:  # noqa: BLE001
+        cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SA noise
+        reason = " ".join(str(cause).split())
         return CheckResult(
             "store", False,
-            f"cannot open the store: {type(exc).__name__}: {exc}. Check TERRITORY_DB_URL, that "
+            f"cannot open the store: {type(cause).__name__}: {reason}. "
+            "Check TERRITORY_DB_URL, that "
             "the database server runs and that the user may create tables.",
             AREA_STORE,
         )

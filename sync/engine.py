@@ -203,8 +203,8 @@ def _finish(
     summary.api_calls = connector.api_calls - calls_before
     summary.elapsed_s = time.perf_counter() - started
     summary.status = status
-    counts = {name: summary.total(name) for name in COUNT_NAMES}
-    counts["kinds"] = {kind: c.as_dict() for kind, c in summary.kinds.items()}  # type: ignore[assignment]
+    counts: dict[str, Any] = {name: summary.total(name) for name in COUNT_NAMES}
+    counts["kinds"] = {kind: c.as_dict() for kind, c in summary.kinds.items()}
     store.finish_run(
         summary.run_id, status=status, counts=counts, api_calls=summary.api_calls,
         skipped=summary.skipped, error=error,

@@ -45,7 +45,9 @@ class Scenarios:
         with Session(self._engine) as session:
             if session.exec(select(ScenarioRow).where(ScenarioRow.name == name)).first():
                 raise ScenarioExistsError(f"scenario {name!r} exists: choose another name")
-            scenario = ScenarioRow(name=name, options=options, metrics=metrics, created_at=utc_now())
+            scenario = ScenarioRow(
+                name=name, options=options, metrics=metrics, created_at=utc_now()
+            )
             session.add(scenario)
             session.flush()
             assert scenario.id is not None

@@ -141,7 +141,9 @@ class Store:
 
     def get_cursor(self, crm: str, kind: str) -> ChangeCursor | None:
         """The committed cursor for ``crm``/``kind``, or None before the first sync."""
-        query = sa.select(CURSOR_TABLE).where(CURSOR_TABLE.c.crm == crm, CURSOR_TABLE.c.kind == kind)
+        query = sa.select(CURSOR_TABLE).where(
+            CURSOR_TABLE.c.crm == crm, CURSOR_TABLE.c.kind == kind
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
