@@ -142,7 +142,9 @@ def build_outcomes(facts: RowFacts) -> "Evaluation":
     # Most rows are "plain": their outcome depends on (resolution, status, channel variant)
     # only, a small dense key space numbered without sorting.
     plain_key = (facts.resolution_of_row * len(_S) + facts.status) * 8 + facts.partner_variant
-    by_owner = np.where(np.isin(facts.status, _BY_CURRENT_OWNER), facts.owner + 1, 0)
+    # Without a rule owner the expected owner is the current one, whatever the status.
+    owner_keyed = np.isin(facts.status, _BY_CURRENT_OWNER) | (facts.rule_owner < 0)
+    by_owner = np.where(owner_keyed, facts.owner + 1, 0)
     individual = np.isin(facts.status, _INDIVIDUAL)
     special = ((facts.named >= 0) | (by_owner > 0)) & ~individual
     plain = ~special & ~individual

@@ -116,3 +116,16 @@ def test_row_masks_equal_grouped_matching(accounts: list[Account]) -> None:
     grouped = index.matched(table)
     for i, mask in enumerate(index.masks(table)):
         assert mask.tolist() == grouped[:, i].tolist()
+
+
+def test_partner_conflicts_without_territory_keep_each_current_owner_when_owners_differ() -> None:
+    # found by the order-independence property: two such rows once shared one outcome
+    accounts = [
+        Account(id="A2", owner_id="R2", employees=5),
+        Account(id="A4", owner_id="R1", employees=5),
+    ]
+    for ordered in (accounts, accounts[::-1]):
+        decisions = {d.account_id: d for d in evaluate(ordered, RULES, reps=REPS).decisions()}
+        assert decisions["A2"].expected_owner_id == "R2"
+        assert decisions["A4"].expected_owner_id == "R1"
+        assert {d.status.value for d in decisions.values()} == {"partner_conflict"}
