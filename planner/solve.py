@@ -5,10 +5,12 @@ Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit
 1. *prepare*: arrays, hard-rule precedence, sparse candidates (``planner.candidates``);
 2. *lp*: the balance band (widened reach only where needed), the moves lower bound and a
    travel-minimal LP vertex with moves capped at that bound (``planner.lp``);
-3. *round*: LP vertex -> complete assignment (``planner.lns.round_lp``);
-4. *repair*: CP-SAT neighbourhoods until every rep is inside the band;
-5. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
+3. *repair*: round the LP vertex (computed in a slightly shrunk band so rounding lands
+   inside the true one) to a complete assignment, close any band gap with greedy moves and
+   swaps, then CP-SAT neighbourhoods; then undo every move the band does not need;
+4. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
    otherwise large-neighbourhood search (``planner.lns``);
+5. *bound*: LP travel bound at the plan's own number of moves;
 6. *report*: moves with reasons, metrics, explanations (``planner.explain``).
 
 The solver never raises for an infeasible instance: when the tolerance cannot be met the
@@ -34,8 +36,8 @@ from planner.lp import AssignmentLp, Band, LpSolution, find_band
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
 LP_SHARE = 0.45  # at most this share of the budget for the LP phase
-MOVED_POTENTIAL_SLACK = 0.02
-ROUNDING_MARGIN = 0.2  # the warm start keeps 20% of the tolerance free for rounding  # travel may use 2% more moved potential than the LP minimum
+MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+ROUNDING_MARGINS = (0.2, 0.4)  # share of the tolerance the warm start keeps free for rounding
 
 
 def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], None] | None = None) -> Plan:
@@ -58,16 +60,20 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     say(f"prepare: {data.n} accounts, {int(data.active.sum())} active reps")
     band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
     lp_started = time.monotonic()
-    warm = _travel_warm_start(lp, band, start, clock)
+    warm = _travel_warm_start(lp, band, start, clock, ROUNDING_MARGINS[0])
     # time kept back for the travel bound at the plan's own moves (a warm re-solve)
     bound_reserve = min(max(1.0, time.monotonic() - lp_started), 0.15 * options.time_limit)
     clock.lap("lp")
     say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
-    assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(data, lp)
-    clock.lap("round")
     ctx = _search_context(data, lp, band, options)
     log = SearchLog()
-    assign = repair(ctx, assign, clock.deadline, log, say)
+    assign = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.2)
+    if ctx.violation(assign) > 1e-12 and band.reachable and start.ok:
+        # rounding fell outside and repair could not close it: round a more central vertex
+        warm = _travel_warm_start(lp, band, start, clock, ROUNDING_MARGINS[1])
+        retry = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.5)
+        if ctx.violation(retry) < ctx.violation(assign):
+            assign = retry
     if ctx.violation(assign) <= 1e-12:
         assign = greedy_polish(ctx, assign, clock.deadline)
         say(f"repair: polished to {int(np.count_nonzero(assign != data.owner))} moves")
@@ -124,21 +130,34 @@ def _bound(sol: LpSolution) -> float:
     return sol.bound if sol.ok else math.nan
 
 
-def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _Clock) -> LpSolution:
+def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _Clock, margin: float) -> LpSolution:
     """Travel-minimal LP vertex with moves capped at their minimum, in a band shrunk by
-    ``ROUNDING_MARGIN`` of the tolerance: the rounded plan then lands inside the true band
-    without long repair chains (when every rep sits at its band edge, one account too many
-    can only be passed on through a chain of reps). Falls back to the unshrunk band."""
+    ``margin`` of the tolerance: the rounded plan then lands inside the true band without
+    long repair chains (when every rep sits at its band edge, one account too many can only
+    be passed on through a chain of reps). Near misses still make a good warm start."""
     if not start.ok:
         return start
-    margin = ROUNDING_MARGIN * min(band.delta_p, band.delta_w)
-    shrunk = lp.min_moves(band.delta_p - margin, band.delta_w - margin, band.overflow, clock.remaining() * 0.2)
-    # near-misses at the shrunk band still make a good warm start: the repair closes them
+    shrink = margin * min(band.delta_p, band.delta_w)
+    shrunk = lp.min_moves(band.delta_p - shrink, band.delta_w - shrink, band.overflow, clock.remaining() * 0.2)
     base = shrunk if shrunk.solved else start
     travel = lp.min_travel(
         base.moves + 1e-6, base.moved_potential * (1 + MOVED_POTENTIAL_SLACK) + 1e-9, clock.remaining() * 0.3
     )
     return travel if travel.solved else base
+
+
+def _round_and_repair(
+    ctx: SearchContext,
+    lp: AssignmentLp,
+    warm: LpSolution,
+    log: SearchLog,
+    clock: _Clock,
+    say: Callable[[str], None],
+    share: float,
+) -> np.ndarray:
+    """Round the warm start and repair it, within ``share`` of the remaining time."""
+    assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(ctx.data, lp)
+    return repair(ctx, assign, time.monotonic() + share * clock.remaining(), log, say)
 
 
 def _fallback_assignment(data: ProblemData, lp: AssignmentLp) -> np.ndarray:
