@@ -63,6 +63,29 @@ def validate_command(
     validate_rules_file(rules_path, csv_rep_source(reps) if reps else store_rep_source())
 
 
+@rules_app.command("draft")
+def draft_command(
+    out: Path = typer.Option(Path("territory.yaml"), "--out", help="Where to write the drafted rules file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Draft a rules file from the synced book (today's geography by postal region) to edit."""
+    from config import load_settings
+    from cli.sync_cmd import open_configured_store
+    from sync.draft_rules import draft_rules_yaml
+
+    if out.exists() and not force:
+        raise InputError(f"{out} exists: pass --force to overwrite it, or --out another path")
+    settings = load_settings()
+    crm = settings.require_crm()
+    try:
+        text = draft_rules_yaml(open_configured_store(settings.territory_db_url), crm)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {out}: a starting point drafted from the synced {crm} book. Edit it, then run "
+               "`territory rules validate` and `territory check --dry-run`.")
+
+
 def store_rep_source() -> RepSource | None:
     """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
     from config import load_settings

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.errors import EXIT_PARTIAL
+from cli.errors import EXIT_PARTIAL, InputError
 from config import SettingsError, load_settings
 from connector import factory
 from connector.errors import CrmError
@@ -133,6 +133,11 @@ def sync_command(
         False, "--full", help="Re-read everything instead of only changes since the last sync."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress)."),
+    check: bool = typer.Option(
+        True, "--check/--no-check",
+        help="After the sync, check new and changed accounts against the rules file "
+        "($TERRITORY_RULES or territory.yaml, if present) and flag conflicts in the CRM.",
+    ),
 ) -> None:
     """Pull owners, accounts and opportunities from the configured CRM (see SYNC_HELP)."""
     settings = load_settings()
@@ -146,17 +151,52 @@ def sync_command(
         else:
             with progress.running():
                 summary = run_sync(connector, store, full=full, progress=progress)
+        inbound = _inbound_check(store, connector, settings.territory_rules, summary) if check else None
     except CrmError:
         _explain_stop(store)
         raise
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        payload = summary.to_dict()
+        payload["inbound_check"] = inbound.as_dict() if inbound is not None else None
+        typer.echo(json.dumps(payload, indent=2, default=str))
     else:
         _print_summary(Console(), summary)
-    if summary.is_partial:
+        _print_inbound(Console(), inbound, settings.territory_rules, check)
+    if summary.is_partial or (inbound is not None and inbound.failures):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _inbound_check(store: Store, connector: Any, rules_path: Path, summary: SyncSummary) -> Any:
+    """Conflict detection on the accounts this run brought in (None without a rules file)."""
+    from rules import RulesFileError
+    from sync.conflicts import check_inbound
+
+    changed = summary.changed_account_ids | getattr(summary, "deleted_account_ids", set())
+    try:
+        return check_inbound(store, connector, rules_path, changed)
+    except RulesFileError as exc:
+        raise InputError(
+            f"the sync is stored, but the inbound check could not run: {exc}\n"
+            "  Fix the rules file (`territory rules validate`) and run `territory check`."
+        ) from None
+
+
+def _print_inbound(console: Console, inbound: Any, rules_path: Path, check: bool) -> None:
+    if not check:
+        return
+    if inbound is None:
+        console.print(f"Inbound check skipped: no rules file at {rules_path} (see docs/rules.md).")
+        return
+    found = sum(inbound.conflicts.values())
+    console.print(
+        f"Inbound check: {inbound.evaluated} new/changed accounts evaluated, {found} conflicts; "
+        f"{inbound.flagged} newly flagged in the CRM, {inbound.resolved} resolved, "
+        f"{inbound.auto_assigned} auto-assigned."
+    )
+    for failure in inbound.failures[:10]:
+        console.print(f"[red]failed[/red] {failure}")
 
 
 SYNC_HELP = (

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -348,3 +349,18 @@ def _record_assignment(store: Store, crm: str, row: OutboxRow) -> None:
             .where(outbox.c.id == row.id)
             .values(status="sent", sent_at=utc_now(), attempts=outbox.c.attempts + 1)
         )
+
+
+def check_inbound(
+    store: Store, connector: CrmConnector, rules_path: Path, changed_ids: Iterable[str]
+) -> ConflictReport | None:
+    """The inbound check after a sync: None when there is no rules file to check against.
+
+    Raises:
+        rules.RulesFileError: the rules file is invalid (or names owners that were not synced).
+    """
+    if not rules_path.exists():
+        return None
+    owners = {row["id"] for row in store.iter_records("owners", crm=connector.crm)}
+    rule_config = rules.load_rules(rules_path, known_reps=owners or None)
+    return detect_conflicts(store, connector, rule_config, changed_ids=list(changed_ids))

@@ -112,3 +112,29 @@ def test_explain_and_validate_use_the_store_when_no_csv_given(synced: Any) -> No
     assert validated.exit_code == 0 and "OK and rep ids" in validated.output
     unknown = runner.invoke(app, ["explain", "no-such-account"])
     assert unknown.exit_code != 0
+
+
+def test_sync_checks_inbound_accounts_when_a_rules_file_exists(synced: Any) -> None:
+    emu, _ = synced
+    emu.control.mutate(fraction=0.05, seed=3)
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code in (0, 4), result.output
+    payload = json.loads(result.stdout)
+    inbound = payload["inbound_check"]
+    assert inbound["evaluated"] >= payload["changed_accounts"] > 0
+    flagged_keys = {f["key"] for f in inbound["flags"]}
+    assert inbound["flagged"] == len(flagged_keys)
+    subjects = " ".join(t.get("subject") or "" for t in emu.control.records("tasks"))
+    assert all(key in subjects for key in flagged_keys)
+    skipped = runner.invoke(app, ["sync", "--json", "--no-check"])
+    assert json.loads(skipped.stdout)["inbound_check"] is None
+
+
+def test_rules_draft_refuses_to_overwrite_when_file_exists(synced: Any) -> None:
+    _, folder = synced
+    first = runner.invoke(app, ["rules", "draft", "--out", str(folder / "draft.yaml")])
+    assert first.exit_code == 0 and (folder / "draft.yaml").exists()
+    assert rules.load_rules(folder / "draft.yaml").territories
+    from cli.errors import run_with_exit_codes
+
+    assert run_with_exit_codes(app, ["rules", "draft", "--out", str(folder / "draft.yaml")]) == 2
