@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli import check_cmd, demo_cmd, plan_cmd, plan_store, rules_cmd, sandbox_cmd, sync_cmd
+from cli import agent_cmd, check_cmd, demo_cmd, plan_cmd, plan_store, rules_cmd, sandbox_cmd, sync_cmd
 
 app = typer.Typer(
     name="territory",
@@ -38,7 +38,7 @@ def version() -> None:
     typer.echo(dist_version("territory-agent"))
 
 
-for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, demo_cmd):
+for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, agent_cmd, demo_cmd):
     module.register(app)
 
 

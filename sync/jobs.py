@@ -1,4 +1,4 @@
-"""Scheduled jobs, referenced textually by the scheduler (``"sync.jobs:run_incremental_sync"``).
+"""Scheduled jobs, referenced textually by the scheduler (``"sync.jobs:run_agent_cycle"``).
 
 A job first takes the ``sync`` lease in the store, so two agents pointed at one database never
 sync at the same time; the lease is renewed while pages commit and released at the end. A
@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from config import load_settings
 from connector import factory
+from connector.base import CrmConnector
 from sync.engine import KindCounts, SyncSummary, run_sync
-from sync.store import open_store
+from sync.store import Store, open_store
 from sync.tables import utc_now
 
 SYNC_LEASE = "sync"
 DEFAULT_LEASE_TTL_S = 600.0
+T = TypeVar("T")
 
 
 def default_holder() -> str:
@@ -26,12 +30,14 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_incremental_sync(
-    holder: str | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S, full: bool = False
-) -> SyncSummary | None:
-    """One sync under the lease; None when another agent holds it.
+def _under_lease(
+    holder: str | None,
+    lease_ttl_s: float,
+    work: Callable[[Store, CrmConnector, Callable[[str, KindCounts], None]], T],
+) -> T | None:
+    """Run ``work`` with the store, a connector and a lease-renewing progress hook.
 
-    Settings come from the environment / ``.env`` like ``territory sync``.
+    Returns None (without running) when another agent holds the lease.
     """
     settings = load_settings()
     store = open_store(settings.territory_db_url)
@@ -47,8 +53,41 @@ def run_incremental_sync(
                 renew_at[0] = utc_now() + timedelta(seconds=lease_ttl_s / 2)
 
         try:
-            return run_sync(factory.build_connector(settings), store, full=full, progress=renew)
+            return work(store, factory.build_connector(settings), renew)
         finally:
             store.leases.release(SYNC_LEASE, me)
     finally:
         store.close()
+
+
+def run_incremental_sync(
+    holder: str | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S, full: bool = False
+) -> SyncSummary | None:
+    """One sync under the lease; None when another agent holds it.
+
+    Settings come from the environment / ``.env`` like ``territory sync``.
+    """
+    return _under_lease(
+        holder, lease_ttl_s, lambda store, connector, renew: run_sync(connector, store, full=full, progress=renew)
+    )
+
+
+def run_agent_cycle(
+    holder: str | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S
+) -> dict[str, Any] | None:
+    """One agent cycle under the lease: incremental sync, then the inbound conflict check.
+
+    Returns a JSON-ready summary (``sync`` and ``inbound_check``), or None when another agent
+    holds the lease. The check runs only when the rules file (TERRITORY_RULES) exists.
+    """
+    from sync.conflicts import check_inbound
+
+    rules_path = load_settings().territory_rules
+
+    def cycle(store: Store, connector: CrmConnector, renew: Callable[[str, KindCounts], None]) -> dict[str, Any]:
+        summary = run_sync(connector, store, progress=renew)
+        changed = summary.changed_account_ids | summary.deleted_account_ids
+        report = check_inbound(store, connector, rules_path, changed)
+        return {"sync": summary.to_dict(), "inbound_check": report.as_dict() if report else None}
+
+    return _under_lease(holder, lease_ttl_s, cycle)
