@@ -28,7 +28,11 @@ class CrmConnector(Protocol):
     """
 
     crm: str  # "salesforce" | "hubspot"
-    api_calls: int  # HTTP calls made by this connector instance
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP calls made by this connector instance (retries included)."""
+        ...
 
     def iter_changes(
         self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
 
 from config.settings import Settings
 from connector.base import CrmConnector
@@ -19,8 +18,7 @@ def build_connector(settings: Settings) -> CrmConnector:
     if crm == "salesforce":
         from connector.salesforce import SalesforceConnector
 
-        # cast: the implementations expose api_calls as a read-only property
-        return cast(CrmConnector, SalesforceConnector.from_settings(settings))
+        return SalesforceConnector.from_settings(settings)
     from connector.hubspot import HubSpotConnector
 
-    return cast(CrmConnector, HubSpotConnector.from_settings(settings))
+    return HubSpotConnector.from_settings(settings)
