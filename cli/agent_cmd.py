@@ -31,8 +31,13 @@ def run_command(
     Each cycle takes the store's sync lease first, so several agents on one database never
     sync at the same time; the schedule lives in the store (APScheduler SQLAlchemy job store).
     """
+    from cli.sync_cmd import open_configured_store
+
     settings = load_settings()
     settings.require_crm()
+    # Migrate before the scheduler's job store opens the same database: on SQLite a
+    # first-run migration inside a job would contend with the job store's writes.
+    open_configured_store(settings.territory_db_url).close()
     if once:
         from sync.jobs import run_agent_cycle
 

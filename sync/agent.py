@@ -26,7 +26,7 @@ def build_scheduler(
 ) -> BackgroundScheduler:
     """A scheduler whose one job runs an agent cycle every ``interval_s``, first one now."""
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=db_url, tablename=JOBS_TABLE)},
+        jobstores={"default": _job_store(db_url)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -46,6 +46,12 @@ def build_scheduler(
     if on_event is not None:
         scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler
+
+
+def _job_store(db_url: str) -> SQLAlchemyJobStore:
+    """The job store in our database; on SQLite it waits for the sync's writes, not fails."""
+    options = {"connect_args": {"timeout": 30}} if db_url.startswith("sqlite") else {}
+    return SQLAlchemyJobStore(url=db_url, tablename=JOBS_TABLE, engine_options=options)
 
 
 def describe_event(event: JobEvent) -> tuple[str, dict[str, Any] | None]:
