@@ -119,6 +119,11 @@ def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
         ):
             demand = values[captive].sum()
             room = target[servers].sum() * (1 + tolerance)
+            if measure == "workload" and demand > data.capacity[servers].sum() * (1 + 1e-9):
+                out.append(
+                    f"{industry} workload {demand:,.0f} exceeds the capacity of its {int(servers.sum())} specialists "
+                    f"({data.capacity[servers].sum():,.0f}): add a specialist or raise their capacity."
+                )
             if demand > room * (1 + 1e-9) and total > 0:
                 needed = demand / max(target[servers].sum(), 1e-12) - 1
                 out.append(

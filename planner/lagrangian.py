@@ -67,7 +67,9 @@ class _Relaxation:
         self.moving = (~cands.stay).astype(np.float64)
         delta_p, delta_w, overflow = lp.band
         tp, tw = data.target_p[lp.reps] / lp.scale_p, data.target_w[lp.reps] / lp.scale_w
-        rhs = np.stack([tp * (1 + delta_p), tp * (1 - delta_p), tw * (1 + delta_w), tw * (1 - delta_w),
+        extra = lp.extra
+        rhs = np.stack([tp * (1 + delta_p) + extra[:, 0], tp * (1 - delta_p) - extra[:, 1],
+                        tw * (1 + delta_w) + extra[:, 2], tw * (1 - delta_w) - extra[:, 3],
                         lp.cap_rhs + overflow], axis=1).ravel()
         self.rhs = np.concatenate([rhs, lp.caps])
         self.upper_rows = np.concatenate([np.tile([True, False, True, False, True], k), [True, True]])

@@ -90,6 +90,7 @@ class AssignmentLp:
         self.stage_cost = np.zeros(self.n_arcs)
         self.band: tuple[float, float, np.ndarray] = (tolerance, tolerance, np.zeros(self.reps.size))
         self.caps: tuple[float, float] = (_INF, _INF)
+        self.extra = np.zeros((self.reps.size, 4))  # per-rep band beyond delta (best effort)
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("random_seed", 0)
@@ -141,12 +142,17 @@ class AssignmentLp:
         self._set_caps(_INF, _INF)
         return self._run(time_limit, exact=False)
 
-    def check_band(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> bool:
-        """Whether some fractional assignment fits the band (least violation is zero)."""
-        self._set_costs(np.zeros(self.n_arcs), np.ones(5 * self.reps.size))
-        self._set_band(delta_p, delta_w, overflow)
-        self._set_caps(_INF, _INF)
-        return self._run(time_limit, exact=True).ok
+    def set_extra(self, extra: np.ndarray) -> None:
+        """Widen each rep's band rows by its own extra ``[k, 4]`` (normalised units)."""
+        k = self.reps.size
+        self.extra = extra
+        tp = self.data.target_p[self.reps] / self.scale_p
+        tw = self.data.target_w[self.reps] / self.scale_w
+        r5 = self.units.size + 5 * np.arange(k)
+        rows = np.stack([r5, r5 + 1, r5 + 2, r5 + 3], axis=1).ravel().astype(np.int32)
+        lower = np.stack([np.full(k, -_INF), tp - extra[:, 1], np.full(k, -_INF), tw - extra[:, 3]], axis=1).ravel()
+        upper = np.stack([tp + extra[:, 0], np.full(k, _INF), tw + extra[:, 2], np.full(k, _INF)], axis=1).ravel()
+        self.highs.changeRowsBounds(rows.size, rows, lower, upper)
 
     def min_moves(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> LpSolution:
         """Fewest moves (ties: least moved potential) inside the band; bound on moves."""
@@ -265,6 +271,8 @@ class Band:
     overflow: np.ndarray  # allowed normalised capacity overflow per active rep (0 when feasible)
     widened_rounds: int
     reachable: bool  # the tolerance holds in the LP relaxation at this reach
+    max_delta: tuple[float, float] = (0.0, 0.0)  # smallest common max deviation (best effort)
+    extra: np.ndarray | None = None  # [k, 4] normalised per-rep band beyond delta (best effort)
 
 
 def find_band(
@@ -276,8 +284,9 @@ def find_band(
     2. else the elastic solution names the reps that cannot reach their band; the accounts
        of over-full reps gain arcs to their nearest reps with room, and accounts near
        under-full reps gain arcs to them (reach doubled per round), while that helps;
-    3. if still short, bisect the smallest common max deviation (capacity overflow kept at its
-       minimum) and keep the tolerance on a measure that can still meet it.
+    3. if still short, each rep's band widens by exactly the excess the least-violation LP
+       gives it (capacity overflow kept at its minimum): the reps that bind take it, every
+       other rep keeps the tolerance.
 
     Every LP call shares one deadline (``time_limit`` from now).
 
@@ -308,28 +317,14 @@ def find_band(
         return Band(lp.cands, tol, tol, zero, rounds, True), lp, best
     best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
     overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
-    dp, dw = _bisect_band(lp, best, overflow, tol, deadline)
-    moves = lp.min_moves(dp, dw, overflow, left())
-    return Band(lp.cands, dp, dw, overflow, rounds, False), lp, moves
-
-
-def _bisect_band(
-    lp: AssignmentLp, elastic: LpSolution, overflow: np.ndarray, tolerance: float, deadline: float
-) -> tuple[float, float]:
-    """Smallest common max deviation (to half a point), then the tolerance where it fits."""
-    hi = max(max(lp.max_deviations(elastic.x)) if elastic.solved else 10.0, tolerance) + 1e-6
-    lo = tolerance
-    while hi - lo > 5e-3 and time.monotonic() < deadline:
-        mid = 0.5 * (lo + hi)
-        if lp.check_band(mid, mid, overflow, max(deadline - time.monotonic(), 0.05)):
-            hi = mid
-        else:
-            lo = mid
-    if lp.check_band(hi, tolerance, overflow, max(deadline - time.monotonic(), 0.05)):
-        return hi, tolerance
-    if lp.check_band(tolerance, hi, overflow, max(deadline - time.monotonic(), 0.05)):
-        return tolerance, hi
-    return hi, hi
+    # every rep only as far beyond the tolerance as the least total excess forces it: the
+    # binding reps (a lone specialist, a rep full of locked accounts) take it, the rest keep
+    # the tolerance
+    extra = sol_slacks(lp, best) * (1 + 1e-6) + 1e-9
+    lp.set_extra(extra)
+    moves = lp.min_moves(tol, tol, overflow, left())
+    widest = lp.max_deviations(moves.x if moves.solved else best.x)
+    return Band(lp.cands, tol, tol, overflow, rounds, False, widest, extra), lp, moves
 
 
 def _badness(sol: LpSolution) -> float:

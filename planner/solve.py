@@ -64,7 +64,8 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     # time kept back for the travel bound at the plan's own moves (a warm re-solve)
     bound_reserve = min(max(1.0, time.monotonic() - lp_started), 0.15 * options.time_limit)
     clock.lap("lp")
-    say(f"lp: band ±{band.delta_p:.1%}/±{band.delta_w:.1%}, moves bound {_bound(start):.0f}")
+    widest = band.max_delta if band.extra is not None else (band.delta_p, band.delta_w)
+    say(f"lp: band up to ±{widest[0]:.1%}/±{widest[1]:.1%}, moves bound {_bound(start):.0f}")
     ctx = _search_context(data, lp, band, options)
     log = SearchLog()
     assign = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.2)
@@ -175,16 +176,19 @@ def _search_context(data: ProblemData, lp: AssignmentLp, band: Band, options: Pl
     active = data.active
     overflow = np.zeros(data.m)
     overflow[lp.reps] = np.where(np.isfinite(band.overflow), band.overflow, 0.0) * lp.scale_w
-    workers = options.num_workers or os.cpu_count() or 1
+    extra = np.zeros((data.m, 4))
+    if band.extra is not None:
+        extra[lp.reps] = band.extra * np.array([lp.scale_p, lp.scale_p, lp.scale_w, lp.scale_w])
+    hi_w = np.minimum(data.target_w * (1 + band.delta_w) + extra[:, 2], data.capacity + overflow)
     return SearchContext(
         data=data,
         cands=lp.cands,
-        lo_p=np.where(active, data.target_p * (1 - band.delta_p), 0.0),
-        hi_p=np.where(active, data.target_p * (1 + band.delta_p), 0.0),
-        lo_w=np.where(active, data.target_w * (1 - band.delta_w), 0.0),
-        hi_w=np.where(active, np.minimum(data.target_w * (1 + band.delta_w), data.capacity + overflow), 0.0),
+        lo_p=np.where(active, data.target_p * (1 - band.delta_p) - extra[:, 1], 0.0),
+        hi_p=np.where(active, data.target_p * (1 + band.delta_p) + extra[:, 0], 0.0),
+        lo_w=np.where(active, data.target_w * (1 - band.delta_w) - extra[:, 3], 0.0),
+        hi_w=np.where(active, hi_w, 0.0),
         seed=options.seed,
-        workers=workers,
+        workers=options.num_workers or os.cpu_count() or 1,
     )
 
 
@@ -254,8 +258,8 @@ def _build_plan(
         "travel_before": round(travel_before, 3),
         "lp_lower_bound_moves": bound,
         "moves_gap": round(moved.size / bound - 1, 6) if bound else None,
-        "lp_band_potential": band.delta_p,
-        "lp_band_workload": band.delta_w,
+        "lp_band_potential": band.max_delta[0] if band.extra is not None else band.delta_p,
+        "lp_band_workload": band.max_delta[1] if band.extra is not None else band.delta_w,
         "tolerance_reachable_lp": band.reachable,
         "widened_accounts": widened,
         "widening_rounds": band.widened_rounds,
