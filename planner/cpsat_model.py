@@ -222,7 +222,7 @@ class _Model:
             ("w", data.workload, fixed_w, ctx.lo_w, ctx.hi_w),
         ):
             peak = float(values[account].max(initial=0.0))
-            scale = LOAD_UNITS / peak if peak > 0 else 1.0
+            scale = LOAD_UNITS / peak if peak > 1e-9 else 1.0
             ints = np.round(values[account] * scale).astype(np.int64)
             for r in reps:
                 idx = np.flatnonzero(rep == r)
