@@ -90,20 +90,12 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     else:
         assign = improve(ctx, assign, clock.deadline - bound_reserve, log, say)
     clock.lap("search")
-    moves = int(np.count_nonzero(assign != data.owner))
-    travel_bound = None
-    if start.ok:  # back to the true band (the warm start used a shrunk one)
-        lp.set_band(band.delta_p, band.delta_w, band.overflow)
-        travel_bound = lp.min_travel(moves + 1e-6, math.inf, clock.remaining())
+    travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
     clock.lap("bound")
     plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
     travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
-    if travel_bound is not None and travel_bound.ok and travel_bound.bound > 0:
-        plan.metrics["lp_travel_bound_at_plan_moves"] = round(travel_bound.bound, 3)
-        plan.metrics["travel_gap"] = round(travel / travel_bound.bound - 1, 6)
-    else:
-        plan.metrics["lp_travel_bound_at_plan_moves"] = None
-        plan.metrics["travel_gap"] = None
+    plan.metrics["lp_travel_bound_at_plan_moves"] = round(travel_bound, 3) if travel_bound else None
+    plan.metrics["travel_gap"] = round(travel / travel_bound - 1, 6) if travel_bound else None
     clock.lap("report")
     plan.metrics["phase_seconds"] = clock.laps
     plan.metrics["seconds"] = round(sum(clock.laps.values()), 3)
@@ -159,6 +151,16 @@ def _round_and_repair(
     """Round the warm start and repair it, within ``share`` of the remaining time."""
     assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(ctx.data, lp)
     return repair(ctx, assign, time.monotonic() + share * clock.remaining(), log, say)
+
+
+def _travel_bound(lp: AssignmentLp, band: Band, start: LpSolution, moves: int, clock: _Clock) -> float | None:
+    """LP travel bound at the plan's own number of moves, in the true band (the warm start
+    used a shrunk one); None when the LP had no answer or the bound is not positive."""
+    if not start.ok:
+        return None
+    lp.set_band(band.delta_p, band.delta_w, band.overflow)
+    result = lp.min_travel(moves + 1e-6, math.inf, clock.remaining())
+    return result.bound if result.ok and result.bound > 0 else None
 
 
 def _fallback_assignment(data: ProblemData, lp: AssignmentLp) -> np.ndarray:
