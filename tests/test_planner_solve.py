@@ -190,3 +190,12 @@ def test_reasons_name_both_reps_when_accounts_move() -> None:
     for move in plan.moves:
         assert move.to_owner_id in move.reason
         assert move.from_owner_id is None or move.from_owner_id in move.reason
+
+
+def test_short_time_limit_yields_best_effort_naming_the_time_limit_when_lp_cannot_finish() -> None:
+    instance = make_instance(20000, 40, seed=3)
+    plan = solve(instance, PlanOptions(time_limit=0.5))
+    assert plan.metrics["status"] == "BEST_EFFORT" and plan.metrics["timed_out"] is True
+    assert "time limit" in plan.explanations[0]
+    assert set(plan.assignment) == {a.id for a in instance.accounts}
+    assert not any(e.startswith("The best plan found misses") for e in plan.explanations)
