@@ -247,7 +247,8 @@ def repair(
         reps = active if size >= active.size else neighbourhood(adjacency, worst, size)
         before = ctx.violation(assign)
         result = solve_neighbourhood(
-            ctx, assign, reps, "repair", STEP_DETERMINISTIC_TIME * 2, deadline - time.monotonic()
+            ctx, assign, reps, "repair", STEP_DETERMINISTIC_TIME * 2, deadline - time.monotonic(),
+            MAX_FREE_ACCOUNTS * size // NEIGHBOURHOOD_REPS,
         )
         better = result.improved and ctx.violation(result.assign) < before - 1e-12
         log.record(result.status, better)
