@@ -48,7 +48,7 @@ class SearchContext:
     lo_w: np.ndarray
     hi_w: np.ndarray  # already capped by capacity (plus any unavoidable overflow)
     seed: int
-    workers: int
+    workers: int  # neighbourhoods solved side by side (each CP-SAT run uses one worker)
 
     def violation(self, assign: np.ndarray) -> float:
         """Total band violation, relative to targets (0 means every rep is inside its band)."""

@@ -19,7 +19,6 @@ plan is the same on every run.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -34,7 +33,7 @@ NEIGHBOURHOOD_REPS = 4
 STEP_DETERMINISTIC_TIME = 0.5
 MAX_FREE_ACCOUNTS = 400
 MAX_NEIGHBOURHOOD_REPS = 16
-PARALLEL_NEIGHBOURHOODS = max(1, min(2, os.cpu_count() or 1))
+MAX_PARALLEL_NEIGHBOURHOODS = 4  # side by side, one CP-SAT worker each (options.num_workers)
 
 
 @dataclass
@@ -288,11 +287,12 @@ def improve(
     """
     active = np.flatnonzero(ctx.data.active)
     max_free = MAX_FREE_ACCOUNTS
-    with ThreadPoolExecutor(max_workers=PARALLEL_NEIGHBOURHOODS) as pool:
+    parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
         while time.monotonic() < deadline:
             found = False
             adjacency = neighbour_order(ctx, assign)
-            for batch in _disjoint_batches(adjacency, active, size):
+            for batch in _disjoint_batches(adjacency, active, size, parallel):
                 if time.monotonic() >= deadline:
                     return assign
                 jobs = [
@@ -321,13 +321,13 @@ def improve(
     return assign
 
 
-def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int) -> list[list[np.ndarray]]:
+def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int, parallel: int) -> list[list[np.ndarray]]:
     """Neighbourhoods of every active rep, in rep order, grouped in batches of disjoint ones."""
     batches: list[list[np.ndarray]] = []
     for seed_rep in active:
         hood = active if size >= active.size else neighbourhood(adjacency, int(seed_rep), size)
         last = batches[-1] if batches else None
-        if last is not None and len(last) < PARALLEL_NEIGHBOURHOODS and not any(
+        if last is not None and len(last) < parallel and not any(
             np.intersect1d(hood, other).size for other in last
         ):
             last.append(hood)
