@@ -11,7 +11,11 @@ Two modes:
 - ``improve``: the band is hard (a rep already outside it may not get worse) and the
   objective is lexicographic by construction: ``W1 * moves + W2 * moved_potential + travel``
   with ``W2`` above the largest possible travel sum and ``W1`` above ``W2`` times the largest
-  possible moved-potential sum of this neighbourhood.
+  possible moved-potential sum of this neighbourhood;
+- ``travel``: the band is hard as in ``improve``, moves may not grow (``W1 * moves + travel``
+  with ``W1`` above the largest possible travel sum) and the moved potential may grow by at
+  most a given allowance; spent at the end of the search, where the lexicographic objective
+  leaves travel to ties that coarse moved-potential units rarely produce.
 
 Integers: potential and workload are scaled so the largest free account is 10^6 units; each
 rep's bounds are shrunk by half a unit per free arc into it, so any integer solution also
@@ -35,6 +39,7 @@ LOAD_UNITS = 1e6
 INT_BOUND = 2**40
 POTENTIAL_TIE_UNITS = 100
 TRAVEL_UNITS = 1000
+TRAVEL_FINE_UNITS = 100_000  # travel mode: travel is the whole objective, so finer units
 
 
 @dataclass
@@ -85,6 +90,7 @@ def solve_neighbourhood(
     deterministic_time: float,
     wall_time: float,
     max_free: int | None = None,
+    moved_potential_allowance: float = 0.0,
 ) -> NeighbourhoodResult:
     """Re-optimise the movable accounts among ``reps`` with the rest fixed.
 
@@ -97,6 +103,8 @@ def solve_neighbourhood(
         wall_time: Wall-clock safety limit.
         max_free: Free at most this many accounts: moved ones first (they may go back),
             then those closest to another rep of the neighbourhood (the boundary).
+        moved_potential_allowance: ``"travel"`` mode only: how much the neighbourhood's
+            moved potential may grow (raw potential units).
 
     Returns:
         The new assignment (unchanged when nothing better was found) and the solve status.
@@ -112,7 +120,7 @@ def solve_neighbourhood(
     arcs = np.flatnonzero(arc_ok)
     if arcs.size == 0:
         return NeighbourhoodResult(assign, "EMPTY", False, 0)
-    model = _Model(ctx, assign, arcs, reps, mode)
+    model = _Model(ctx, assign, arcs, reps, mode, moved_potential_allowance)
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.random_seed = ctx.seed
@@ -130,9 +138,17 @@ def solve_neighbourhood(
     new = assign.copy()
     new[cands.account[arcs[chosen]]] = cands.rep[arcs[chosen]]
     improved = solver.objective_value < model.hint_objective - 0.5
-    if improved and mode == "improve" and ctx.violation(new) > ctx.violation(assign) + 1e-12:
+    if improved and mode != "repair" and ctx.violation(new) > ctx.violation(assign) + 1e-12:
         improved = False  # integer rounding of loads crossed a float bound: keep the old plan
+    if improved and mode == "travel":
+        grown = moved_potential(data, new) - moved_potential(data, assign)
+        improved = grown <= moved_potential_allowance + 1e-9 * max(float(data.potential.sum()), 1.0)
     return NeighbourhoodResult(new if improved else assign, name, improved, model.n_free)
+
+
+def moved_potential(data: ProblemData, assign: np.ndarray) -> float:
+    """Total potential of the accounts whose owner changes."""
+    return float(data.potential[assign != data.owner].sum())
 
 
 def _selected_accounts(ctx: SearchContext, assign: np.ndarray, arc_ok: np.ndarray, max_free: int) -> np.ndarray:
@@ -162,7 +178,10 @@ def _clamp(value: float, rounding: Callable[[float], int]) -> int:
 class _Model:
     """The CP-SAT model of one neighbourhood (built in the constructor)."""
 
-    def __init__(self, ctx: SearchContext, assign: np.ndarray, arcs: np.ndarray, reps: np.ndarray, mode: str) -> None:
+    def __init__(
+        self, ctx: SearchContext, assign: np.ndarray, arcs: np.ndarray, reps: np.ndarray, mode: str,
+        allowance: float = 0.0,
+    ) -> None:
         data, cands = ctx.data, ctx.cands
         # -- data
         account = cands.account[arcs]
@@ -193,6 +212,11 @@ class _Model:
             )
             coef = moving.astype(np.int64)
             self.hint_objective = float(coef[current].sum()) + (self.n_free + 1) * self._hint_violation
+        elif mode == "travel":
+            coef = self._travel_coefficients(data, account, arcs, moving, cands)
+            self._cap_moved_potential(data, account, moving, current, allowance)
+            objective = cp_model.LinearExpr.weighted_sum(self.x, coef.tolist())
+            self.hint_objective = float(coef[current].sum())
         else:
             coef = self._lex_coefficients(data, account, rep, arcs, moving, cands)
             objective = cp_model.LinearExpr.weighted_sum(self.x, coef.tolist())
@@ -246,6 +270,36 @@ class _Model:
                     if min(lo_int, current) > 0:
                         self.model.add(expr >= min(lo_int, current))
         return violation
+
+    def _cap_moved_potential(
+        self, data: ProblemData, account: np.ndarray, moving: np.ndarray, current: np.ndarray, allowance: float
+    ) -> None:
+        """Moved potential of the free accounts at most its current value plus ``allowance``.
+
+        Rounded up per arc, so the integer row is stricter than the float one it stands for
+        (the current assignment stays feasible; the caller re-checks in floats)."""
+        pot = data.potential[account]
+        peak = float(pot[moving].max(initial=0.0))
+        if peak <= 1e-12:
+            return
+        scale = LOAD_UNITS / peak
+        ints = np.ceil(pot * scale - 1e-9).astype(np.int64) * moving
+        now = int(ints[current].sum())
+        now_float = float((pot * moving)[current].sum())
+        cap = max(now, _clamp((now_float + allowance) * scale, math.floor))
+        self.model.add(cp_model.LinearExpr.weighted_sum(self.x, ints.tolist()) <= cap)
+
+    @staticmethod
+    def _travel_coefficients(
+        data: ProblemData, account: np.ndarray, arcs: np.ndarray, moving: np.ndarray, cands: Candidates
+    ) -> np.ndarray:
+        """Per-arc ``W1 * move + travel``: never more moves, then least travel."""
+        travel = data.workload[account] * cands.km[arcs]
+        peak = max(float(travel.max(initial=0.0)), 1e-12)
+        travel_int = np.round(travel * TRAVEL_FINE_UNITS / peak).astype(np.int64)
+        free = np.unique(account)
+        w1 = int(np.maximum.reduceat(travel_int, np.searchsorted(account, free)).sum()) + 1
+        return moving * w1 + travel_int
 
     @staticmethod
     def _lex_coefficients(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.cpsat_model import SearchContext, solve_neighbourhood
+from planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
 from planner.lp import AssignmentLp
 
 NEIGHBOURHOOD_REPS = 4
@@ -317,6 +317,50 @@ def improve(
                     log.converged = True
                     break
                 # local optimum for this size: look wider (still deterministic)
+                size, max_free = 2 * size, 2 * max_free
+    return assign
+
+
+def reduce_travel(
+    ctx: SearchContext,
+    assign: np.ndarray,
+    deadline: float,
+    log: SearchLog,
+    progress: Callable[[str], None],
+    max_moved_potential: float,
+) -> np.ndarray:
+    """Moves-neutral travel search: the same neighbourhood sweeps as :func:`improve`, each
+    minimising travel with moves never growing and the plan's moved potential kept at most
+    ``max_moved_potential`` (its allowance is shared out among the neighbourhoods solved
+    side by side, so merging them keeps the cap)."""
+    active = np.flatnonzero(ctx.data.active)
+    size, max_free = NEIGHBOURHOOD_REPS, MAX_FREE_ACCOUNTS
+    parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        while time.monotonic() < deadline:
+            found = False
+            for batch in _disjoint_batches(neighbour_order(ctx, assign), active, size, parallel):
+                if time.monotonic() >= deadline:
+                    return assign
+                allowance = max(max_moved_potential - moved_potential(ctx.data, assign), 0.0) / len(batch)
+                jobs = [
+                    pool.submit(solve_neighbourhood, ctx, assign, reps, "travel", STEP_DETERMINISTIC_TIME,
+                                deadline - time.monotonic(), max_free, allowance)
+                    for reps in batch
+                ]
+                merged = assign.copy()
+                for job in jobs:
+                    result = job.result()
+                    log.record(result.status, result.improved)
+                    if result.improved:
+                        changed = result.assign != assign
+                        merged[changed] = result.assign[changed]
+                        found = True
+                assign = merged
+            progress(f"travel: sweep done, {int(np.count_nonzero(assign != ctx.data.owner))} moves")
+            if not found:
+                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
+                    break
                 size, max_free = 2 * size, 2 * max_free
     return assign
 

@@ -70,9 +70,9 @@ class LpSolution:
 class AssignmentLp:
     """The warm-started LP over one candidate set (see module docstring)."""
 
-    def __init__(self, data: ProblemData, cands: Candidates, tolerance: float) -> None:
+    def __init__(self, data: ProblemData, cands: Candidates, tolerance: float, exact: bool = False) -> None:
         self.data, self.cands, self.tolerance = data, cands, tolerance
-        self.units = build_units(data, cands, data.n if data.n <= MAX_LP_UNITS else BUNDLED_LP_UNITS)
+        self.units = build_units(data, cands, data.n if exact or data.n <= MAX_LP_UNITS else BUNDLED_LP_UNITS)
         self.reps = np.flatnonzero(data.active)
         k = self.reps.size
         self.scale_p = max(data.target_p.sum(), 1e-12) / max(k, 1)
@@ -256,7 +256,9 @@ def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int)
         The bound in workload x km, or ``math.inf`` when no plan has that few moves.
     """
     data = build_problem_data(instance)
-    _, lp, _ = find_band(data, options, time_limit=600.0)
+    # one account per unit at every size: exact LP duals, so the bound is the LP value itself
+    # (the bundled LP the planner uses within its time limit gives a looser Lagrangian bound)
+    _, lp, _ = find_band(data, options, time_limit=600.0, exact=True)
     result = lp.min_travel(max_moves + 1e-6, _INF, time_limit=600.0)
     return result.bound if result.ok else math.inf
 
@@ -276,7 +278,7 @@ class Band:
 
 
 def find_band(
-    data: ProblemData, options: PlanOptions, time_limit: float
+    data: ProblemData, options: PlanOptions, time_limit: float, exact: bool = False
 ) -> tuple[Band, AssignmentLp, LpSolution]:
     """Candidates and band: the base reach, widened only for the accounts that need it.
 
@@ -288,7 +290,8 @@ def find_band(
        gives it (capacity overflow kept at its minimum): the reps that bind take it, every
        other rep keeps the tolerance.
 
-    Every LP call shares one deadline (``time_limit`` from now).
+    Every LP call shares one deadline (``time_limit`` from now). With ``exact`` the LP has
+    one account per unit at every size (slow at 50,000 accounts: for offline bounds).
 
     Returns:
         The band, the LP built over its candidates, and that LP's min-moves solution.
@@ -298,7 +301,7 @@ def find_band(
     tol = options.tolerance
     base = base_mask(data, options.reach)
     mask = base
-    lp = AssignmentLp(data, build_candidates(data, mask, base), tol)
+    lp = AssignmentLp(data, build_candidates(data, mask, base), tol, exact)
     zero = np.zeros(lp.reps.size)
     best = lp.min_moves(tol, tol, zero, left())
     if best.ok:
@@ -308,7 +311,7 @@ def find_band(
         k = min(2 * k, data.m)
         short, long = _binding_reps(lp, best)
         wider = widen_candidates(data, mask, short, long, k)
-        trial = AssignmentLp(data, build_candidates(data, wider, base), tol)
+        trial = AssignmentLp(data, build_candidates(data, wider, base), tol, exact)
         sol = trial.min_moves(tol, tol, zero, left())
         if not (sol.solved and _badness(sol) < _badness(best) - 1e-6):
             break

@@ -9,7 +9,8 @@ Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit
    inside the true one) to a complete assignment, close any band gap with greedy moves and
    swaps, then CP-SAT neighbourhoods; then undo every move the band does not need;
 4. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
-   otherwise large-neighbourhood search (``planner.lns``);
+   otherwise large-neighbourhood search (``planner.lns``), its last part moves-neutral
+   travel search (moved potential at most 2% above the plan's);
 5. *bound*: LP travel bound at the plan's own number of moves;
 6. *report*: moves with reasons, metrics, explanations (``planner.explain``).
 
@@ -30,13 +31,15 @@ from planner.candidates import ProblemData, build_problem_data
 from planner.cpsat_model import SearchContext, solve_neighbourhood
 from planner.explain import binding_explanations, move_reasons, precedence_notes
 from planner.instance import Instance, Move, Plan, PlanOptions
-from planner.lns import SearchLog, greedy_polish, improve, repair, round_lp
+from planner.cpsat_model import moved_potential
+from planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
 from planner.lp import AssignmentLp, Band, LpSolution, find_band
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
 LP_SHARE = 0.45  # at most this share of the budget for the LP phase
 MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+TRAVEL_SHARE = 0.4  # of the search time (LNS only): moves-neutral travel search at the end
 ROUNDING_MARGINS = (0.2, 0.4)  # share of the tolerance the warm start keeps free for rounding
 
 
@@ -88,7 +91,7 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
         log.record(result.status, result.improved)
         assign, optimal = result.assign, result.status == "OPTIMAL"
     else:
-        assign = improve(ctx, assign, clock.deadline - bound_reserve, log, say)
+        assign = _search(ctx, assign, clock.deadline - bound_reserve, log, say)
     clock.lap("search")
     travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
     clock.lap("bound")
@@ -127,6 +130,19 @@ class _Clock:
         now = time.monotonic()
         self.laps[name] = round(now - self.last, 3)
         self.last = now
+
+
+def _search(
+    ctx: SearchContext, assign: np.ndarray, deadline: float, log: SearchLog, say: Callable[[str], None]
+) -> np.ndarray:
+    """LNS on (moves, moved potential, travel), then moves-neutral travel search for the
+    rest of the time (``TRAVEL_SHARE`` at least), within the moved-potential slack."""
+    moves_deadline = time.monotonic() + (1 - TRAVEL_SHARE) * max(deadline - time.monotonic(), 0.0)
+    assign = improve(ctx, assign, moves_deadline, log, say)
+    if ctx.violation(assign) > 1e-12:
+        return assign  # outside the band the search has nothing to hold on to
+    cap = moved_potential(ctx.data, assign) * (1 + MOVED_POTENTIAL_SLACK)
+    return reduce_travel(ctx, assign, deadline, log, say, cap)
 
 
 def _bound(sol: LpSolution) -> float:
