@@ -100,7 +100,7 @@ class _SyncProgress:
 
 
 def _summary_table(summary: SyncSummary) -> Table:
-    mode = "full" if summary.full else "incremental"
+    mode = summary.mode
     table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
     table.add_column("object")
     for name in COUNT_NAMES:

@@ -63,6 +63,14 @@ class SyncSummary:
     api_calls: int = 0
     elapsed_s: float = 0.0
     status: str = "running"
+    first_read: set[str] = field(default_factory=set)  # kinds read without a committed cursor
+
+    @property
+    def mode(self) -> str:
+        """``full`` (--full), ``initial`` (no cursor yet) or ``incremental``."""
+        if self.full:
+            return "full"
+        return "initial" if self.first_read else "incremental"
 
     def total(self, name: str) -> int:
         """Sum of one counter over all kinds."""
@@ -78,6 +86,7 @@ class SyncSummary:
         return {
             "crm": self.crm,
             "full": self.full,
+            "mode": self.mode,
             "run_id": self.run_id,
             "status": self.status,
             **{name: self.total(name) for name in COUNT_NAMES},
@@ -120,6 +129,8 @@ def _sync_kind(
     crm = connector.crm
     counts = summary.kinds.setdefault(kind.value, KindCounts())
     cursor = None if summary.full else store.get_cursor(crm, kind.value)
+    if cursor is None:
+        summary.first_read.add(kind.value)
     for page in connector.iter_changes(kind, cursor, full=summary.full):
         next_cursor = advance_cursor(cursor, page.cursor)
         with store.transaction() as conn:

@@ -47,7 +47,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_sync_prints_summary_table_when_run_first_time(crm_data: FakeCrm) -> None:
     result = runner.invoke(app, ["sync"])
     assert result.exit_code == 0, result.output
-    assert "Sync summary: salesforce, incremental" in result.output
+    assert "Sync summary: salesforce, initial" in result.output
     total = next(line for line in result.output.splitlines() if "total" in line)
     cells = [c for c in total.replace("│", " ").split()]
     assert cells[:5] == ["total", "34", "34", "0", "0"]  # fetched, inserted, updated, deleted

@@ -211,3 +211,11 @@ def test_scheduled_sync_skips_when_another_agent_holds_the_lease(
     summary = run_incremental_sync(holder="me")
     assert summary is not None and summary.total("inserted") == 34
     assert store.leases.current(SYNC_LEASE) is None  # released after the run
+
+
+
+def test_summary_says_initial_then_incremental_when_cursors_get_committed(store: Store) -> None:
+    connector = FakeConnector(seed_crm(accounts=5, owners=2, opportunities=1))
+    first, second = run_sync(connector, store), run_sync(connector, store)
+    assert (first.mode, second.mode) == ("initial", "incremental")
+    assert run_sync(connector, store, full=True).to_dict()["mode"] == "full"
