@@ -49,7 +49,7 @@ OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity 
 ELASTIC_COST = 1e5  # per normalised unit of band violation while the band must hold
 MOVED_POTENTIAL_TIE = 1e-3  # moves first; moved potential only breaks ties (<= 1e-3 move each)
 MAX_LP_UNITS = 12_000  # up to this many accounts the LP is exact (one account per unit)
-BUNDLED_LP_UNITS = 5_000  # above it, accounts are bundled to about this many units
+BUNDLED_LP_UNITS = 12_000  # above it, accounts are bundled to about this many units
 
 
 @dataclass
