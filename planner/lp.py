@@ -25,6 +25,8 @@ capacity), a moves row and a moved-potential row. Loads are normalised by the me
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -45,6 +47,22 @@ from planner.instance import Instance, PlanOptions
 from planner.lagrangian import lagrangian_bound
 
 _INF = highspy.kHighsInf
+
+
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS instance with no output: its constructor prints a licence banner on the C
+    stdout, which would land in the middle of `territory plan`'s own output."""
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    return highs
 OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity beats balance
 ELASTIC_COST = 1e5  # per normalised unit of band violation while the band must hold
 MOVED_POTENTIAL_TIE = 1e-3  # moves first; moved potential only breaks ties (<= 1e-3 move each)
@@ -91,7 +109,7 @@ class AssignmentLp:
         self.band: tuple[float, float, np.ndarray] = (tolerance, tolerance, np.zeros(self.reps.size))
         self.caps: tuple[float, float] = (_INF, _INF)
         self.extra = np.zeros((self.reps.size, 4))  # per-rep band beyond delta (best effort)
-        self.highs = highspy.Highs()
+        self.highs = quiet_highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("random_seed", 0)
         self.highs.passModel(self._build())
