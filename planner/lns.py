@@ -295,20 +295,8 @@ def improve(
             for batch in _disjoint_batches(adjacency, active, size, parallel):
                 if time.monotonic() >= deadline:
                     return assign
-                jobs = [
-                    pool.submit(solve_neighbourhood, ctx, assign, reps, "improve", STEP_DETERMINISTIC_TIME,
-                                deadline - time.monotonic(), max_free)
-                    for reps in batch
-                ]
-                merged = assign.copy()
-                for job in jobs:
-                    result = job.result()
-                    log.record(result.status, result.improved)
-                    if result.improved:
-                        changed = result.assign != assign
-                        merged[changed] = result.assign[changed]
-                        found = True
-                assign = merged
+                assign, improved = _solve_batch(pool, ctx, assign, batch, log, "improve", deadline, max_free)
+                found = found or improved
             log.sweeps += 1
             progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
                      f"{int(np.count_nonzero(assign != ctx.data.owner))} moves")
@@ -343,26 +331,45 @@ def reduce_travel(
                 if time.monotonic() >= deadline:
                     return assign
                 allowance = max(max_moved_potential - moved_potential(ctx.data, assign), 0.0) / len(batch)
-                jobs = [
-                    pool.submit(solve_neighbourhood, ctx, assign, reps, "travel", STEP_DETERMINISTIC_TIME,
-                                deadline - time.monotonic(), max_free, allowance)
-                    for reps in batch
-                ]
-                merged = assign.copy()
-                for job in jobs:
-                    result = job.result()
-                    log.record(result.status, result.improved)
-                    if result.improved:
-                        changed = result.assign != assign
-                        merged[changed] = result.assign[changed]
-                        found = True
-                assign = merged
+                assign, improved = _solve_batch(
+                    pool, ctx, assign, batch, log, "travel", deadline, max_free, allowance
+                )
+                found = found or improved
             progress(f"travel: sweep done, {int(np.count_nonzero(assign != ctx.data.owner))} moves")
             if not found:
                 if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
                     break
                 size, max_free = 2 * size, 2 * max_free
     return assign
+
+
+def _solve_batch(
+    pool: ThreadPoolExecutor,
+    ctx: SearchContext,
+    assign: np.ndarray,
+    batch: list[np.ndarray],
+    log: SearchLog,
+    mode: str,
+    deadline: float,
+    max_free: int,
+    *extra: float,
+) -> tuple[np.ndarray, bool]:
+    """Solve disjoint neighbourhoods side by side and merge their changes (they touch
+    disjoint accounts and band rows). Returns the merged plan and whether any improved."""
+    jobs = [
+        pool.submit(solve_neighbourhood, ctx, assign, reps, mode, STEP_DETERMINISTIC_TIME,
+                    deadline - time.monotonic(), max_free, *extra)
+        for reps in batch
+    ]
+    merged, found = assign.copy(), False
+    for job in jobs:
+        result = job.result()
+        log.record(result.status, result.improved)
+        if result.improved:
+            changed = result.assign != assign
+            merged[changed] = result.assign[changed]
+            found = True
+    return merged, found
 
 
 def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int, parallel: int) -> list[list[np.ndarray]]:
