@@ -46,6 +46,7 @@ from connector.hubspot.mapping import (
     to_opportunity,
     to_owner,
 )
+from connector.paging import refuse_repeated_token
 from connector.records import (
     AccountRecord,
     ChangeCursor,
@@ -389,15 +390,10 @@ def _next_after(data: dict[str, Any], tokens: set[str], what: str) -> str | None
     nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
     if nxt in (None, ""):
         return None
-    token = str(nxt)
-    if token in tokens:
-        raise FatalCrmError(
-            f"HubSpot returned the paging token {token!r} twice while reading {what}",
-            crm="hubspot", code="REPEATED_PAGING_TOKEN",
-            next_step="run `territory sync --full`; report it to HubSpot support if it repeats",
-        )
-    tokens.add(token)
-    return token
+    return refuse_repeated_token(
+        tokens, str(nxt), crm="hubspot", what=what, code="REPEATED_PAGING_TOKEN",
+        next_step="run `territory sync --full`; report it to HubSpot support if it repeats",
+    )
 
 
 def _deleted_record(spec: ObjectSpec, obj: dict[str, Any], gone: datetime) -> Record:

@@ -20,7 +20,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connector.errors import FatalCrmError
+from connector.paging import refuse_repeated_token
 from connector.records import ChangeCursor, ChangePage, ObjectKind, Record, SkippedRecord
 from connector.salesforce.mapping import MappingProblem, parse_stamp
 from connector.salesforce.soql import SPECS, ObjectSpec, changes_query
@@ -100,12 +100,9 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
         next_url = page.get("nextRecordsUrl")
         if page.get("done", True) or not next_url:
             return
-        if next_url in seen_urls:
-            raise FatalCrmError(
-                f"Salesforce returned the same nextRecordsUrl twice ({next_url}) while reading {spec.sobject}",
-                crm="salesforce", code="PAGINATION_LOOP",
-                next_step="re-run the sync; it resumes from the last committed page",
-            )
-        seen_urls.add(next_url)
+        refuse_repeated_token(
+            seen_urls, next_url, crm="salesforce", what=f"{spec.sobject} records", code="PAGINATION_LOOP",
+            next_step="re-run the sync; it resumes from the last committed page",
+        )
         # call() runs the lambda (and its retries) before next_url is rebound: no late binding
         page = call(lambda sf: sf.query_more(next_url, identifier_is_url=True), what)
