@@ -19,6 +19,7 @@ from connector.hubspot.mapping import (
     add_marker,
     to_activity,
 )
+from connector.owner_guard import precheck_owner_change
 from connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
 
 BATCH = 100
@@ -95,17 +96,12 @@ class HubSpotWriter:
         out: dict[int, WriteResult] = {}
         to_write: list[tuple[int, OwnerChange]] = []
         for i, change in chunk:
-            if change.account_id not in current:
-                out[i] = WriteResult(change.account_id, False, error_code="NOT_FOUND",
-                                     message=f"company {change.account_id} does not exist or is archived")
-            elif current[change.account_id] == change.new_owner_id:
-                out[i] = WriteResult(change.account_id, True)  # already applied: idempotent
-            elif change.expected_owner_id is not None and current[change.account_id] != change.expected_owner_id:
-                out[i] = WriteResult(
-                    change.account_id, False, error_code="OWNER_CHANGED",
-                    message=f"owner is now {current[change.account_id]}, expected {change.expected_owner_id}; "
-                            "someone changed it in HubSpot, re-plan this account",
-                )
+            decided = precheck_owner_change(
+                change, current, crm_label="HubSpot", missing_code="NOT_FOUND",
+                missing_message=f"company {change.account_id} does not exist or is archived",
+            )
+            if decided is not None:
+                out[i] = decided
             else:
                 to_write.append((i, change))
         if to_write:

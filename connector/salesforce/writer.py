@@ -16,6 +16,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
+from connector.owner_guard import precheck_owner_change
 from connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
 from connector.salesforce.errors import TRANSIENT_CODES
 from connector.salesforce.mapping import split_marker, subject_with_marker
@@ -68,17 +69,11 @@ def apply_owner_changes(call: Call, changes: Sequence[OwnerChange]) -> list[Writ
         if change.account_id in queued:  # Salesforce rejects a collection naming one id twice
             results[i] = WriteResult(change.account_id, False, error_code="DUPLICATE_VALUE",
                                      message="this account appears more than once in the batch")
-        elif change.account_id not in owners:
-            results[i] = WriteResult(change.account_id, False, error_code="ENTITY_IS_DELETED",
-                                     message="account does not exist or is deleted")
-        elif owners[change.account_id] == change.new_owner_id:
-            results[i] = WriteResult(change.account_id, True)  # already applied: re-apply is a no-op
-        elif change.expected_owner_id is not None and owners[change.account_id] != change.expected_owner_id:
-            results[i] = WriteResult(
-                change.account_id, False, error_code="OWNER_CHANGED",
-                message=f"owner is now {owners[change.account_id]}, expected {change.expected_owner_id}; "
-                "someone changed it in Salesforce, re-plan this account",
-            )
+        elif (decided := precheck_owner_change(
+            change, owners, crm_label="Salesforce", missing_code="ENTITY_IS_DELETED",
+            missing_message="account does not exist or is deleted",
+        )) is not None:
+            results[i] = decided
         else:
             pending.append(i)
             queued.add(change.account_id)

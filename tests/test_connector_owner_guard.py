@@ -1,0 +1,24 @@
+"""The owner-change guard shared by both connectors."""
+
+from __future__ import annotations
+
+from connector.owner_guard import precheck_owner_change
+from connector.records import OwnerChange
+
+KW = {"crm_label": "TestCRM", "missing_code": "NOT_FOUND", "missing_message": "gone"}
+
+
+def test_guard_decides_without_writing_when_gone_applied_or_changed_underneath() -> None:
+    owners = {"A": "R1", "B": "R2", "C": "R3"}
+    gone = precheck_owner_change(OwnerChange("X", "R9"), owners, **KW)
+    applied = precheck_owner_change(OwnerChange("A", "R1", expected_owner_id="R0"), owners, **KW)
+    changed = precheck_owner_change(OwnerChange("B", "R9", expected_owner_id="R1"), owners, **KW)
+    assert gone is not None and (gone.ok, gone.error_code, gone.message) == (False, "NOT_FOUND", "gone")
+    assert applied is not None and applied.ok
+    assert changed is not None and changed.error_code == "OWNER_CHANGED" and "TestCRM" in (changed.message or "")
+
+
+def test_guard_lets_the_write_through_when_owner_is_as_expected_or_unguarded() -> None:
+    owners = {"A": "R1"}
+    assert precheck_owner_change(OwnerChange("A", "R2", expected_owner_id="R1"), owners, **KW) is None
+    assert precheck_owner_change(OwnerChange("A", "R2"), owners, **KW) is None
