@@ -49,25 +49,20 @@ def check_command(
 
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from cli.rules_cmd import load_rules_or_exit
+    from cli.rules_cmd import load_rules_or_exit, store_rep_source
     from cli.sync_cmd import open_configured_store
     from connector.factory import build_connector
     from sync.conflicts import detect_conflicts
 
-    store = open_configured_store(settings.territory_db_url)
-    crm = settings.require_crm()
-    owners = [r["id"] for r in store.iter_records("owners", crm=crm)]
-    if not owners:
+    settings.require_crm()
+    reps = store_rep_source()
+    if reps is None:
         raise InputError("the store holds no owners yet: run `territory sync` first.")
-    rule_config = load_rules_or_exit(rules_path, lambda: [_Rep(o) for o in owners])
+    rule_config = load_rules_or_exit(rules_path, reps)
+    store = open_configured_store(settings.territory_db_url)
     return detect_conflicts(
         store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run
     )
-
-
-class _Rep:
-    def __init__(self, rep_id: str) -> None:
-        self.id = rep_id
 
 
 def print_check_report(console: Console, report: Any) -> None:

@@ -93,11 +93,11 @@ def store_rep_source() -> RepSource | None:
     settings = load_settings()
     if settings.territory_crm is None:
         return None
-    from sync.book import load_book
+    from sync.book import load_reps
     from cli.sync_cmd import open_configured_store
 
-    book = load_book(open_configured_store(settings.territory_db_url), settings.territory_crm)
-    return (lambda: book.reps) if book.reps else None
+    reps, _ = load_reps(open_configured_store(settings.territory_db_url), settings.territory_crm)
+    return (lambda: reps) if reps else None
 
 
 def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:

@@ -28,13 +28,19 @@ class Book:
         return {account.id for account in self.accounts}
 
 
-def load_book(store: Store, crm: str) -> Book:
-    """The non-deleted owners, accounts and open opportunities of ``crm``."""
+def load_reps(store: Store, crm: str) -> tuple[list[rules.Rep], dict[str, str | None]]:
+    """The synced owners of ``crm`` as reps, and each one's manager."""
     reps: list[rules.Rep] = []
     managers: dict[str, str | None] = {}
     for row in store.iter_records("owners", crm=crm):
         reps.append(rules.Rep(id=row["id"], name=row["name"], active=bool(row["is_active"])))
         managers[row["id"]] = row["manager_id"]
+    return reps, managers
+
+
+def load_book(store: Store, crm: str) -> Book:
+    """The non-deleted owners, accounts and open opportunities of ``crm``."""
+    reps, managers = load_reps(store, crm)
     accounts = [
         rules.Account(
             id=row["id"],

@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 import rules
 from connector.base import CrmConnector
 from connector.records import ActivityRequest, OwnerChange
-from sync.book import Book, load_book
+from sync.book import Book, load_book, load_reps
 from sync.history import HistoryEntry
 from sync.store import Store
 from sync.tables import AccountRow, OutboxRow, utc_now
@@ -361,6 +361,6 @@ def check_inbound(
     """
     if not rules_path.exists():
         return None
-    owners = {row["id"] for row in store.iter_records("owners", crm=connector.crm)}
-    rule_config = rules.load_rules(rules_path, known_reps=owners or None)
+    reps, _ = load_reps(store, connector.crm)
+    rule_config = rules.load_rules(rules_path, known_reps={rep.id for rep in reps} or None)
     return detect_conflicts(store, connector, rule_config, changed_ids=list(changed_ids))
