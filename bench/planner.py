@@ -12,7 +12,7 @@ alone. Wall time covers solve + validation, not instance generation or the bound
 - moves vs the LP lower bound on moves at the same reach (``lp_lower_bound_moves`` from the
   planner; greedy rows reuse the planner's bound for the same instance);
 - travel vs the LP lower bound on travel at the plan's own number of moves
-  (``planner.lp.travel_lower_bound``), and vs the travel before (the price of balance);
+  (``planner.band.travel_lower_bound``), and vs the travel before (the price of balance);
 - hard-rule violations (validator) and moves outside the K nearest eligible reps next to the
   number of accounts the planner says it widened (ids, when given, are exempted instead).
 """
@@ -106,7 +106,7 @@ def run_case(n_accounts: int, n_reps: int, seed: int, solver: str, options: Plan
         **figures,
     }
     if core_available():
-        from planner.lp import travel_lower_bound
+        from planner.band import travel_lower_bound
 
         bound_started = time.perf_counter()
         result["travel_lower_bound"] = travel_lower_bound(instance, options, int(figures["moves"]))

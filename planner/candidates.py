@@ -183,6 +183,23 @@ def build_candidates(data: ProblemData, mask: BoolArray, base: BoolArray) -> Can
     )
 
 
+def candidate_subset(full: Candidates, mask: BoolArray, add: IntArray) -> Candidates:
+    """The arcs of ``full`` inside ``mask``, plus the arcs ``full[add]`` (flags kept)."""
+    mask = mask.copy()
+    mask[full.account[add], full.rep[add]] = True
+    keep = mask[full.account, full.rep]
+    account = full.account[keep]
+    return Candidates(
+        account=account,
+        rep=full.rep[keep],
+        km=full.km[keep],
+        stay=full.stay[keep],
+        widened=full.widened[keep],
+        start=np.searchsorted(account, np.arange(full.start.size)).astype(np.int64),
+        mask=mask & full.mask,
+    )
+
+
 def widen_candidates(
     data: ProblemData, mask: BoolArray, short_reps: IntArray, long_reps: IntArray, k: int
 ) -> BoolArray:
@@ -245,6 +262,8 @@ class Units:
 def build_units(data: ProblemData, cands: Candidates, max_units: int) -> Units:
     """Bundle accounts into at most about ``max_units`` units (singletons when n fits)."""
     n = data.n
+    if max_units >= n:
+        return _single_units(data, cands)
     stay = np.zeros(n, dtype=np.int64)
     stay_rows = cands.account[cands.stay]
     stay[stay_rows] = 1
@@ -283,4 +302,23 @@ def build_units(data: ProblemData, cands: Candidates, max_units: int) -> Units:
         arc_stay=cands.stay[arc_index],
         arc_travel=per_unit[arc_unit, arc_rep],
         arc_start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+    )
+
+
+def _single_units(data: ProblemData, cands: Candidates) -> Units:
+    """One unit per account, in account order: unit ``i`` is account ``i`` and its arcs are
+    exactly ``cands`` (so unit rows stay put when arcs are added, see ``planner.pricing``)."""
+    n = data.n
+    return Units(
+        of_account=np.arange(n, dtype=np.int64),
+        order=np.arange(n, dtype=np.int64),
+        start=np.arange(n + 1, dtype=np.int64),
+        potential=data.potential.copy(),
+        workload=data.workload.copy(),
+        count=np.ones(n),
+        arc_unit=cands.account,
+        arc_rep=cands.rep,
+        arc_stay=cands.stay,
+        arc_travel=data.workload[cands.account] * cands.km,
+        arc_start=cands.start,
     )

@@ -23,19 +23,20 @@ if TYPE_CHECKING:
 SUBGRADIENT_STEPS = 30
 
 
-def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray, target: float) -> float:
+def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray, target: float, duals: np.ndarray) -> float:
     """Best of the dual-based bound and a subgradient ascent from it (see module docstring).
 
     Args:
-        lp: The solved unit LP (its duals, band and caps are used).
-        account_cost: Cost per ``lp.cands`` arc in the LP's objective units.
+        lp: The solved unit LP (its band and caps are used).
+        account_cost: Cost per ``lp.full`` arc (every candidate arc) in the LP's objective units.
         target: An upper estimate of the optimum (the LP value), for Polyak steps.
+        duals: The LP's row duals (unit rows first).
     """
     problem = _Relaxation(lp, account_cost)
-    y = problem.project(problem.start_duals())
+    y = problem.project(duals[lp.units.size :].copy())
     best, g = problem.evaluate(y)
-    if lp.units.count.max(initial=1.0) <= 1.0:
-        return best  # exact LP duals: nothing to gain
+    if lp.units.count.max(initial=1.0) <= 1.0 and lp.full is lp.cands:
+        return best  # exact LP duals over every arc: nothing to gain
     theta, stall = 1.0, 0
     for _ in range(SUBGRADIENT_STEPS):
         norm = float(g @ g)
@@ -56,7 +57,7 @@ class _Relaxation:
     """Arrays of the relaxed per-account problem."""
 
     def __init__(self, lp: AssignmentLp, account_cost: np.ndarray) -> None:
-        data, cands, k = lp.data, lp.cands, lp.reps.size
+        data, cands, k = lp.data, lp.full, lp.reps.size
         self.lp, self.k, self.cost = lp, k, account_cost
         self.start = cands.start
         rep_pos = np.zeros(data.m, dtype=np.int64)
@@ -75,9 +76,6 @@ class _Relaxation:
         self.upper_rows = np.concatenate([np.tile([True, False, True, False, True], k), [True, True]])
         self.limit = np.abs(lp.stage_cost[lp.col_delta + 2 :])  # elastic cost caps |y|
         self.free_rows = ~np.isfinite(self.rhs) | (self.rhs >= 1e29)
-
-    def start_duals(self) -> np.ndarray:
-        return np.asarray(self.lp.highs.getSolution().row_dual)[self.lp.units.size :].copy()
 
     def project(self, y: np.ndarray) -> np.ndarray:
         y = np.where(self.upper_rows, np.minimum(y, 0.0), np.maximum(y, 0.0))

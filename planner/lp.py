@@ -15,6 +15,13 @@ Bounds are *Lagrangian*: the duals of the unit LP priced on the per-account prob
 valid lower bound on the per-account LP (hence on every integer plan), exact when units are
 single accounts. That is ``lp_lower_bound_moves`` and the travel bound of the benchmark.
 
+*Column generation* (``price_cands``): an LP of single accounts may hold only some of the
+candidate arcs (at 50,000 accounts, those the bundled LP uses). After each solve the arcs
+left out are priced with the row duals; each account's most negative one joins the model and
+the stage is solved again, until the Lagrangian bound over every candidate arc meets the LP
+value (then the restricted LP *is* the per-account LP) or ``price_rounds`` run out. The bound
+stays valid in either case, because it is always evaluated over every candidate arc.
+
 Columns: one per unit arc, then ``delta_p``, ``delta_w`` (the band, fixed per stage), four
 elastic slacks per rep (potential over/under, workload over/under) and one capacity overflow
 per rep; stage costs decide whether the elastic columns may be used. Rows: one "exactly one
@@ -28,22 +35,12 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 
-from planner.candidates import (
-    Candidates,
-    ProblemData,
-    Units,
-    base_mask,
-    build_candidates,
-    build_problem_data,
-    build_units,
-    widen_candidates,
-)
-from planner.instance import Instance, PlanOptions
+from planner.candidates import Candidates, ProblemData, build_units, candidate_subset
 from planner.lagrangian import lagrangian_bound
 
 _INF = highspy.kHighsInf
@@ -66,8 +63,11 @@ def quiet_highs() -> highspy.Highs:
 OVERFLOW_COST = 1e4  # per unit of normalised workload above capacity: capacity beats balance
 ELASTIC_COST = 1e5  # per normalised unit of band violation while the band must hold
 MOVED_POTENTIAL_TIE = 1e-3  # moves first; moved potential only breaks ties (<= 1e-3 move each)
+TRAVEL_TIE = 0.05  # moves first, then travel (<= 0.05 move per account and trip)
 MAX_LP_UNITS = 12_000  # up to this many accounts the LP is exact (one account per unit)
 BUNDLED_LP_UNITS = 12_000  # above it, accounts are bundled to about this many units
+PRICE_ROUNDS = 2  # column-generation rounds per stage within the planner's budget
+PRICE_GAP = 1e-4  # stop pricing once the bound is within this share of the LP value
 
 
 @dataclass
@@ -83,36 +83,70 @@ class LpSolution:
     overflow: np.ndarray  # normalised workload above capacity, per active rep
     bound: float = -math.inf  # Lagrangian lower bound of the stage objective (per account)
     solved: bool = False  # HiGHS reached optimality (possibly using elastic columns)
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every column
+    duals: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every row
 
 
 class AssignmentLp:
-    """The warm-started LP over one candidate set (see module docstring)."""
+    """The warm-started LP over one candidate set (see module docstring).
 
-    def __init__(self, data: ProblemData, cands: Candidates, tolerance: float, exact: bool = False) -> None:
-        self.data, self.cands, self.tolerance = data, cands, tolerance
-        self.units = build_units(data, cands, data.n if exact or data.n <= MAX_LP_UNITS else BUNDLED_LP_UNITS)
+    Args:
+        data: Problem arrays.
+        cands: The arcs the model starts with.
+        tolerance: The balance tolerance (the band until a stage sets another).
+        exact: One account per unit at every size (else bundled above ``MAX_LP_UNITS``).
+        price_cands: All candidate arcs, when ``cands`` holds only some of them: the LP
+            then prices the rest after each solve (column generation, single accounts).
+    """
+
+    def __init__(
+        self,
+        data: ProblemData,
+        cands: Candidates,
+        tolerance: float,
+        exact: bool = False,
+        price_cands: Candidates | None = None,
+    ) -> None:
+        self.data, self.tolerance = data, tolerance
+        self.full = price_cands if price_cands is not None else cands
+        self.priced = price_cands is not None
+        self.price_rounds = PRICE_ROUNDS
+        self.max_units = data.n if exact or self.priced or data.n <= MAX_LP_UNITS else BUNDLED_LP_UNITS
         self.reps = np.flatnonzero(data.active)
         k = self.reps.size
         self.scale_p = max(data.target_p.sum(), 1e-12) / max(k, 1)
         self.scale_w = max(data.target_w.sum(), 1e-12) / max(k, 1)
-        u = self.units
+        self.stage_cost = np.zeros(0)
+        self.stage = ""
+        self.band: tuple[float, float, np.ndarray] = (tolerance, tolerance, np.zeros(k))
+        self.caps: tuple[float, float] = (_INF, _INF)
+        self.extra = np.zeros((k, 4))  # per-rep band beyond delta (best effort)
+        self.highs = quiet_highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("random_seed", 0)
+        self._load(cands)
+        # objective scales fixed once, so that priced-in arcs cost the same as the first ones
+        self.tie_norm = max(float(self.arc_potential.max(initial=0.0)), 1e-12)
+        self.travel_scale = max(float(self.units.arc_travel.max(initial=0.0)), 1e-9)
+
+    def _load(self, cands: Candidates) -> None:
+        """(Re)build the HiGHS model over ``cands``; band, extra and caps are re-applied."""
+        self.cands = cands
+        self.units = build_units(self.data, cands, self.max_units)
+        u, k = self.units, self.reps.size
         self.n_arcs = u.arc_unit.size
         self.moving = ~u.arc_stay
         self.arc_count = u.count[u.arc_unit]
         self.arc_potential = u.potential[u.arc_unit] / self.scale_p
-        self.travel_scale = max(float(u.arc_travel.max(initial=0.0)), 1e-9)
         self.col_delta = self.n_arcs
         self.rows_moves = u.size + 5 * k
-        self.rep_row = np.full(data.m, -1, dtype=np.int64)
+        self.rep_row = np.full(self.data.m, -1, dtype=np.int64)
         self.rep_row[self.reps] = u.size + 5 * np.arange(k)
-        self.stage_cost = np.zeros(self.n_arcs)
-        self.band: tuple[float, float, np.ndarray] = (tolerance, tolerance, np.zeros(self.reps.size))
-        self.caps: tuple[float, float] = (_INF, _INF)
-        self.extra = np.zeros((self.reps.size, 4))  # per-rep band beyond delta (best effort)
-        self.highs = quiet_highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("random_seed", 0)
         self.highs.passModel(self._build())
+        if self.extra.any():
+            self.set_extra(self.extra)
+        self.set_band(*self.band)
+        self._set_caps(*self.caps)
 
     def _build(self) -> highspy.HighsLp:
         data, u, reps, k = self.data, self.units, self.reps, self.reps.size
@@ -155,10 +189,9 @@ class AssignmentLp:
     def min_violation(self, time_limit: float) -> LpSolution:
         """Least total band violation (elastic slacks) and capacity overflow at the tolerance."""
         k = self.reps.size
-        self._set_costs(np.zeros(self.n_arcs), np.concatenate([np.ones(4 * k), np.full(k, OVERFLOW_COST)]))
-        self._set_band(self.tolerance, self.tolerance, np.zeros(k))
+        self.set_band(self.tolerance, self.tolerance, np.zeros(k))
         self._set_caps(_INF, _INF)
-        return self._run(time_limit, exact=False)
+        return self._solve("violation", time_limit, exact=False)
 
     def set_extra(self, extra: np.ndarray) -> None:
         """Widen each rep's band rows by its own extra ``[k, 4]`` (normalised units)."""
@@ -172,44 +205,120 @@ class AssignmentLp:
         upper = np.stack([tp + extra[:, 0], np.full(k, _INF), tw + extra[:, 2], np.full(k, _INF)], axis=1).ravel()
         self.highs.changeRowsBounds(rows.size, rows, lower, upper)
 
-    def min_moves(self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float) -> LpSolution:
-        """Fewest moves (ties: least moved potential) inside the band; bound on moves."""
-        tie = MOVED_POTENTIAL_TIE * self.arc_potential / max(float(self.arc_potential.max(initial=0.0)), 1e-12)
-        self._set_costs(self.moving * (self.arc_count + tie), self._elastic_costs())
-        self._set_band(delta_p, delta_w, overflow)
+    def min_moves(
+        self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float, short_trips: bool = False
+    ) -> LpSolution:
+        """Fewest moves (ties: least moved potential, or with ``short_trips`` least travel
+        first) inside the band; bound on moves."""
+        self.set_band(delta_p, delta_w, overflow)
         self._set_caps(_INF, _INF)
-        result = self._run(time_limit, exact=True)
+        result = self._solve("moves+travel" if short_trips else "moves", time_limit, exact=True)
         if result.ok:
-            result.bound = lagrangian_bound(self, ~self.cands.stay * 1.0, target=result.moves)
+            result.bound = lagrangian_bound(self, ~self.full.stay * 1.0, result.moves, result.duals)
         return result
 
     def min_travel(self, max_moves: float, max_moved_potential: float, time_limit: float) -> LpSolution:
         """Least workload-weighted km with moves and moved potential capped (band kept)."""
-        self._set_costs(self.units.arc_travel / self.travel_scale, self._elastic_costs())
         self._set_caps(max_moves, max_moved_potential)
-        result = self._run(time_limit, exact=True)
+        result = self._solve("travel", time_limit, exact=True)
         if result.ok:
-            travel = self.data.workload[self.cands.account] * self.cands.km
-            scaled = lagrangian_bound(self, travel / self.travel_scale, target=result.travel / self.travel_scale)
+            travel = self.data.workload[self.full.account] * self.full.km
+            scaled = lagrangian_bound(self, travel / self.travel_scale, result.travel / self.travel_scale, result.duals)
             result.bound = scaled * self.travel_scale
         return result
 
-    def _elastic_costs(self) -> np.ndarray:
-        """Band slack at ``ELASTIC_COST``; capacity overflow far above it (hard rule first)."""
+    def arc_costs(self, stage: str, count: np.ndarray, potential: np.ndarray, travel: np.ndarray,
+                  moving: np.ndarray) -> np.ndarray:
+        """Objective of ``stage`` per arc (unit arcs of the model, or account arcs to price)."""
+        if stage == "moves":
+            return moving * (count + MOVED_POTENTIAL_TIE * potential / self.tie_norm)
+        if stage == "moves+travel":
+            return moving * count + TRAVEL_TIE * travel / self.travel_scale
+        if stage == "travel":
+            return travel / self.travel_scale
+        return np.zeros(count.size)
+
+    def _rep_costs(self, stage: str) -> np.ndarray:
+        """Band slack at ``ELASTIC_COST`` (capacity overflow far above it: hard rule first);
+        the violation stage minimises the slacks themselves."""
         k = self.reps.size
+        if stage == "violation":
+            return np.concatenate([np.ones(4 * k), np.full(k, OVERFLOW_COST)])
         return np.concatenate([np.full(4 * k, ELASTIC_COST), np.full(k, ELASTIC_COST * OVERFLOW_COST)])
 
-    def _set_costs(self, arc_cost: np.ndarray, rep_cost: np.ndarray) -> None:
-        self.stage_cost = np.concatenate([arc_cost, [0.0, 0.0], rep_cost])
+    def _set_stage(self, stage: str) -> None:
+        u = self.units
+        arc = self.arc_costs(stage, self.arc_count, self.arc_potential, u.arc_travel, self.moving)
+        self.stage, self.stage_cost = stage, np.concatenate([arc, [0.0, 0.0], self._rep_costs(stage)])
         cols = np.arange(self.stage_cost.size, dtype=np.int32)
         self.highs.changeColsCost(cols.size, cols, self.stage_cost)
 
-    def set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
-        """Use this band in the following stages (``min_travel`` keeps the last one set)."""
-        self._set_band(delta_p, delta_w, overflow)
+    def _solve(self, stage: str, time_limit: float, exact: bool) -> LpSolution:
+        """Solve ``stage``; with pricing, add each account's best missing arc and re-solve
+        while the bound over every arc stays short of the LP value (module docstring)."""
+        deadline = time.monotonic() + max(float(time_limit), 0.05)
+        if self.priced and stage != self.stage:
+            # a cold solve (with presolve) of the new objective beats HiGHS' warm start
+            # from the last stage's basis many times over at 50,000 single accounts
+            self._load(self.cands)
+        self._set_stage(stage)
+        started = time.monotonic()
+        result = self._run(time_limit, exact)
+        for _ in range(self.price_rounds if self.priced else 0):
+            took = time.monotonic() - started
+            if not result.solved or deadline - time.monotonic() < 1.5 * took:
+                break
+            arcs = self._arcs_to_add(stage, result)
+            if arcs.size == 0:
+                break
+            previous, old_key = result, self._arc_key()
+            self._load(candidate_subset(self.full, self.cands.mask, arcs))
+            self._set_stage(stage)
+            started = time.monotonic()
+            result = self._run(deadline - time.monotonic(), exact)
+            if not result.solved:  # out of time: keep the last answer, in the new arc layout
+                result = previous
+                result.x = self._expand(result.x, old_key)
+                break
+        return result
 
-    def _set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
-        """Fix the band and the allowed capacity overflow (elastic columns stay open)."""
+    def _arc_key(self) -> np.ndarray:
+        return self.units.arc_unit * self.data.m + self.units.arc_rep
+
+    def _expand(self, x: np.ndarray, old_key: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.n_arcs)
+        out[np.searchsorted(self._arc_key(), old_key)] = x
+        return out
+
+    def _arcs_to_add(self, stage: str, result: LpSolution) -> np.ndarray:
+        """Indices into ``self.full``: each account's most negative reduced-cost arc missing
+        from the model, or none when the bound over every arc meets the LP value."""
+        full, data, k = self.full, self.data, self.reps.size
+        duals = result.duals
+        y = duals[self.units.size :]
+        rep_pos = np.zeros(data.m, dtype=np.int64)
+        rep_pos[self.reps] = np.arange(k)
+        yr = y[: 5 * k].reshape(k, 5)[rep_pos[full.rep]]
+        p, w = data.potential[full.account] / self.scale_p, data.workload[full.account] / self.scale_w
+        moving = ~full.stay
+        cost = self.arc_costs(stage, np.ones(full.size), p, data.workload[full.account] * full.km, moving)
+        priced = cost - p * (yr[:, 0] + yr[:, 1]) - w * (yr[:, 2] + yr[:, 3] + yr[:, 4])
+        priced -= moving * (y[5 * k] + p * y[5 * k + 1])
+        reduced = priced - duals[: self.units.size][full.account]
+        missing = ~self.cands.mask[full.account, full.rep]
+        reduced = np.where(missing, reduced, np.inf)
+        lengths = np.diff(full.start)
+        best = np.minimum.reduceat(reduced, full.start[:-1]) if full.size else np.zeros(0)
+        value = float(self.stage_cost @ result.values)
+        if -float(np.minimum(best, 0.0).sum()) <= PRICE_GAP * max(abs(value), 1.0):
+            return np.zeros(0, dtype=np.int64)
+        pick = (reduced < -1e-9) & (reduced <= np.repeat(best, lengths))
+        first = np.flatnonzero(pick)
+        return first[np.unique(full.account[first], return_index=True)[1]]
+
+    def set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
+        """Fix the band and the allowed capacity overflow for the following stages
+        (``min_travel`` keeps the last one set; elastic columns stay open)."""
         k = self.reps.size
         cols = np.arange(self.col_delta, self.col_delta + 2, dtype=np.int32)
         self.highs.changeColsBounds(2, cols, np.array([delta_p, delta_w]), np.array([delta_p, delta_w]))
@@ -229,7 +338,8 @@ class AssignmentLp:
         self.highs.run()
         ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
         k = self.reps.size
-        values = np.asarray(self.highs.getSolution().col_value) if ok else np.zeros(self.n_arcs + 2 + 5 * k)
+        solution = self.highs.getSolution()
+        values = np.asarray(solution.col_value) if ok else np.zeros(self.n_arcs + 2 + 5 * k)
         x = np.clip(values[: self.n_arcs], 0.0, 1.0)
         tail = values[self.col_delta + 2 :]
         violation = float(tail[: 4 * k].sum())
@@ -242,6 +352,8 @@ class AssignmentLp:
             violation=violation,
             overflow=tail[4 * k :],
             solved=ok,
+            values=values,
+            duals=np.asarray(solution.row_dual) if ok else np.zeros(0),
         )
 
     def loads(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -257,129 +369,3 @@ class AssignmentLp:
         dev_p = np.abs(load_p / np.maximum(self.data.target_p[self.reps], 1e-12) - 1.0)
         dev_w = np.abs(load_w / np.maximum(self.data.target_w[self.reps], 1e-12) - 1.0)
         return float(dev_p.max(initial=0.0)), float(dev_w.max(initial=0.0))
-
-
-def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int) -> float:
-    """LP lower bound on workload-weighted km for plans with at most ``max_moves`` moves.
-
-    Same reach and balance band as :func:`planner.solve.solve` uses (including widened
-    arcs and a best-effort band when the tolerance is out of reach).
-
-    Args:
-        instance: The planning instance.
-        options: Planner options (tolerance, reach).
-        max_moves: The moves budget, typically the plan's own number of moves.
-
-    Returns:
-        The bound in workload x km, or ``math.inf`` when no plan has that few moves.
-    """
-    data = build_problem_data(instance)
-    # one account per unit at every size: exact LP duals, so the bound is the LP value itself
-    # (the bundled LP the planner uses within its time limit gives a looser Lagrangian bound)
-    _, lp, _ = find_band(data, options, time_limit=600.0, exact=True)
-    result = lp.min_travel(max_moves + 1e-6, _INF, time_limit=600.0)
-    return result.bound if result.ok else math.inf
-
-
-@dataclass
-class Band:
-    """The candidate set and balance band the integer phases work in."""
-
-    cands: Candidates
-    delta_p: float
-    delta_w: float
-    overflow: np.ndarray  # allowed normalised capacity overflow per active rep (0 when feasible)
-    widened_rounds: int
-    reachable: bool  # the tolerance holds in the LP relaxation at this reach
-    max_delta: tuple[float, float] = (0.0, 0.0)  # smallest common max deviation (best effort)
-    extra: np.ndarray | None = None  # [k, 4] normalised per-rep band beyond delta (best effort)
-
-
-def find_band(
-    data: ProblemData, options: PlanOptions, time_limit: float, exact: bool = False
-) -> tuple[Band, AssignmentLp, LpSolution]:
-    """Candidates and band: the base reach, widened only for the accounts that need it.
-
-    1. min moves at the tolerance over the base reach: done when feasible (the usual case);
-    2. else the elastic solution names the reps that cannot reach their band; the accounts
-       of over-full reps gain arcs to their nearest reps with room, and accounts near
-       under-full reps gain arcs to them (reach doubled per round), while that helps;
-    3. if still short, each rep's band widens by exactly the excess the least-violation LP
-       gives it (capacity overflow kept at its minimum): the reps that bind take it, every
-       other rep keeps the tolerance.
-
-    Every LP call shares one deadline (``time_limit`` from now). With ``exact`` the LP has
-    one account per unit at every size (slow at 50,000 accounts: for offline bounds).
-
-    Returns:
-        The band, the LP built over its candidates, and that LP's min-moves solution.
-    """
-    deadline = time.monotonic() + time_limit
-    left = lambda: max(deadline - time.monotonic(), 0.05)  # noqa: E731
-    tol = options.tolerance
-    base = base_mask(data, options.reach)
-    mask = base
-    lp = AssignmentLp(data, build_candidates(data, mask, base), tol, exact)
-    zero = np.zeros(lp.reps.size)
-    best = lp.min_moves(tol, tol, zero, left())
-    if best.ok:
-        return Band(lp.cands, tol, tol, zero, 0, True), lp, best
-    rounds, k = 0, options.reach
-    while best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
-        k = min(2 * k, data.m)
-        short, long = _binding_reps(lp, best)
-        wider = widen_candidates(data, mask, short, long, k)
-        trial = AssignmentLp(data, build_candidates(data, wider, base), tol, exact)
-        sol = trial.min_moves(tol, tol, zero, left())
-        if not (sol.solved and _badness(sol) < _badness(best) - 1e-6):
-            break
-        mask, lp, best, rounds = wider, trial, sol, rounds + 1
-    if best.ok:
-        return Band(lp.cands, tol, tol, zero, rounds, True), lp, best
-    best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
-    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
-    # every rep only as far beyond the tolerance as the least total excess forces it: the
-    # binding reps (a lone specialist, a rep full of locked accounts) take it, the rest keep
-    # the tolerance
-    extra = sol_slacks(lp, best) * (1 + 1e-6) + 1e-9
-    lp.set_extra(extra)
-    moves = lp.min_moves(tol, tol, overflow, left())
-    widest = lp.max_deviations(moves.x if moves.solved else best.x)
-    return Band(lp.cands, tol, tol, overflow, rounds, False, widest, extra), lp, moves
-
-
-def _badness(sol: LpSolution) -> float:
-    return sol.violation + OVERFLOW_COST * float(sol.overflow.sum())
-
-
-def _widening_steps(reach: int, m: int) -> list[int]:
-    steps, k = [], reach
-    while k < m:
-        k = min(2 * k, m)
-        steps.append(k)
-    return steps
-
-
-def _binding_reps(lp: AssignmentLp, sol: LpSolution) -> tuple[np.ndarray, np.ndarray]:
-    """Reps below their band (short) or above it / over capacity (long) in the elastic LP."""
-    k = lp.reps.size
-    slack = sol_slacks(lp, sol)
-    short = (slack[:, 1] > 1e-9) | (slack[:, 3] > 1e-9)
-    long = (slack[:, 0] > 1e-9) | (slack[:, 2] > 1e-9) | (sol.overflow[:k] > 1e-9)
-    return lp.reps[short], lp.reps[long]
-
-
-def sol_slacks(lp: AssignmentLp, sol: LpSolution) -> np.ndarray:
-    """[k, 4] elastic slacks (potential over, under, workload over, under) per active rep."""
-    load_p, load_w = lp.loads(sol.x)
-    tp, tw = lp.data.target_p[lp.reps], lp.data.target_w[lp.reps]
-    tol = lp.tolerance
-    return np.stack(
-        [
-            np.maximum(load_p - tp * (1 + tol), 0) / lp.scale_p,
-            np.maximum(tp * (1 - tol) - load_p, 0) / lp.scale_p,
-            np.maximum(load_w - tw * (1 + tol), 0) / lp.scale_w,
-            np.maximum(tw * (1 - tol) - load_w, 0) / lp.scale_w,
-        ],
-        axis=1,
-    )

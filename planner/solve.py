@@ -27,20 +27,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.candidates import ProblemData, build_problem_data
+from planner.candidates import Candidates, ProblemData, build_problem_data
 from planner.cpsat_model import SearchContext, solve_neighbourhood
 from planner.explain import binding_explanations, move_reasons, precedence_notes
 from planner.instance import Instance, Move, Plan, PlanOptions
 from planner.cpsat_model import moved_potential
 from planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
-from planner.lp import AssignmentLp, Band, LpSolution, find_band
+from planner.band import Band, find_band
+from planner.lp import AssignmentLp, LpSolution
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
 LP_SHARE = 0.45  # at most this share of the budget for the LP phase
 MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+BOUND_SHARE = 0.06  # at most this share of the budget for the travel bound (a metric)
 TRAVEL_SHARE = 0.4  # of the search time (LNS only): moves-neutral travel search at the end
-ROUNDING_MARGINS = (0.2, 0.4)  # share of the tolerance the warm start keeps free for rounding
+ROUNDING_MARGINS = (0.1, 0.3)  # share of the tolerance the warm start keeps free for rounding
 
 
 def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], None] | None = None) -> Plan:
@@ -65,7 +67,7 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     lp_started = time.monotonic()
     warm = _travel_warm_start(lp, band, start, clock, ROUNDING_MARGINS[0])
     # time kept back for the travel bound at the plan's own moves (a warm re-solve)
-    bound_reserve = min(max(1.0, time.monotonic() - lp_started), 0.15 * options.time_limit)
+    bound_reserve = min(max(1.0, time.monotonic() - lp_started), BOUND_SHARE * options.time_limit)
     clock.lap("lp")
     widest = band.max_delta if band.extra is not None else (band.delta_p, band.delta_w)
     say(f"lp: band up to ±{widest[0]:.1%}/±{widest[1]:.1%}, moves bound {_bound(start):.0f}")
@@ -83,7 +85,7 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
         say(f"repair: polished to {int(np.count_nonzero(assign != data.owner))} moves")
     clock.lap("repair")
     optimal = False
-    if lp.cands.size <= GLOBAL_MODEL_ARCS:
+    if band.cands.size <= GLOBAL_MODEL_ARCS:
         active = np.flatnonzero(data.active)
         # from the options, not the clock: the same instance and options give the same plan
         dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
@@ -150,19 +152,16 @@ def _bound(sol: LpSolution) -> float:
 
 
 def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _Clock, margin: float) -> LpSolution:
-    """Travel-minimal LP vertex with moves capped at their minimum, in a band shrunk by
-    ``margin`` of the tolerance: the rounded plan then lands inside the true band without
-    long repair chains (when every rep sits at its band edge, one account too many can only
-    be passed on through a chain of reps). Near misses still make a good warm start."""
+    """LP vertex with fewest moves, then least travel, in a band shrunk by ``margin`` of the
+    tolerance: the rounded plan then lands inside the true band without long repair chains
+    (when every rep sits at its band edge, one account too many can only be passed on
+    through a chain of reps). Near misses still make a good warm start."""
     if not start.ok:
         return start
     shrink = margin * min(band.delta_p, band.delta_w)
-    shrunk = lp.min_moves(band.delta_p - shrink, band.delta_w - shrink, band.overflow, clock.remaining() * 0.2)
-    base = shrunk if shrunk.solved else start
-    travel = lp.min_travel(
-        base.moves + 1e-6, base.moved_potential * (1 + MOVED_POTENTIAL_SLACK) + 1e-9, clock.remaining() * 0.3
-    )
-    return travel if travel.solved else base
+    warm = lp.min_moves(band.delta_p - shrink, band.delta_w - shrink, band.overflow, clock.remaining() * 0.25,
+                        short_trips=True)
+    return warm if warm.solved else start
 
 
 def _round_and_repair(
@@ -175,7 +174,7 @@ def _round_and_repair(
     share: float,
 ) -> np.ndarray:
     """Round the warm start and repair it, within ``share`` of the remaining time."""
-    assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(ctx.data, lp)
+    assign = round_lp(lp, warm.x) if warm.solved else _fallback_assignment(ctx.data, ctx.cands)
     return repair(ctx, assign, time.monotonic() + share * clock.remaining(), log, say)
 
 
@@ -189,9 +188,8 @@ def _travel_bound(lp: AssignmentLp, band: Band, start: LpSolution, moves: int, c
     return result.bound if result.ok and result.bound > 0 else None
 
 
-def _fallback_assignment(data: ProblemData, lp: AssignmentLp) -> np.ndarray:
+def _fallback_assignment(data: ProblemData, cands: Candidates) -> np.ndarray:
     """No LP answer in time: keep owners where allowed, else the nearest candidate rep."""
-    cands = lp.cands
     assign = np.full(data.n, -1, dtype=np.int64)
     assign[cands.account[cands.stay]] = cands.rep[cands.stay]
     todo = np.flatnonzero(assign < 0)
@@ -210,7 +208,7 @@ def _search_context(data: ProblemData, lp: AssignmentLp, band: Band, options: Pl
     hi_w = np.minimum(data.target_w * (1 + band.delta_w) + extra[:, 2], data.capacity + overflow)
     return SearchContext(
         data=data,
-        cands=lp.cands,
+        cands=band.cands,
         lo_p=np.where(active, data.target_p * (1 - band.delta_p) - extra[:, 1], 0.0),
         hi_p=np.where(active, data.target_p * (1 + band.delta_p) + extra[:, 0], 0.0),
         lo_w=np.where(active, data.target_w * (1 - band.delta_w) - extra[:, 3], 0.0),
@@ -257,7 +255,7 @@ def _build_plan(
     owned = data.owner >= 0
     travel_before = float((data.workload[owned] * data.dist[np.flatnonzero(owned), data.owner[owned]]).sum())
     bound = math.ceil(start.bound - 1e-6) if start.ok and math.isfinite(start.bound) else None
-    cands = lp.cands
+    cands = band.cands
     key = cands.account * data.m + cands.rep
     arc_of = np.minimum(np.searchsorted(key, np.arange(data.n) * data.m + assign), max(cands.size - 1, 0))
     widened = int(np.count_nonzero(cands.widened[arc_of] & (key[arc_of] == np.arange(data.n) * data.m + assign)))

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
-from planner.lp import travel_lower_bound
+from planner.band import travel_lower_bound
 from planner.solve import solve
 from planner.validate import balance_deviations, validate_plan
 from tests.test_planner_solve_instances import make_instance

@@ -8,7 +8,7 @@ from planner.candidates import build_problem_data
 from planner.cpsat_model import moved_potential, solve_neighbourhood
 from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 from planner.lns import SearchLog, greedy_repair, reduce_travel, round_lp
-from planner.lp import find_band
+from planner.band import find_band
 from planner.solve import _search_context
 from planner.validate import validate_plan
 from tests.test_planner_solve_instances import make_instance
