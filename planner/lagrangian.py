@@ -53,6 +53,20 @@ def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray, target: float, 
     return best
 
 
+def priced_arcs(lp: AssignmentLp, account_cost: np.ndarray, duals: np.ndarray) -> tuple[float, np.ndarray]:
+    """``L(y)`` at the LP's own side-row duals (a valid bound, no ascent) and every arc's
+    priced cost, for column generation (``planner.lp``).
+
+    Args:
+        lp: The solved LP.
+        account_cost: Cost per ``lp.full`` arc in the LP's objective units.
+        duals: The LP's row duals (unit rows first).
+    """
+    problem = _Relaxation(lp, account_cost)
+    y = problem.project(duals[lp.units.size :].copy())
+    return problem.evaluate(y)[0], problem.price(y)
+
+
 class _Relaxation:
     """Arrays of the relaxed per-account problem."""
 
@@ -83,12 +97,17 @@ class _Relaxation:
         y = np.clip(y, -cap, cap)
         return np.where(self.free_rows, 0.0, y)
 
-    def evaluate(self, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """``L(y)`` and a subgradient (``b - A x*``, x* the priced-cheapest arcs)."""
+    def price(self, y: np.ndarray) -> np.ndarray:
+        """Each arc's cost minus the side rows' multipliers times its column."""
         k = self.k
         yr = y[: 5 * k].reshape(k, 5)[self.arc_rep]
         priced = self.cost - self.p * (yr[:, 0] + yr[:, 1]) - self.w * (yr[:, 2] + yr[:, 3] + yr[:, 4])
-        priced = priced - self.moving * (y[5 * k] + self.p * y[5 * k + 1])
+        return priced - self.moving * (y[5 * k] + self.p * y[5 * k + 1])
+
+    def evaluate(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """``L(y)`` and a subgradient (``b - A x*``, x* the priced-cheapest arcs)."""
+        k = self.k
+        priced = self.price(y)
         lengths = np.diff(self.start)
         best = np.minimum.reduceat(priced, self.start[:-1]) if priced.size else np.zeros(0)
         cheapest = priced <= np.repeat(best, lengths) + 1e-12

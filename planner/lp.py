@@ -41,7 +41,7 @@ import highspy
 import numpy as np
 
 from planner.candidates import Candidates, ProblemData, build_units, candidate_subset
-from planner.lagrangian import lagrangian_bound
+from planner.lagrangian import lagrangian_bound, priced_arcs
 
 _INF = highspy.kHighsInf
 
@@ -292,29 +292,21 @@ class AssignmentLp:
 
     def _arcs_to_add(self, stage: str, result: LpSolution) -> np.ndarray:
         """Indices into ``self.full``: each account's most negative reduced-cost arc missing
-        from the model, or none when the bound over every arc meets the LP value."""
-        full, data, k = self.full, self.data, self.reps.size
-        duals = result.duals
-        y = duals[self.units.size :]
-        rep_pos = np.zeros(data.m, dtype=np.int64)
-        rep_pos[self.reps] = np.arange(k)
-        yr = y[: 5 * k].reshape(k, 5)[rep_pos[full.rep]]
-        p, w = data.potential[full.account] / self.scale_p, data.workload[full.account] / self.scale_w
+        from the model; none once the Lagrangian bound over every arc (at these duals) is
+        within ``PRICE_GAP`` of the LP value, so that more arcs could hardly lower it."""
+        full, data = self.full, self.data
         moving = ~full.stay
-        cost = self.arc_costs(stage, np.ones(full.size), p, data.workload[full.account] * full.km, moving)
-        priced = cost - p * (yr[:, 0] + yr[:, 1]) - w * (yr[:, 2] + yr[:, 3] + yr[:, 4])
-        priced -= moving * (y[5 * k] + p * y[5 * k + 1])
-        reduced = priced - duals[: self.units.size][full.account]
-        missing = ~self.cands.mask[full.account, full.rep]
-        reduced = np.where(missing, reduced, np.inf)
-        lengths = np.diff(full.start)
-        best = np.minimum.reduceat(reduced, full.start[:-1]) if full.size else np.zeros(0)
+        cost = self.arc_costs(stage, np.ones(full.size), data.potential[full.account] / self.scale_p,
+                              data.workload[full.account] * full.km, moving)
+        bound, priced = priced_arcs(self, cost, result.duals)
         value = float(self.stage_cost @ result.values)
-        if -float(np.minimum(best, 0.0).sum()) <= PRICE_GAP * max(abs(value), 1.0):
+        if value - bound <= PRICE_GAP * max(abs(value), 1.0):
             return np.zeros(0, dtype=np.int64)
-        pick = (reduced < -1e-9) & (reduced <= np.repeat(best, lengths))
-        first = np.flatnonzero(pick)
-        return first[np.unique(full.account[first], return_index=True)[1]]
+        reduced = priced - result.duals[: self.units.size][full.account]
+        reduced = np.where(self.cands.mask[full.account, full.rep], np.inf, reduced)
+        best = np.minimum.reduceat(reduced, full.start[:-1]) if full.size else np.zeros(0)
+        pick = np.flatnonzero((reduced < -1e-9) & (reduced <= np.repeat(best, np.diff(full.start))))
+        return pick[np.unique(full.account[pick], return_index=True)[1]]
 
     def set_band(self, delta_p: float, delta_w: float, overflow: np.ndarray) -> None:
         """Fix the band and the allowed capacity overflow for the following stages

@@ -3,8 +3,10 @@
 Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit`` overall:
 
 1. *prepare*: arrays, hard-rule precedence, sparse candidates (``planner.candidates``);
-2. *lp*: the balance band (widened reach only where needed), the moves lower bound and a
-   travel-minimal LP vertex with moves capped at that bound (``planner.lp``);
+2. *lp*: the balance band (widened reach only where needed, ``planner.band``), the moves
+   lower bound, and a warm start: the LP vertex with fewest moves, then least travel
+   (``planner.lp``; at 50,000 accounts bundled, then refined to single accounts by column
+   generation, so the vertex has only a few hundred fractional accounts);
 3. *repair*: round the LP vertex (computed in a slightly shrunk band so rounding lands
    inside the true one) to a complete assignment, close any band gap with greedy moves and
    swaps, then CP-SAT neighbourhoods; then undo every move the band does not need;
@@ -39,7 +41,7 @@ from planner.lp import AssignmentLp, LpSolution
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
 LP_SHARE = 0.45  # at most this share of the budget for the LP phase
-MOVED_POTENTIAL_SLACK = 0.02  # travel may use 2% more moved potential than the LP minimum
+MOVED_POTENTIAL_SLACK = 0.02  # the travel search may use 2% more moved potential than its start
 BOUND_SHARE = 0.06  # at most this share of the budget for the travel bound (a metric)
 TRAVEL_SHARE = 0.4  # of the search time (LNS only): moves-neutral travel search at the end
 ROUNDING_MARGINS = (0.1, 0.3)  # share of the tolerance the warm start keeps free for rounding

@@ -1,0 +1,72 @@
+"""Bundled LP refined to single accounts by column generation (``planner.lp`` pricing).
+
+Bundling is forced on a small instance by lowering the unit thresholds, so the path the
+planner takes at 50,000 accounts runs here in seconds and can be compared with the LP over
+every arc at once.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import planner.lp as lp_module
+from planner.band import find_band, travel_lower_bound
+from planner.candidates import build_problem_data
+from planner.generate import generate_instance
+from planner.instance import PlanOptions
+from planner.solve import solve
+from planner.validate import validate_plan
+
+INSTANCE = generate_instance(3000, 20, 5)
+OPTIONS = PlanOptions(time_limit=30.0)
+
+
+@pytest.fixture
+def bundled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lp_module, "MAX_LP_UNITS", 600)
+    monkeypatch.setattr(lp_module, "BUNDLED_LP_UNITS", 400)
+
+
+def _exact_moves() -> float:
+    _, lp, exact = find_band(build_problem_data(INSTANCE), OPTIONS, 60.0, exact=True)
+    assert lp.units.size == len(INSTANCE.accounts) and exact.ok
+    return exact.moves
+
+
+@pytest.mark.usefixtures("bundled")
+def test_pricing_until_it_stops_reaches_the_lp_over_every_arc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lp_module, "PRICE_ROUNDS", 100)
+    data = build_problem_data(INSTANCE)
+    band, lp, start = find_band(data, OPTIONS, 60.0)
+    exact = _exact_moves()
+    assert lp.priced and lp.units.size == data.n
+    assert lp.cands.size < band.cands.size  # far from every arc was needed
+    assert start.moves == pytest.approx(exact, rel=2 * lp_module.PRICE_GAP)
+    assert exact * (1 - 2 * lp_module.PRICE_GAP) <= start.bound <= exact + 1e-6
+
+
+@pytest.mark.usefixtures("bundled")
+@pytest.mark.parametrize("rounds", [0, 1])
+def test_the_bound_stays_valid_when_pricing_stops_early(monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    monkeypatch.setattr(lp_module, "PRICE_ROUNDS", rounds)
+    _, _, start = find_band(build_problem_data(INSTANCE), OPTIONS, 60.0)
+    assert start.ok
+    assert start.bound <= _exact_moves() + 1e-6  # a lower bound even on a restricted LP
+
+
+@pytest.mark.usefixtures("bundled")
+def test_priced_travel_bound_matches_the_lp_over_every_arc() -> None:
+    moves = int(round(_exact_moves() * 1.02))
+    priced = travel_lower_bound(INSTANCE, OPTIONS, moves)
+    exact = travel_lower_bound(INSTANCE, OPTIONS, moves, exact=True)
+    assert exact * (1 - 2 * lp_module.PRICE_GAP) <= priced <= exact * (1 + 1e-6)
+
+
+@pytest.mark.usefixtures("bundled")
+def test_plan_on_the_priced_path_is_valid_and_above_the_bound() -> None:
+    options = PlanOptions(time_limit=15.0)
+    plan = solve(INSTANCE, options)
+    assert validate_plan(INSTANCE, options, plan.assignment) == []
+    assert plan.metrics["status"] == "FEASIBLE"
+    bound = plan.metrics["lp_lower_bound_moves"]
+    assert isinstance(bound, int) and bound <= plan.metrics["moves"] <= bound * 1.05
