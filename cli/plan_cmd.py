@@ -166,7 +166,7 @@ def plan_command(
         raise typer.Exit(EXIT_INVALID_PLAN)
 
 
-STARTUP_RESERVE_S = 1.5  # interpreter start and imports happen before the command runs
+STARTUP_RESERVE_S = 2.0  # interpreter start and imports happen before the command runs
 OUTPUT_RESERVE_S_PER_ACCOUNT = 2e-5  # validation, metrics, plan.csv and the summary
 
 
