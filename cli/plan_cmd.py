@@ -308,7 +308,7 @@ def run_plan(
     console = console or Console()
     console.print(
         f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps "
-        f"(tolerance {options.tolerance:.0%}, reach {options.reach}, time limit {options.time_limit:g}s)"
+        f"(tolerance {options.tolerance:.0%}, reach {options.reach}, solver time limit {options.time_limit:.1f}s)"
     )
     started = time.perf_counter()
     if solved is None:
