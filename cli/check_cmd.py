@@ -81,6 +81,8 @@ def print_check_report(console: Console, report: Any) -> None:
             f"{report.reconciled} reconciled after an interruption, {report.resolved} resolved, "
             f"{report.auto_assigned} auto-assigned."
         )
+    for skipped in report.skipped_assignments[:20]:
+        console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
     for failure in report.failures[:20]:
         console.print(f"[red]failed[/red] {failure}")
 

@@ -38,9 +38,9 @@ def demo_command(
 
     if crm not in ("salesforce", "hubspot"):
         raise InputError(f"--crm must be salesforce or hubspot, not {crm!r}")
-    from cli.plan_cmd import _make_console
+    from cli.plan_output import make_console
 
-    console = _make_console()
+    console = make_console()
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm"):

@@ -2,7 +2,8 @@
 
 An owner change is decided without a write when the account is gone, when it already has
 the new owner (re-applying is a no-op, so write-back is idempotent), or when its owner is no
-longer the one the plan expected (someone changed it in the CRM: never overwrite that).
+longer the one the plan expected, or no longer empty where the change expects an unowned
+account (someone changed it in the CRM: never overwrite that).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def precheck_owner_change(
     now = current_owners[change.account_id]
     if now == change.new_owner_id:
         return WriteResult(change.account_id, True)
+    if change.expect_unowned and now:
+        return WriteResult(
+            change.account_id, False, error_code="OWNER_SET",
+            message=f"the account got owner {now} in {crm_label} since the last sync; left as is",
+        )
     if change.expected_owner_id is not None and now != change.expected_owner_id:
         return WriteResult(
             change.account_id, False, error_code="OWNER_CHANGED",

@@ -109,11 +109,14 @@ class SkippedRecord:
 
 @dataclass(frozen=True)
 class OwnerChange:
-    """Move one account to a new owner. ``expected_owner_id`` guards against a changed record."""
+    """Move one account to a new owner. ``expected_owner_id`` guards against a changed record;
+    ``expect_unowned`` writes only while the account still has no owner (auto-assign: an
+    owner someone set in the CRM since the last sync is never overwritten)."""
 
     account_id: str
     new_owner_id: str
     expected_owner_id: str | None = None
+    expect_unowned: bool = False
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class ConflictReport:
     already_flagged: int = 0
     resolved: int = 0
     auto_assigned: int = 0
+    skipped_assignments: list[str] = field(default_factory=list)  # owned in the CRM meanwhile
     failures: list[str] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
 
@@ -311,8 +312,12 @@ def _deliver_assignments(store: Store, connector: CrmConnector, report: Conflict
     pending = _rows(store, AUTO_ASSIGN, "pending")
     if not pending:
         return
-    changes = [OwnerChange(r.payload["account_id"], r.payload["new_owner_id"]) for r in pending]
+    changes = [OwnerChange(r.payload["account_id"], r.payload["new_owner_id"], expect_unowned=True) for r in pending]
     for row, result in zip(pending, connector.apply_owner_changes(changes), strict=True):
+        if result.error_code == "OWNER_SET":  # a human assigned it first: nothing left to do
+            store.outbox.mark_failed(row.id, f"{result.error_code}: {result.message}", final=True)  # type: ignore[arg-type]
+            report.skipped_assignments.append(f"{row.payload['account_id']}: {result.message}")
+            continue
         if not result.ok:
             store.outbox.mark_failed(row.id, f"{result.error_code}: {result.message}", final=not result.retriable)  # type: ignore[arg-type]
             report.failures.append(f"assign {row.payload['account_id']}: {result.error_code} {result.message}")

@@ -145,3 +145,26 @@ def test_unowned_account_is_assigned_and_audited_when_auto_assign_on(
     assert live[owner_key] == entry.new_owner_id
     again = detect_conflicts(store, connector_for(emu, crm, url), rule_config)
     assert again.auto_assigned == 0
+
+
+def test_auto_assign_leaves_an_account_a_human_assigned_after_the_sync(
+    setup: tuple[Any, ...],
+) -> None:
+    crm, emu, url, store, summary = setup
+    rule_config = rules_for(store, crm).model_copy(update={"auto_assign": True})
+    preview = detect_conflicts(store, connector_for(emu, crm, url), rule_config,
+                               changed_ids=summary.changed_account_ids, dry_run=True)
+    unowned = [f for f in preview.flags if not f["current_owner_id"] and f["expected_owner_id"]]
+    assert unowned
+    target = unowned[0]
+    human_pick = next(f["current_owner_id"] for f in preview.flags
+                      if f["current_owner_id"] and f["current_owner_id"] != target["expected_owner_id"])
+    emu.control.update("accounts", target["account_id"], {"owner_id": human_pick})  # not synced yet
+    report = detect_conflicts(store, connector_for(emu, crm, url), rule_config,
+                              changed_ids=summary.changed_account_ids)
+    assert [s for s in report.skipped_assignments if s.startswith(f"{target['account_id']}:")]
+    assert not report.failures and report.auto_assigned == len(unowned) - 1
+    assigned = {h.account_id for h in store.history.list(crm=crm) if h.source == "auto_assign"}
+    assert target["account_id"] not in assigned
+    owner_key = "owner_sf_id" if crm == "salesforce" else "owner_hs_id"
+    assert emu.control.record("accounts", target["account_id"])[owner_key] == human_pick

@@ -22,3 +22,12 @@ def test_guard_lets_the_write_through_when_owner_is_as_expected_or_unguarded() -
     owners = {"A": "R1"}
     assert precheck_owner_change(OwnerChange("A", "R2", expected_owner_id="R1"), owners, **KW) is None
     assert precheck_owner_change(OwnerChange("A", "R2"), owners, **KW) is None
+
+
+def test_auto_assign_guard_writes_only_while_the_account_has_no_owner() -> None:
+    owners = {"A": None, "B": "R7", "C": "R2"}
+    assert precheck_owner_change(OwnerChange("A", "R2", expect_unowned=True), owners, **KW) is None
+    taken = precheck_owner_change(OwnerChange("B", "R2", expect_unowned=True), owners, **KW)
+    assert taken is not None and not taken.ok and taken.error_code == "OWNER_SET" and "R7" in (taken.message or "")
+    done = precheck_owner_change(OwnerChange("C", "R2", expect_unowned=True), owners, **KW)
+    assert done is not None and done.ok  # already assigned by an earlier run: idempotent

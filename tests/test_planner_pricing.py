@@ -15,7 +15,7 @@ from planner.candidates import build_problem_data
 from planner.generate import generate_instance
 from planner.instance import PlanOptions
 from planner.solve import solve
-from planner.validate import validate_plan
+from planner.validate import HARD_KINDS, validate_plan
 
 INSTANCE = generate_instance(3000, 20, 5)
 OPTIONS = PlanOptions(time_limit=30.0)
@@ -70,3 +70,16 @@ def test_plan_on_the_priced_path_is_valid_and_above_the_bound() -> None:
     assert plan.metrics["status"] == "FEASIBLE"
     bound = plan.metrics["lp_lower_bound_moves"]
     assert isinstance(bound, int) and bound <= plan.metrics["moves"] <= bound * 1.05
+
+
+@pytest.mark.usefixtures("bundled")
+def test_best_effort_band_is_refined_too_when_the_tolerance_is_out_of_reach() -> None:
+    options = PlanOptions(tolerance=0.001, reach=3, time_limit=15.0)
+    data = build_problem_data(INSTANCE)
+    band, lp, start = find_band(data, options, 60.0)
+    assert not band.reachable and band.extra is not None
+    assert lp.priced and lp.extra.any() and start.solved
+    plan = solve(INSTANCE, options)
+    hard = [v for v in validate_plan(INSTANCE, options, plan.assignment) if v.kind in HARD_KINDS]
+    assert hard == [] and plan.metrics["status"] == "BEST_EFFORT" and plan.explanations
+    assert plan.metrics["max_deviation_potential"] < plan.metrics["max_deviation_potential_before"]
