@@ -13,6 +13,8 @@ Exactly once, across re-runs, crashes and restarts, comes from the outbox:
    the connectors put on every task (a crash after the CRM write but before our commit is
    reconciled, not repeated); only the missing ones are created.
 3. *Resolve*: a flag whose conflict is gone gets its task completed, again via the outbox.
+   Should the same conflict come back later, it is a new *episode* with its own key
+   (``KEY~2``, ``KEY~3``...), so it is flagged again, still exactly once.
 
 With ``auto_assign: true`` in the rules file, unowned accounts the rules can place are assigned
 to their expected owner; the CRM write and the audit entry follow the same outbox discipline.
@@ -159,15 +161,38 @@ def _assignee(book: Book, decision: rules.Decision) -> str | None:
     return None
 
 
+EPISODE_SEPARATOR = "~"
+
+
+def conflict_of(flag_key: str) -> str:
+    """The conflict key behind a flag's key (``KEY`` or episode ``KEY~n``)."""
+    return flag_key.split(EPISODE_SEPARATOR, 1)[0]
+
+
+def _open_and_next_episode(store: Store) -> tuple[set[str], dict[str, str]]:
+    """Conflicts with an unresolved flag, and the key the next flag of each other conflict
+    gets (``KEY`` the first time, ``KEY~n`` after n - 1 resolved episodes)."""
+    resolved = {row.payload.get("flag_key") for row in _rows(store, CONFLICT_RESOLVE)}
+    open_conflicts: set[str] = set()
+    episodes: dict[str, int] = {}
+    for row in _rows(store, CONFLICT_FLAG):
+        conflict = conflict_of(row.external_key)
+        episodes[conflict] = episodes.get(conflict, 0) + 1
+        if row.external_key not in resolved:
+            open_conflicts.add(conflict)
+    return open_conflicts, {c: f"{c}{EPISODE_SEPARATOR}{n + 1}" for c, n in episodes.items()}
+
+
 def _enqueue_flags(
     store: Store, book: Book, current: dict[str, rules.Decision], report: ConflictReport
 ) -> None:
-    existing = {row.external_key for row in _rows(store, CONFLICT_FLAG)}
+    open_conflicts, next_key = _open_and_next_episode(store)
     new: list[tuple[str, dict[str, Any]]] = []
-    for key, decision in current.items():
-        if key in existing:
+    for conflict, decision in current.items():
+        if conflict in open_conflicts:
             report.already_flagged += 1
             continue
+        key = next_key.get(conflict, conflict)
         title = _TITLES.get(decision.status, decision.status.value)
         body = (
             f"{decision.reason}\nRule: {decision.deciding_rule or 'none'}\n"
@@ -192,7 +217,7 @@ def _enqueue_resolutions(
     resolved = {row.payload.get("flag_key") for row in _rows(store, CONFLICT_RESOLVE)}
     for row in _rows(store, CONFLICT_FLAG):
         key = row.external_key
-        if row.payload.get("account_id") not in scope or key in current_keys or key in resolved:
+        if row.payload.get("account_id") not in scope or conflict_of(key) in current_keys or key in resolved:
             continue
         payload = {"flag_key": key, "account_id": row.payload.get("account_id")}
         store.outbox.enqueue(CONFLICT_RESOLVE, payload, f"resolved:{key}")

@@ -168,3 +168,21 @@ def test_auto_assign_leaves_an_account_a_human_assigned_after_the_sync(
     assert target["account_id"] not in assigned
     owner_key = "owner_sf_id" if crm == "salesforce" else "owner_hs_id"
     assert emu.control.record("accounts", target["account_id"])[owner_key] == human_pick
+
+
+def test_conflict_that_comes_back_after_resolution_is_flagged_again_once(setup: tuple[Any, ...]) -> None:
+    crm, emu, url, store, summary = setup
+    rule_config = rules_for(store, crm)
+    report = detect_conflicts(store, connector_for(emu, crm, url), rule_config,
+                              changed_ids=summary.changed_account_ids)
+    mismatch = next(f for f in report.flags if f["status"] == "mismatch" and f["expected_owner_id"]
+                    and f["current_owner_id"])
+    account, key = mismatch["account_id"], mismatch["key"]
+    for owner in (mismatch["expected_owner_id"], mismatch["current_owner_id"]):  # fixed, then undone
+        emu.control.update("accounts", account, {"owner_id": owner})
+        later = run_sync(connector_for(emu, crm, url), store)
+        detect_conflicts(store, connector_for(emu, crm, url), rule_config, changed_ids=later.changed_account_ids)
+    assert crm_flags(emu)[f"{key}~2"] == 1 and key not in crm_flags(emu)
+    again = detect_conflicts(store, connector_for(emu, crm, url), rule_config, changed_ids=[account])
+    assert again.already_flagged == 1 and again.flagged == 0
+    assert crm_flags(emu)[f"{key}~2"] == 1
