@@ -117,6 +117,9 @@ def _print_summary(console: Console, summary: SyncSummary) -> None:
         f"API calls: {summary.api_calls}   elapsed: {summary.elapsed_s:.1f} s   "
         f"status: {summary.status}"
     )
+    purged = sum(c.purged for c in summary.kinds.values())
+    if purged:
+        console.print(f"{purged} record(s) no longer exist in the CRM at all (purged): marked deleted")
     if summary.skipped:
         console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
         for skipped in summary.skipped[:SKIPPED_SHOWN]:

@@ -41,11 +41,12 @@ class KindCounts:
     deleted: int = 0
     unchanged: int = 0
     skipped: int = 0
+    purged: int = 0  # --full only: gone from the CRM without a tombstone (deleted too)
     pages: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """Counters by name (incl. ``pages``)."""
-        return {name: getattr(self, name) for name in (*COUNT_NAMES, "pages")}
+        return {name: getattr(self, name) for name in (*COUNT_NAMES, "purged", "pages")}
 
 
 @dataclass
@@ -131,7 +132,11 @@ def _sync_kind(
     cursor = None if summary.full else store.get_cursor(crm, kind.value)
     if cursor is None:
         summary.first_read.add(kind.value)
+    seen: set[str] = set()
     for page in connector.iter_changes(kind, cursor, full=summary.full):
+        if summary.full:
+            seen.update(r.id for r in page.records)
+            seen.update(s.record_id for s in page.skipped)  # malformed, but still in the CRM
         next_cursor = advance_cursor(cursor, page.cursor)
         with store.transaction() as conn:
             outcome = store.upsert(conn, crm, kind.value, page.records, synced_at=utc_now())
@@ -154,6 +159,14 @@ def _sync_kind(
             summary.deleted_account_ids.update(outcome.deleted)
         if progress is not None:
             progress(kind.value, counts)
+    if summary.full:
+        # the whole kind was read: what the CRM no longer has at all was purged there
+        purged = store.mark_unseen_deleted(crm, kind.value, seen, synced_at=utc_now())
+        counts.deleted += len(purged)
+        counts.purged += len(purged)
+        if kind is ObjectKind.ACCOUNTS:
+            summary.changed_account_ids.difference_update(purged)
+            summary.deleted_account_ids.update(purged)
 
 
 def run_sync(

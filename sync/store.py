@@ -184,6 +184,21 @@ class Store:
         """Newer-wins upsert of records (see :func:`sync.upsert.upsert_records`)."""
         return upsert_records(conn, crm, kind, records, synced_at=synced_at)
 
+    def mark_unseen_deleted(self, crm: str, kind: str, seen: set[str], *, synced_at: datetime) -> list[str]:
+        """After a complete ``--full`` read: live rows the CRM no longer returned at all
+        (purged: emptied recycle bin, GDPR delete) become tombstones. Returns their ids."""
+        table: sa.Table = RECORD_TABLES[kind].__table__  # type: ignore[attr-defined]
+        live = sa.select(table.c.id).where(table.c.crm == crm, table.c.is_deleted.is_(False))
+        with self.engine.begin() as conn:
+            gone = sorted(set(conn.execute(live).scalars()) - seen)
+            for start in range(0, len(gone), 500):
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.crm == crm, table.c.id.in_(gone[start : start + 500]))
+                    .values(is_deleted=True, synced_at=synced_at)
+                )
+        return gone
+
     # -- run log ---------------------------------------------------------------------------
 
     def start_run(self, crm: str, full: bool) -> int:

@@ -54,7 +54,7 @@ def test_initial_sync_pages_to_exhaustion_when_store_is_empty(store: Store) -> N
     assert stored_accounts(store) == expected_accounts(crm)
     assert summary.kinds["accounts"].as_dict() == {
         "fetched": 25, "inserted": 25, "updated": 0, "deleted": 0, "unchanged": 0,
-        "skipped": 0, "pages": 7}
+        "skipped": 0, "purged": 0, "pages": 7}
     assert (summary.total("fetched"), summary.api_calls, summary.status) == (34, 1 + 7 + 2, "ok")
     assert summary.changed_account_ids == set(expected_accounts(crm))
     last = max(r.modified_at for r in crm.records[ObjectKind.ACCOUNTS].values())
@@ -167,6 +167,32 @@ def test_full_sync_rereads_everything_when_requested(store: Store) -> None:
     assert all(cursor is None and full for _, cursor, full in connector.cursors_received)
     assert summary.kinds["accounts"].fetched == 25 and summary.kinds["accounts"].unchanged == 25
     assert summary.changed_account_ids == set()
+
+
+def test_full_sync_marks_records_purged_from_the_crm_deleted_when_the_read_completes(store: Store) -> None:
+    crm = seed_crm()
+    run_sync(FakeConnector(crm), store)
+    purged = sorted(crm.live(ObjectKind.ACCOUNTS))[:3]
+    for account_id in purged:  # gone without a tombstone (emptied recycle bin, GDPR delete)
+        del crm.records[ObjectKind.ACCOUNTS][account_id]
+    incremental = run_sync(FakeConnector(crm), store)
+    assert incremental.kinds["accounts"].deleted == 0 and set(purged) <= set(stored_accounts(store))
+    malformed = sorted(crm.live(ObjectKind.ACCOUNTS))[0]  # unreadable, but still in the CRM
+    summary = run_sync(FakeConnector(crm, malformed=[malformed]), store, full=True)
+    assert summary.kinds["accounts"].purged == 3 and summary.kinds["accounts"].deleted == 3
+    assert stored_accounts(store) == expected_accounts(crm)
+    assert summary.deleted_account_ids == set(purged)
+    again = run_sync(FakeConnector(crm), store, full=True)
+    assert again.kinds["accounts"].purged == 0 and summary.kinds["owners"].purged == 0
+
+
+def test_failed_full_sync_marks_nothing_deleted(store: Store) -> None:
+    crm = seed_crm()
+    run_sync(FakeConnector(crm), store)
+    del crm.records[ObjectKind.ACCOUNTS][sorted(crm.live(ObjectKind.ACCOUNTS))[0]]
+    with pytest.raises(RetriableCrmError):
+        run_sync(FakeConnector(crm, page_size=5, fail_after_pages=2), store, full=True)
+    assert len(stored_accounts(store)) == 25  # half a read proves nothing about the rest
 
 
 def test_progress_is_reported_after_every_committed_page(store: Store) -> None:
