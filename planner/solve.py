@@ -68,13 +68,44 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     band, lp, start = find_band(data, options, time_limit=clock.remaining() * LP_SHARE)
     lp_started = time.monotonic()
     warm = _travel_warm_start(lp, band, start, clock, ROUNDING_MARGINS[0])
-    # time kept back for the travel bound at the plan's own moves (a warm re-solve)
+    # time kept back for the travel bound at the plan's own moves (one more LP solve)
     bound_reserve = min(max(1.0, time.monotonic() - lp_started), BOUND_SHARE * options.time_limit)
     clock.lap("lp")
     widest = band.max_delta if band.extra is not None else (band.delta_p, band.delta_w)
     say(f"lp: band up to ±{widest[0]:.1%}/±{widest[1]:.1%}, moves bound {_bound(start):.0f}")
     ctx = _search_context(data, lp, band, options)
     log = SearchLog()
+    assign = _repair_phase(ctx, lp, band, start, warm, log, clock, say)
+    clock.lap("repair")
+    assign, optimal = _search_phase(ctx, assign, options, clock.deadline - bound_reserve, log, say)
+    clock.lap("search")
+    travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
+    clock.lap("bound")
+    plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
+    if not start.solved or (ctx.violation(assign) > 1e-12 and band.reachable):
+        _say_time_ran_out(plan, options, "the LP did not finish" if not start.solved else "repair unfinished")
+    travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
+    plan.metrics["lp_travel_bound_at_plan_moves"] = round(travel_bound, 3) if travel_bound else None
+    plan.metrics["travel_gap"] = round(travel / travel_bound - 1, 6) if travel_bound else None
+    clock.lap("report")
+    plan.metrics["phase_seconds"] = clock.laps
+    plan.metrics["seconds"] = round(sum(clock.laps.values()), 3)
+    say(f"done: {plan.metrics['status']}, {plan.metrics['moves']} moves in {plan.metrics['seconds']:.1f}s")
+    return plan
+
+
+def _repair_phase(
+    ctx: SearchContext,
+    lp: AssignmentLp,
+    band: Band,
+    start: LpSolution,
+    warm: LpSolution,
+    log: SearchLog,
+    clock: _Clock,
+    say: Callable[[str], None],
+) -> np.ndarray:
+    """Round and repair the warm start (a more central vertex when that misses the band),
+    then undo the moves the band does not need."""
     assign = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.2)
     if ctx.violation(assign) > 1e-12 and band.reachable and start.ok:
         # rounding fell outside and repair could not close it: round a more central vertex
@@ -84,40 +115,38 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
             assign = retry
     if ctx.violation(assign) <= 1e-12:
         assign = greedy_polish(ctx, assign, clock.deadline)
-        say(f"repair: polished to {int(np.count_nonzero(assign != data.owner))} moves")
-    clock.lap("repair")
-    optimal = False
-    if band.cands.size <= GLOBAL_MODEL_ARCS:
-        active = np.flatnonzero(data.active)
-        # from the options, not the clock: the same instance and options give the same plan
-        dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
-        result = solve_neighbourhood(ctx, assign, active, "improve", dtime, clock.remaining() - bound_reserve)
-        log.record(result.status, result.improved)
-        assign, optimal = result.assign, result.status == "OPTIMAL"
-    else:
-        assign = _search(ctx, assign, clock.deadline - bound_reserve, log, say)
-    clock.lap("search")
-    travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
-    clock.lap("bound")
-    plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
-    if not start.solved or (ctx.violation(assign) > 1e-12 and band.reachable):
-        # out of time, not out of options: say so before any tolerance advice
-        plan.explanations.insert(
-            0,
-            f"The time limit of {options.time_limit:g} s ran out before the plan reached the band "
-            f"({'the LP did not finish' if not start.solved else 'repair unfinished'}): raise the time "
-            f"limit (about 60 s for 50,000 accounts on 2 cores).",
-        )
-        plan.metrics["timed_out"] = True
-        plan.explanations = [e for e in plan.explanations if not e.startswith("The best plan found misses")]
-    travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
-    plan.metrics["lp_travel_bound_at_plan_moves"] = round(travel_bound, 3) if travel_bound else None
-    plan.metrics["travel_gap"] = round(travel / travel_bound - 1, 6) if travel_bound else None
-    clock.lap("report")
-    plan.metrics["phase_seconds"] = clock.laps
-    plan.metrics["seconds"] = round(sum(clock.laps.values()), 3)
-    say(f"done: {plan.metrics['status']}, {plan.metrics['moves']} moves in {plan.metrics['seconds']:.1f}s")
-    return plan
+        say(f"repair: polished to {int(np.count_nonzero(assign != ctx.data.owner))} moves")
+    return assign
+
+
+def _search_phase(
+    ctx: SearchContext,
+    assign: np.ndarray,
+    options: PlanOptions,
+    deadline: float,
+    log: SearchLog,
+    say: Callable[[str], None],
+) -> tuple[np.ndarray, bool]:
+    """One global CP-SAT model when it is small, else LNS; returns the plan and optimality."""
+    if ctx.cands.size > GLOBAL_MODEL_ARCS:
+        return _search(ctx, assign, deadline, log, say), False
+    active = np.flatnonzero(ctx.data.active)
+    # from the options, not the clock: the same instance and options give the same plan
+    dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
+    result = solve_neighbourhood(ctx, assign, active, "improve", dtime, max(deadline - time.monotonic(), 0.05))
+    log.record(result.status, result.improved)
+    return result.assign, result.status == "OPTIMAL"
+
+
+def _say_time_ran_out(plan: Plan, options: PlanOptions, what: str) -> None:
+    """Out of time, not out of options: say so before any tolerance advice."""
+    plan.explanations.insert(
+        0,
+        f"The time limit of {options.time_limit:g} s ran out before the plan reached the band ({what}): "
+        "raise the time limit (about 60 s for 50,000 accounts on 2 cores).",
+    )
+    plan.metrics["timed_out"] = True
+    plan.explanations = [e for e in plan.explanations if not e.startswith("The best plan found misses")]
 
 
 class _Clock:
@@ -257,10 +286,7 @@ def _build_plan(
     owned = data.owner >= 0
     travel_before = float((data.workload[owned] * data.dist[np.flatnonzero(owned), data.owner[owned]]).sum())
     bound = math.ceil(start.bound - 1e-6) if start.ok and math.isfinite(start.bound) else None
-    cands = band.cands
-    key = cands.account * data.m + cands.rep
-    arc_of = np.minimum(np.searchsorted(key, np.arange(data.n) * data.m + assign), max(cands.size - 1, 0))
-    widened = int(np.count_nonzero(cands.widened[arc_of] & (key[arc_of] == np.arange(data.n) * data.m + assign)))
+    widened = _widened_count(data, band.cands, assign)
     explanations = precedence_notes(data)
     if not tol_met:
         explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w))
@@ -304,6 +330,14 @@ def _build_plan(
         metrics=metrics,
         explanations=explanations,
     )
+
+
+def _widened_count(data: ProblemData, cands: Candidates, assign: np.ndarray) -> int:
+    """Accounts whose new owner lies beyond their base reach (a widened arc)."""
+    key = cands.account * data.m + cands.rep
+    chosen = np.arange(data.n) * data.m + assign
+    arc_of = np.minimum(np.searchsorted(key, chosen), max(cands.size - 1, 0))
+    return int(np.count_nonzero(cands.widened[arc_of] & (key[arc_of] == chosen)))
 
 
 def _degenerate_plan(instance: Instance) -> Plan:
