@@ -120,6 +120,11 @@ def _print_summary(console: Console, summary: SyncSummary) -> None:
     purged = sum(c.purged for c in summary.kinds.values())
     if purged:
         console.print(f"{purged} record(s) no longer exist in the CRM at all (purged): marked deleted")
+    if summary.skipped_known:
+        console.print(
+            f"{len(summary.skipped_known)} record(s) reported by an earlier run are still unreadable "
+            "(unchanged since; not counted again): fix them in the CRM"
+        )
     if summary.skipped:
         console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
         for skipped in summary.skipped[:SKIPPED_SHOWN]:

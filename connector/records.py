@@ -100,11 +100,17 @@ class ChangePage:
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """A record a connector could not translate; reported, never silently dropped."""
+    """A record a connector could not translate; reported, never silently dropped.
+
+    ``version`` is the record's modification stamp exactly as the CRM sent it (None when it
+    could not be read): the same record at the same version, re-read by an overlapping or
+    tie-inclusive incremental query, is recognised as already reported.
+    """
 
     kind: ObjectKind
     record_id: str
     problem: str
+    version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class SyncSummary:
     started_at: datetime
     kinds: dict[str, KindCounts] = field(default_factory=dict)
     skipped: list[SkippedRecord] = field(default_factory=list)
+    # still unreadable at the version an earlier run reported: listed, not counted again
+    skipped_known: list[SkippedRecord] = field(default_factory=list)
     changed_account_ids: set[str] = field(default_factory=set)
     deleted_account_ids: set[str] = field(default_factory=set)
     api_calls: int = 0
@@ -99,6 +101,10 @@ class SyncSummary:
                 {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem}
                 for s in self.skipped
             ],
+            "skipped_known_records": [
+                {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem}
+                for s in self.skipped_known
+            ],
         }
 
 
@@ -133,6 +139,7 @@ def _sync_kind(
     if cursor is None:
         summary.first_read.add(kind.value)
     seen: set[str] = set()
+    reported = store.reported_skips(crm)
     for page in connector.iter_changes(kind, cursor, full=summary.full):
         if summary.full:
             seen.update(r.id for r in page.records)
@@ -151,8 +158,10 @@ def _sync_kind(
         counts.updated += len(outcome.updated)
         counts.deleted += len(outcome.deleted)
         counts.unchanged += outcome.unchanged
-        counts.skipped += len(page.skipped)
-        summary.skipped.extend(page.skipped)
+        fresh = [s for s in page.skipped if (s.kind.value, s.record_id, s.version) not in reported]
+        counts.skipped += len(fresh)
+        summary.skipped.extend(fresh)
+        summary.skipped_known.extend(s for s in page.skipped if s not in fresh)
         if kind is ObjectKind.ACCOUNTS:
             summary.changed_account_ids.update(outcome.inserted, outcome.updated)
             summary.changed_account_ids.difference_update(outcome.deleted)
@@ -231,5 +240,5 @@ def _finish(
     counts["kinds"] = {kind: c.as_dict() for kind, c in summary.kinds.items()}
     store.finish_run(
         summary.run_id, status=status, counts=counts, api_calls=summary.api_calls,
-        skipped=summary.skipped, error=error,
+        skipped=summary.skipped, error=error, skipped_known=summary.skipped_known,
     )

@@ -228,10 +228,14 @@ class Store:
         api_calls: int,
         skipped: list[SkippedRecord],
         error: str | None = None,
+        skipped_known: Sequence[SkippedRecord] = (),
     ) -> None:
-        """Record how a run ended."""
+        """Record how a run ended (unreadable records with their version, so later runs
+        recognise them; ``skipped_known`` ones were reported by an earlier run)."""
         detail = [
-            {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem} for s in skipped
+            {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem, "version": s.version,
+             "known": known}
+            for known, group in ((False, skipped), (True, skipped_known)) for s in group
         ]
         with self.engine.begin() as conn:
             conn.execute(
@@ -242,6 +246,19 @@ class Store:
                     api_calls=api_calls, skipped=detail, error=error,
                 )
             )
+
+    def reported_skips(self, crm: str, runs: int = 50) -> set[tuple[str, str, str]]:
+        """(kind, record id, version) of the unreadable records the last ``runs`` finished
+        runs of ``crm`` reported (records without a version are always reported again)."""
+        query = (
+            sa.select(RUN_TABLE.c.skipped)
+            .where(RUN_TABLE.c.crm == crm, RUN_TABLE.c.status.in_(("ok", "partial", "failed")))
+            .order_by(RUN_TABLE.c.id.desc())
+            .limit(runs)
+        )
+        with self.engine.connect() as conn:
+            lists = conn.execute(query).scalars().all()
+        return {(s["kind"], s["record_id"], s["version"]) for group in lists for s in group or () if s.get("version")}
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest runs first."""

@@ -138,7 +138,8 @@ class FakeConnector:
             current = _advance(current, page)
             good = [r for r in page if r.id not in self.malformed]
             skipped = [
-                SkippedRecord(kind=kind, record_id=r.id, problem="malformed value (injected)")
+                SkippedRecord(kind=kind, record_id=r.id, problem="malformed value (injected)",
+                              version=r.modified_at.isoformat())
                 for r in page if r.id in self.malformed
             ]
             self.pages_served += 1

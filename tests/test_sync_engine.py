@@ -146,8 +146,9 @@ def test_skipped_records_are_reported_when_connector_cannot_translate_them(store
     assert summary.to_dict()["skipped"] == 2
     run = store.list_runs()[0]
     assert run["status"] == "partial"
-    assert run["skipped"][0] == {"kind": "accounts", "record_id": "A0004",
-                                 "problem": "malformed value (injected)"}
+    assert run["skipped"][0] == {"kind": "accounts", "record_id": "A0004", "problem": "malformed value (injected)",
+                                 "version": crm.records[ObjectKind.ACCOUNTS]["A0004"].modified_at.isoformat(),
+                                 "known": False}
     assert "A0004" not in stored_accounts(store) and len(stored_accounts(store)) == 23
 
 
@@ -167,6 +168,19 @@ def test_full_sync_rereads_everything_when_requested(store: Store) -> None:
     assert all(cursor is None and full for _, cursor, full in connector.cursors_received)
     assert summary.kinds["accounts"].fetched == 25 and summary.kinds["accounts"].unchanged == 25
     assert summary.changed_account_ids == set()
+
+
+def test_unreadable_record_is_reported_once_per_version_when_re_read(store: Store) -> None:
+    crm = seed_crm()
+    bad = sorted(crm.live(ObjectKind.ACCOUNTS))[4]
+    first = run_sync(FakeConnector(crm, malformed=[bad]), store)
+    assert [s.record_id for s in first.skipped] == [bad] and first.status == "partial"
+    reread = run_sync(FakeConnector(crm, malformed=[bad]), store, full=True)  # same version again
+    assert reread.skipped == [] and [s.record_id for s in reread.skipped_known] == [bad]
+    assert reread.status == "ok" and reread.to_dict()["skipped_known_records"][0]["record_id"] == bad
+    crm.edit(ObjectKind.ACCOUNTS, bad, name="still broken")  # a new version: report it again
+    edited = run_sync(FakeConnector(crm, malformed=[bad]), store)
+    assert [s.record_id for s in edited.skipped] == [bad] and edited.status == "partial"
 
 
 def test_full_sync_marks_records_purged_from_the_crm_deleted_when_the_read_completes(store: Store) -> None:

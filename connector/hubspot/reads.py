@@ -128,7 +128,7 @@ class HubSpotReader:
             try:
                 owner = to_owner(obj)
             except _MAPPING_PROBLEMS as exc:
-                skipped.append(SkippedRecord(ObjectKind.OWNERS, str(obj.get("id")), str(exc)))
+                skipped.append(SkippedRecord(ObjectKind.OWNERS, str(obj.get("id")), str(exc), version=_version(obj)))
                 continue
             if since is None or owner.modified_at > since or (
                 owner.modified_at == since and owner.id not in seen
@@ -359,8 +359,14 @@ class HubSpotReader:
                 else:
                     records.append(to_account(obj))
             except _MAPPING_PROBLEMS as exc:
-                skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {exc}"))
+                skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {exc}", version=_version(obj)))
         return records, skipped
+
+
+def _version(obj: dict[str, Any]) -> str | None:
+    """The object's modification stamp as HubSpot sent it (to recognise a re-read)."""
+    stamp = (obj.get("properties") or {}).get(MODIFIED) or obj.get("updatedAt")
+    return str(stamp) if stamp else None
 
 
 def _token(mark: datetime | None, ties: int | None = None) -> str | None:

@@ -71,7 +71,8 @@ def _map_page(
         try:
             records.append(mapper(row, stamp))
         except (MappingProblem, KeyError, TypeError) as problem:
-            skipped.append(SkippedRecord(kind, record_id, f"{spec.sobject} {record_id}: {problem}"))
+            skipped.append(SkippedRecord(kind, record_id, f"{spec.sobject} {record_id}: {problem}",
+                                         version=str(row.get("SystemModstamp"))))
     return records, skipped
 
 
