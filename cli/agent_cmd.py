@@ -10,8 +10,6 @@ from typing import Any
 
 import typer
 
-from config import load_settings
-
 agent_app = typer.Typer(
     name="agent",
     help="The background agent: sync on a schedule and check inbound accounts against the rules.",
@@ -32,6 +30,7 @@ def run_command(
     sync at the same time; the schedule lives in the store (APScheduler SQLAlchemy job store).
     """
     from cli.sync_cmd import open_configured_store
+    from config import load_settings
 
     settings = load_settings()
     settings.require_crm()

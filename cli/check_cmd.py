@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.errors import EXIT_PARTIAL, InputError
-from config import load_settings
 
 CHECK_HELP = (
     "Evaluate the synced accounts against the rules file and flag every conflict in the CRM.\n\n"
@@ -36,6 +35,8 @@ def check_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check the synced book against the rules and flag conflicts in the CRM."""
+    from config import load_settings
+
     settings = load_settings()
     settings.require_crm()
     report = run_check(settings, rules_path, account or None, dry_run=dry_run)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from config import SettingsError
-from connector.errors import CrmError, FatalCrmError
-
 EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_FATAL_CRM = 3
@@ -26,16 +23,33 @@ def run_with_exit_codes(app: typer.Typer, args: list[str] | None = None) -> int:
         app(args=args, standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    except SettingsError as exc:
-        typer.secho(f"Configuration error: {exc.variable}: {exc.problem}", err=True, fg="red")
-        return EXIT_CONFIG
     except InputError as exc:
         typer.secho(f"Input error: {exc}", err=True, fg="red")
         return EXIT_CONFIG
-    except FatalCrmError as exc:
+    except Exception as exc:
+        code = _known_error_exit(exc)
+        if code is None:
+            raise
+        return code
+    return EXIT_OK
+
+
+def _known_error_exit(exc: Exception) -> int | None:
+    """Message and exit code for settings and CRM errors; None for anything else.
+
+    Imported here, not at the top: whoever raised one of them has imported its module
+    already, and ``territory --help`` stays fast.
+    """
+    from config import SettingsError
+    from connector.errors import CrmError, FatalCrmError
+
+    if isinstance(exc, SettingsError):
+        typer.secho(f"Configuration error: {exc.variable}: {exc.problem}", err=True, fg="red")
+        return EXIT_CONFIG
+    if isinstance(exc, FatalCrmError):
         typer.secho(f"CRM error: {exc}", err=True, fg="red")
         return EXIT_FATAL_CRM
-    except CrmError as exc:
+    if isinstance(exc, CrmError):
         typer.secho(f"CRM error (gave up after retries): {exc}", err=True, fg="red")
         return EXIT_FATAL_CRM
-    return EXIT_OK
+    return None

@@ -12,20 +12,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.errors import EXIT_CONFIG, InputError
 from cli.plan_output import make_console, print_summary, progress_printer
-from planner.csv_io import PlanInputError, read_instance, write_plan
-from planner.greedy import greedy_plan
-from planner.instance import Instance, Plan, PlanOptions
-from planner.metrics import plan_metrics
-from planner.validate import HARD_KINDS, balance_deviations, validate_plan
+
+if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
+    from planner.instance import Instance, Plan, PlanOptions
 
 EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
 SOLVERS = ("auto", "greedy")
@@ -119,6 +116,8 @@ def plan_command(
 
     Exit codes: 0 ok, 2 bad input (the message names file, line and problem).
     """
+    from planner.instance import PlanOptions
+
     command_started = time.perf_counter()
     console = make_console()
     try:
@@ -181,6 +180,8 @@ def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
     """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
         raise InputError("--accounts and --reps are both required for CSV planning")
+    from planner.csv_io import PlanInputError, read_instance
+
     try:
         return read_instance(accounts, reps)
     except PlanInputError as exc:
@@ -210,6 +211,8 @@ def solve_plan(
         from planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
 
         return solve(instance, options, progress=progress)
+    from planner.greedy import greedy_plan
+
     plan = greedy_plan(instance, options, progress=progress)
     if solver == "auto":
         plan.explanations.append(
@@ -222,6 +225,9 @@ def build_metrics(
     instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float
 ) -> dict[str, Any]:
     """Everything metrics.json reports about a plan (solver metrics passed through)."""
+    from planner.metrics import plan_metrics
+    from planner.validate import balance_deviations, validate_plan
+
     metrics: dict[str, Any] = {str(key): _plain(value) for key, value in plan.metrics.items()}
     metrics.update(plan_metrics(instance, plan.assignment))
     lower = metrics.get("lp_lower_bound_moves")
@@ -253,6 +259,8 @@ def _gap(moves: int, lower: object) -> float | None:
 
 def _plain(value: Any) -> Any:
     """Solver metrics as JSON-ready Python values (numpy scalars/arrays, sets, dataclasses)."""
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -300,6 +308,10 @@ def run_plan(
     Returns:
         True when the plan passes every hard rule (it always should).
     """
+    from planner.csv_io import write_plan
+    from planner.greedy import greedy_plan
+    from planner.validate import HARD_KINDS
+
     console = console or Console()
     console.print(
         f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps "
@@ -355,6 +367,8 @@ def tradeoff_rows(
 
     ``solved`` (if given) receives each plan and its seconds, so the main plan can reuse one.
     """
+    from planner.metrics import plan_metrics
+
     rows = []
     for tolerance in tolerances:
         started = time.perf_counter()

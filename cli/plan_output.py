@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from planner.instance import Instance, Plan
-from planner.metrics import rep_rows
+if TYPE_CHECKING:
+    from planner.instance import Instance, Plan
 
 
 def make_console() -> Console:
@@ -31,6 +31,8 @@ def progress_printer(console: Console, started: float) -> Callable[..., None]:
 
 def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dict[str, Any]) -> None:
     """Per-rep before/after table, then the headline figures and explanations."""
+    from planner.metrics import rep_rows
+
     table = Table(title="Territories before -> after")
     for column in (
         "Rep",

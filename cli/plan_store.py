@@ -11,15 +11,16 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.errors import InputError
-from config import load_settings
-from planner.instance import Instance, Plan, PlanOptions, PlanRep
+
+if TYPE_CHECKING:  # loaded inside the commands, so --help stays fast
+    from planner.instance import Instance, Plan, PlanOptions, PlanRep
 
 SCENARIO_KEYS = (
     "moves", "moved_potential_share", "after_max_deviation_potential",
@@ -39,6 +40,7 @@ def load_store_instance(
     """Open the configured store and build the planner instance from the synced book."""
     from cli.rules_cmd import load_rules_or_exit
     from cli.sync_cmd import open_configured_store
+    from config import load_settings
     from planner.csv_io import PlanInputError, read_reps
     from sync.planning import build_store_instance
 
@@ -132,6 +134,7 @@ def show_command(
 
 def _store() -> Any:
     from cli.sync_cmd import open_configured_store
+    from config import load_settings
 
     return open_configured_store(load_settings().territory_db_url)
 

@@ -8,23 +8,17 @@ from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import sqlalchemy as sa
 import typer
-from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.errors import EXIT_PARTIAL, InputError
-from config import SettingsError, load_settings
-from connector import factory
-from connector.errors import CrmError
-from sync import EXPORT_COLUMNS, KindCounts, Store, SyncSummary, open_store, run_sync
-from sync.doctor import doctor_exit_code, run_doctor
-from sync.engine import COUNT_NAMES
-from sync.export import export_columns, iter_export_rows, write_csv, write_json
+from sync.export import EXPORT_COLUMNS
+
+if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
+    from sync import KindCounts, Store, SyncSummary
 
 SKIPPED_SHOWN = 20
 STARTING = "\0starting"  # progress task shown until the first page is committed
@@ -47,6 +41,12 @@ class ExportFormat(str, Enum):
 
 def open_configured_store(url: str) -> Store:
     """Open (and migrate) the store, turning driver errors into a settings error (exit 2)."""
+    import sqlalchemy as sa
+    from alembic.util.exc import CommandError as AlembicCommandError
+
+    from config import SettingsError
+    from sync import open_store
+
     try:
         return open_store(url)
     except AlembicCommandError as exc:
@@ -67,6 +67,8 @@ class _SyncProgress:
     """Live progress on a terminal; a line every few pages otherwise (logs, CI)."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self.console = console
         self.live = console.is_terminal
         self.progress = Progress(
@@ -74,7 +76,7 @@ class _SyncProgress:
             TextColumn("{task.fields[fetched]:>8} fetched in {task.fields[pages]} pages"),
             TimeElapsedColumn(), console=console, transient=True,
         )
-        self.tasks: dict[str, TaskID] = {}
+        self.tasks: dict[str, Any] = {}  # rich TaskIDs
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:
@@ -100,6 +102,8 @@ class _SyncProgress:
 
 
 def _summary_table(summary: SyncSummary) -> Table:
+    from sync.engine import COUNT_NAMES
+
     mode = summary.mode
     table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
     table.add_column("object")
@@ -148,6 +152,11 @@ def sync_command(
     ),
 ) -> None:
     """Pull owners, accounts and opportunities from the configured CRM (see SYNC_HELP)."""
+    from config import load_settings
+    from connector import factory
+    from connector.errors import CrmError
+    from sync import run_sync
+
     settings = load_settings()
     settings.require_crm()
     store = open_configured_store(settings.territory_db_url)
@@ -258,6 +267,9 @@ def export_command(
         False, "--include-deleted", help="Also export deleted records (adds is_deleted)."
     ),
 ) -> None:
+    from config import load_settings
+    from sync.export import export_columns, iter_export_rows
+
     settings = load_settings()
     store = open_configured_store(settings.territory_db_url)
     try:
@@ -280,6 +292,8 @@ def export_command(
 def _write(
     rows: Iterator[dict[str, Any]], columns: tuple[str, ...], fmt: ExportFormat, out: TextIO
 ) -> int:
+    from sync.export import write_csv, write_json
+
     return write_csv(rows, columns, out) if fmt is ExportFormat.csv else write_json(rows, out)
 
 
@@ -287,6 +301,10 @@ def doctor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check settings, store and CRM access (see DOCTOR_HELP)."""
+    from config import load_settings
+    from connector import factory
+    from sync.doctor import doctor_exit_code, run_doctor
+
     results = run_doctor(load_settings, factory.build_connector)
     if as_json:
         typer.echo(json.dumps([r.__dict__ for r in results], indent=2))

@@ -10,9 +10,10 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sync.store import Store
+if TYPE_CHECKING:
+    from sync.store import Store
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "owners": ("id", "name", "email", "is_active", "manager_id", "teams", "modified_at", "crm"),
