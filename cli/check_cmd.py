@@ -82,9 +82,15 @@ def print_check_report(console: Console, report: Any) -> None:
             f"{report.reconciled} reconciled after an interruption, {report.resolved} resolved, "
             f"{report.auto_assigned} auto-assigned."
         )
-    for skipped in report.skipped_assignments[:20]:
+    print_write_problems(console, report, shown=20)
+
+
+def print_write_problems(console: Console, report: Any, shown: int) -> None:
+    """Auto-assignments left alone (owned in the CRM meanwhile) and failed CRM writes of a
+    conflict report, at most ``shown`` of each."""
+    for skipped in report.skipped_assignments[:shown]:
         console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
-    for failure in report.failures[:20]:
+    for failure in report.failures[:shown]:
         console.print(f"[red]failed[/red] {failure}")
 
 

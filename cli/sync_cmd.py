@@ -212,10 +212,9 @@ def _print_inbound(console: Console, inbound: Any, rules_path: Path, check: bool
         f"{inbound.flagged} newly flagged in the CRM, {inbound.resolved} resolved, "
         f"{inbound.auto_assigned} auto-assigned."
     )
-    for skipped in inbound.skipped_assignments[:10]:
-        console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
-    for failure in inbound.failures[:10]:
-        console.print(f"[red]failed[/red] {failure}")
+    from cli.check_cmd import print_write_problems
+
+    print_write_problems(console, inbound, shown=10)
 
 
 SYNC_HELP = (
