@@ -101,12 +101,14 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print as JS
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
+    from cli.plan_output import make_console
+
     table = Table(title="Scenarios")
-    for column in ("name", "tolerance", *SCENARIO_KEYS):
-        table.add_column(column)
+    for label, _, style in LIST_COLUMNS:
+        table.add_column(label, justify="left" if style in ("text", "minute") else "right")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in ("name", "tolerance", *SCENARIO_KEYS)))
-    Console().print(table)
+        table.add_row(*(_shown(row.get(key), style) for _, key, style in LIST_COLUMNS))
+    make_console().print(table)
 
 
 @scenarios_app.command("show")
@@ -137,6 +139,29 @@ def _store() -> Any:
     from config import load_settings
 
     return open_configured_store(load_settings().territory_db_url)
+
+
+# (header, key in the JSON rows, how to show it) for the `scenarios list` table
+LIST_COLUMNS = (
+    ("name", "name", "text"), ("created (UTC)", "created_at", "minute"), ("tol.", "tolerance", "percent"),
+    ("moves", "moves", "count"), ("moved pot.", "moved_potential_share", "percent"),
+    ("max dev. P", "after_max_deviation_potential", "percent"),
+    ("max dev. W", "after_max_deviation_workload", "percent"),
+    ("travel", "travel_after", "count"), ("status", "solver_status", "text"),
+)
+
+
+def _shown(value: Any, style: str) -> str:
+    """A scenario figure as people read it (the --json rows keep the raw values)."""
+    if value is None:
+        return "-"
+    if style == "percent" and isinstance(value, (int, float)):
+        return f"{value:.1%}"
+    if style == "count" and isinstance(value, (int, float)):
+        return f"{value:,.0f}"
+    if style == "minute":
+        return str(value)[:16]
+    return str(value)
 
 
 def _cell(value: Any) -> str:

@@ -93,6 +93,8 @@ def test_store_plan_saves_named_scenarios_for_comparison_when_planned_twice(sync
     listed = runner.invoke(app, ["scenarios", "list", "--json"])
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert set(rows) == {"tight", "loose"} and rows["loose"]["tolerance"] == 0.2
+    table = runner.invoke(app, ["scenarios", "list"]).output
+    assert "max dev. P" in table and "20.0%" in table and f"{rows['tight']['moves']:,}" in table
     shown = runner.invoke(app, ["scenarios", "show", "tight", "--json"])
     moves = json.loads(shown.stdout)
     assert len(moves) == rows["tight"]["moves"]
