@@ -8,16 +8,20 @@ every arc at once.
 from __future__ import annotations
 
 from dataclasses import replace
+from unittest.mock import patch
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import planner.lp as lp_module
 from planner.band import find_band, travel_lower_bound
 from planner.candidates import build_problem_data
 from planner.generate import generate_instance
-from planner.instance import PlanOptions
+from planner.instance import Instance, PlanOptions
 from planner.solve import solve
 from planner.validate import HARD_KINDS, validate_plan
+from tests.test_planner_solve_instances import make_instance
 
 INSTANCE = generate_instance(3000, 20, 5)
 OPTIONS = PlanOptions(time_limit=30.0)
@@ -89,3 +93,36 @@ def test_best_effort_band_is_refined_too_when_the_tolerance_is_out_of_reach() ->
     hard = [v for v in validate_plan(instance, options, plan.assignment) if v.kind in HARD_KINDS]
     assert hard == [] and plan.metrics["status"] == "BEST_EFFORT"
     assert any(f"{small.id}'s capacity" in e for e in plan.explanations)
+
+
+@st.composite
+def _bundled_instances(draw: st.DrawFn) -> Instance:
+    """Random small books whose LP gets bundled (thresholds patched in the test)."""
+    seed = draw(st.integers(0, 10_000))
+    n_reps = draw(st.integers(4, 8))
+    n_accounts = draw(st.integers(40, 160))
+    return make_instance(n_accounts, n_reps, seed=seed)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_bundled_instances(), st.sampled_from([0.05, 0.1, 0.2]), st.integers(0, 2))
+def test_priced_bound_never_exceeds_the_lp_over_every_arc_or_the_plan(
+    instance: Instance, tolerance: float, rounds: int
+) -> None:
+    options = PlanOptions(tolerance=tolerance, reach=3, time_limit=5.0)
+    data = build_problem_data(instance)
+    _, _, exact = find_band(data, options, 30.0, exact=True)
+    with (
+        patch.object(lp_module, "MAX_LP_UNITS", 10),
+        patch.object(lp_module, "BUNDLED_LP_UNITS", 8),
+        patch.object(lp_module, "PRICE_ROUNDS", rounds),
+    ):
+        band, lp, priced = find_band(data, options, 30.0)
+        plan = solve(instance, options)
+    assert lp.priced and lp.units.size == data.n
+    if exact.ok and band.reachable:
+        assert priced.ok and priced.bound <= exact.moves + 1e-6
+    assert [v for v in validate_plan(instance, options, plan.assignment) if v.kind in HARD_KINDS] == []
+    bound = plan.metrics["lp_lower_bound_moves"]
+    if bound is not None and plan.metrics["status"] != "BEST_EFFORT":
+        assert bound <= plan.metrics["moves"]
