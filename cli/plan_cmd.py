@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from cli.errors import EXIT_CONFIG, InputError
 from cli.plan_output import make_console, print_summary, progress_printer
@@ -145,6 +144,8 @@ def plan_command(
     extra: dict[str, Any] = {}
     solved: dict[float, tuple[Plan, float]] = {}
     if tradeoff:
+        from cli.plan_tradeoff import print_tradeoff
+
         extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver, solved)
         if out is None:
             if json_path is not None:
@@ -354,79 +355,3 @@ def run_plan(
                 f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}"
             )
     return not hard
-
-
-def tradeoff_rows(
-    instance: Instance,
-    options: PlanOptions,
-    tolerances: list[float],
-    solver: str = "auto",
-    solved: dict[float, tuple[Plan, float]] | None = None,
-) -> list[dict[str, Any]]:
-    """One plan per tolerance: moves, travel, price of balance and max deviation.
-
-    ``solved`` (if given) receives each plan and its seconds, so the main plan can reuse one.
-    """
-    from planner.metrics import plan_metrics
-
-    rows = []
-    for tolerance in tolerances:
-        started = time.perf_counter()
-        plan = solve_plan(instance, replace(options, tolerance=tolerance), solver)
-        if solved is not None:
-            solved[tolerance] = (plan, time.perf_counter() - started)
-        figures = plan_metrics(instance, plan.assignment)
-        rows.append(
-            {
-                "tolerance": tolerance,
-                "moves": figures["moves"],
-                "moved_potential_share": figures["moved_potential_share"],
-                "travel_after": figures["travel_after"],
-                "price_of_balance": figures["price_of_balance"],
-                "max_deviation_potential": figures["after_max_deviation_potential"],
-                "max_deviation_workload": figures["after_max_deviation_workload"],
-                "solver_status": plan.metrics.get("solver_status", plan.metrics.get("status", "UNKNOWN")),
-                "seconds": time.perf_counter() - started,
-            }
-        )
-    return rows
-
-
-def print_tradeoff(
-    console: Console,
-    instance: Instance,
-    options: PlanOptions,
-    tolerances: list[float],
-    solver: str = "auto",
-    solved: dict[float, tuple[Plan, float]] | None = None,
-) -> list[dict[str, Any]]:
-    """Print the tolerance trade-off table (the price of balance) and return its rows."""
-    console.print(
-        f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)"
-    )
-    rows = tradeoff_rows(instance, options, tolerances, solver, solved)
-    table = Table(title="Price of balance")
-    for column in (
-        "Tolerance",
-        "Moves",
-        "Moved potential",
-        "Travel",
-        "Travel vs before",
-        "Max dev. potential",
-        "Max dev. workload",
-        "Status",
-    ):
-        table.add_column(column, justify="right")
-    for row in rows:
-        table.add_row(
-            f"{row['tolerance']:.0%}",
-            str(row["moves"]),
-            f"{row['moved_potential_share']:.1%}",
-            f"{row['travel_after']:,.0f}",
-            f"x{row['price_of_balance']:.2f}",
-            f"{row['max_deviation_potential']:.1%}",
-            f"{row['max_deviation_workload']:.1%}",
-            str(row["solver_status"]),
-        )
-    console.print(table)
-    return rows
