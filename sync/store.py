@@ -248,11 +248,12 @@ class Store:
             )
 
     def reported_skips(self, crm: str, runs: int = 50) -> set[tuple[str, str, str]]:
-        """(kind, record id, version) of the unreadable records the last ``runs`` finished
-        runs of ``crm`` reported (records without a version are always reported again)."""
+        """(kind, record id, version) of the unreadable records the last ``runs`` completed
+        runs of ``crm`` reported (records without a version are always reported again; a
+        failed or interrupted run may never have shown its list, so it does not count)."""
         query = (
             sa.select(RUN_TABLE.c.skipped)
-            .where(RUN_TABLE.c.crm == crm, RUN_TABLE.c.status.in_(("ok", "partial", "failed")))
+            .where(RUN_TABLE.c.crm == crm, RUN_TABLE.c.status.in_(("ok", "partial")))
             .order_by(RUN_TABLE.c.id.desc())
             .limit(runs)
         )

@@ -259,3 +259,12 @@ def test_summary_says_initial_then_incremental_when_cursors_get_committed(store:
     first, second = run_sync(connector, store), run_sync(connector, store)
     assert (first.mode, second.mode) == ("initial", "incremental")
     assert run_sync(connector, store, full=True).to_dict()["mode"] == "full"
+
+
+def test_unreadable_record_seen_only_by_a_failed_run_is_reported_by_the_next(store: Store) -> None:
+    crm = seed_crm()
+    bad = sorted(crm.live(ObjectKind.ACCOUNTS))[1]
+    with pytest.raises(RetriableCrmError):  # the failed run never printed its list
+        run_sync(FakeConnector(crm, page_size=5, fail_after_pages=2, malformed=[bad]), store)
+    resumed = run_sync(FakeConnector(crm, malformed=[bad]), store, full=True)
+    assert [s.record_id for s in resumed.skipped] == [bad] and resumed.status == "partial"
