@@ -77,7 +77,12 @@ def plan_command(
         typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here."),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; the same seed and inputs give the same plan.")
+        int,
+        typer.Option(
+            "--seed",
+            help="Random seed: the same seed and inputs give the same plan whenever the search "
+            "finishes before --time-limit (search_converged in the metrics).",
+        ),
     ] = 0,
     tradeoff: Annotated[
         bool,

@@ -324,6 +324,7 @@ def reduce_travel(
     active = np.flatnonzero(ctx.data.active)
     size, max_free = NEIGHBOURHOOD_REPS, MAX_FREE_ACCOUNTS
     parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
+    finished_on_time, log.converged = log.converged, False  # converged only if this ends on its own too
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         while time.monotonic() < deadline:
             found = False
@@ -338,6 +339,7 @@ def reduce_travel(
             progress(f"travel: sweep done, {int(np.count_nonzero(assign != ctx.data.owner))} moves")
             if not found:
                 if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
+                    log.converged = finished_on_time
                     break
                 size, max_free = 2 * size, 2 * max_free
     return assign

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from planner.candidates import build_problem_data
@@ -53,7 +55,12 @@ def test_travel_search_keeps_moves_band_and_moved_potential_when_run_on_a_repair
     assign = greedy_repair(ctx, round_lp(lp, start.x), deadline=float("inf"))
     assert ctx.violation(assign) <= 1e-12
     cap = moved_potential(data, assign) * 1.02
-    better = reduce_travel(ctx, assign, float("inf"), SearchLog(), lambda _line: None, cap)
+    log = SearchLog(converged=True)  # as if the moves search had converged
+    better = reduce_travel(ctx, assign, float("inf"), log, lambda _line: None, cap)
+    assert log.converged  # ended on its own, not by the deadline
+    cut = SearchLog(converged=True)
+    reduce_travel(ctx, assign, time.monotonic(), cut, lambda _line: None, cap)
+    assert not cut.converged  # stopped by the clock: the plan would depend on timing
     assert np.count_nonzero(better != data.owner) <= np.count_nonzero(assign != data.owner)
     assert moved_potential(data, better) <= cap * (1 + 1e-9)
     assert ctx.violation(better) <= 1e-12
