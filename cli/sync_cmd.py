@@ -223,6 +223,9 @@ SYNC_HELP = (
     "cursor, including deletions. Each page is stored together with its cursor, so an "
     "interrupted run resumes where it stopped without gaps or duplicates. Settings come from "
     "the environment or .env (TERRITORY_CRM, TERRITORY_DB_URL and the CRM credentials).\n\n"
+    "--full re-reads everything; records the CRM no longer has at all (purged) are then "
+    "marked deleted. A record that cannot be read is listed once per version: re-read "
+    "unchanged by a later run, it is shown as still unreadable but not counted again.\n\n"
     "Exit codes: 0 ok, 2 configuration error, 3 CRM error, 4 some records were skipped "
     "(listed in the summary; the rest is stored)."
 )
