@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from cli.errors import EXIT_CONFIG, InputError
+from cli.errors import EXIT_CONFIG, EXIT_PARTIAL, InputError
 from cli.plan_output import make_console, print_summary, progress_printer
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
@@ -156,7 +156,7 @@ def plan_command(
             if json_path is not None:
                 json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             return
-    ok = run_plan(
+    code = run_plan(
         instance,
         options,
         out,
@@ -168,8 +168,8 @@ def plan_command(
         solved=solved.get(tolerance),
         on_plan=on_plan,
     )
-    if not ok:
-        raise typer.Exit(EXIT_INVALID_PLAN)
+    if code:
+        raise typer.Exit(code)
 
 
 STARTUP_RESERVE_S = 2.0  # interpreter start and imports happen before the command runs
@@ -312,7 +312,9 @@ def run_plan(
         on_plan: Called with the plan and its metrics before printing (e.g. to store a scenario).
 
     Returns:
-        True when the plan passes every hard rule (it always should).
+        The exit code: 0 when the plan keeps every hard rule; ``EXIT_PARTIAL`` when it
+        breaks some for a reason its notes give (capacity or industries the instance
+        lacks, time out); ``EXIT_INVALID_PLAN`` otherwise (a planner bug).
     """
     from planner.csv_io import write_plan
     from planner.greedy import greedy_plan
@@ -351,12 +353,18 @@ def run_plan(
         on_plan(plan, metrics)
     print_summary(console, instance, plan, metrics)
     hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
-    if hard:
+    if not hard:
+        return 0
+    explained = plan.metrics.get("status") == "BEST_EFFORT" and bool(plan.explanations)
+    if explained:  # the instance lacks capacity or specialists, or the time ran out: the notes say which
+        console.print(f"[yellow]The plan still breaks {len(hard)} hard rule(s); the notes above say why and "
+                      "what to change:[/yellow]")
+    else:
         console.print(
             f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]"
         )
-        for violation in hard[:20]:
-            console.print(
-                f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}"
-            )
-    return not hard
+    for violation in hard[:20]:
+        console.print(f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}")
+    if len(hard) > 20:
+        console.print(f"  ... and {len(hard) - 20} more (see violations in --json)")
+    return EXIT_PARTIAL if explained else EXIT_INVALID_PLAN

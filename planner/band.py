@@ -141,6 +141,9 @@ def refine_bundled(lp: AssignmentLp, sol: LpSolution, time_limit: float) -> tupl
         single.set_extra(lp.extra)
     refined = single.min_moves(*lp.band, time_limit)
     if refined.solved and (refined.ok or not sol.ok):
+        # both bound the same per-account LP; pricing cut short by time can leave the
+        # bundled LP's Lagrangian bound the tighter one
+        refined.bound = max(refined.bound, sol.bound)
         return single, refined
     return lp, sol
 

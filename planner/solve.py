@@ -40,7 +40,7 @@ from planner.lp import AssignmentLp, LpSolution
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
-LP_SHARE = 0.45  # at most this share of the budget for the LP phase
+LP_SHARE = 0.7  # at most this share of the budget for the band LP (it takes what it needs; without it nothing works)
 MOVED_POTENTIAL_SLACK = 0.02  # the travel search may use 2% more moved potential than its start
 BOUND_SHARE = 0.06  # at most this share of the budget for the travel bound (a metric)
 TRAVEL_SHARE = 0.4  # of the search time (LNS only): moves-neutral travel search at the end
@@ -142,8 +142,8 @@ def _say_time_ran_out(plan: Plan, options: PlanOptions, what: str) -> None:
     """Out of time, not out of options: say so before any tolerance advice."""
     plan.explanations.insert(
         0,
-        f"The time limit of {options.time_limit:g} s ran out before the plan reached the band ({what}): "
-        "raise the time limit (about 60 s for 50,000 accounts on 2 cores).",
+        f"The solver's {options.time_limit:.1f} s ran out before the plan reached the band and every "
+        f"capacity ({what}): raise the time limit (20 s is enough for 50,000 accounts x 100 reps on 2 cores).",
     )
     plan.metrics["timed_out"] = True
     plan.explanations = [e for e in plan.explanations if not e.startswith("The best plan found misses")]

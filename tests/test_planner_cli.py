@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,18 @@ def test_tradeoff_reuses_plan_for_main_tolerance_when_out_given(
     main_row = next(row for row in data["tradeoff"] if row["tolerance"] == 0.2)
     assert data["moves"] == main_row["moves"] == len(out.read_text().splitlines()) - 1
     assert data["travel_after"] == pytest.approx(main_row["travel_after"])
+
+
+def test_plan_exits_4_naming_the_cause_when_the_instance_lacks_capacity(tmp_path: Path) -> None:
+    instance = generate_instance(300, 6, seed=2)
+    total = sum(a.workload for a in instance.accounts)
+    tight = tuple(replace(r, capacity=0.5 * total / 6) for r in instance.reps)  # half of what is needed
+    accounts, reps, metrics = tmp_path / "accounts.csv", tmp_path / "reps.csv", tmp_path / "metrics.json"
+    write_instance(replace(instance, reps=tight), accounts, reps)
+    result = runner.invoke(app, ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out",
+                                 str(tmp_path / "plan.csv"), "--json", str(metrics), "--time-limit", "5"])
+    text = _output(result)
+    assert result.exit_code == 4, text
+    assert "exceeds the active reps' total capacity" in text and "planner bug" not in text
+    doc = json.loads(metrics.read_text(encoding="utf-8"))
+    assert doc["solver_status"] == "BEST_EFFORT" and any(v["kind"] == "capacity" for v in doc["violations"])
