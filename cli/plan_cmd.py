@@ -118,9 +118,7 @@ def plan_command(
 
     Without --accounts the plan is built from the synced store (run `territory sync` first): potential and workload come from the rules file's coverage math, accounts with open opportunities are locked when grandfathering is on, --reps optionally gives home locations, capacities and industries, and the plan is saved as a named --scenario (compare them with `territory scenarios list`).
 
-    Exit codes: 0 ok (the tolerance may still be out of reach: see the notes), 2 bad input
-    (the message names file, line and problem), 4 the plan still breaks a hard rule for a
-    reason the notes give (capacity or specialists the instance lacks, time limit too short).
+    Exit codes: 0 ok (the tolerance may still be out of reach: see the notes), 2 bad input (the message names file, line and problem), 4 the plan still breaks a hard rule for a reason the notes give (capacity or specialists the instance lacks, time limit too short).
     """
     from planner.instance import PlanOptions
 
