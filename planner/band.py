@@ -152,14 +152,6 @@ def _badness(sol: LpSolution) -> float:
     return sol.violation + OVERFLOW_COST * float(sol.overflow.sum())
 
 
-def _widening_steps(reach: int, m: int) -> list[int]:
-    steps, k = [], reach
-    while k < m:
-        k = min(2 * k, m)
-        steps.append(k)
-    return steps
-
-
 def _binding_reps(lp: AssignmentLp, sol: LpSolution) -> tuple[np.ndarray, np.ndarray]:
     """Reps below their band (short) or above it / over capacity (long) in the elastic LP."""
     k = lp.reps.size
