@@ -307,7 +307,7 @@ def build_units(data: ProblemData, cands: Candidates, max_units: int) -> Units:
 
 def _single_units(data: ProblemData, cands: Candidates) -> Units:
     """One unit per account, in account order: unit ``i`` is account ``i`` and its arcs are
-    exactly ``cands`` (so unit rows stay put when arcs are added, see ``planner.pricing``)."""
+    exactly ``cands`` (so unit rows stay put when pricing adds arcs, see ``planner.lp``)."""
     n = data.n
     return Units(
         of_account=np.arange(n, dtype=np.int64),
