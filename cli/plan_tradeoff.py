@@ -13,43 +13,6 @@ if TYPE_CHECKING:
     from planner.instance import Instance, Plan, PlanOptions
 
 
-def tradeoff_rows(
-    instance: Instance,
-    options: PlanOptions,
-    tolerances: list[float],
-    solver: str = "auto",
-    solved: dict[float, tuple[Plan, float]] | None = None,
-) -> list[dict[str, Any]]:
-    """One plan per tolerance: moves, travel, price of balance and max deviation.
-
-    ``solved`` (if given) receives each plan and its seconds, so the main plan can reuse one.
-    """
-    from cli.plan_cmd import solve_plan
-    from planner.metrics import plan_metrics
-
-    rows = []
-    for tolerance in tolerances:
-        started = time.perf_counter()
-        plan = solve_plan(instance, replace(options, tolerance=tolerance), solver)
-        if solved is not None:
-            solved[tolerance] = (plan, time.perf_counter() - started)
-        figures = plan_metrics(instance, plan.assignment)
-        rows.append(
-            {
-                "tolerance": tolerance,
-                "moves": figures["moves"],
-                "moved_potential_share": figures["moved_potential_share"],
-                "travel_after": figures["travel_after"],
-                "price_of_balance": figures["price_of_balance"],
-                "max_deviation_potential": figures["after_max_deviation_potential"],
-                "max_deviation_workload": figures["after_max_deviation_workload"],
-                "solver_status": plan.metrics.get("solver_status", plan.metrics.get("status", "UNKNOWN")),
-                "seconds": time.perf_counter() - started,
-            }
-        )
-    return rows
-
-
 def print_tradeoff(
     console: Console,
     instance: Instance,
@@ -58,11 +21,15 @@ def print_tradeoff(
     solver: str = "auto",
     solved: dict[float, tuple[Plan, float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Print the tolerance trade-off table (the price of balance) and return its rows."""
+    """Solve once per tolerance, print the trade-off table (the price of balance) and return
+    its rows: moves, travel, price of balance and max deviation.
+
+    ``solved`` (if given) receives each plan and its seconds, so the main plan can reuse one.
+    """
     console.print(
         f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)"
     )
-    rows = tradeoff_rows(instance, options, tolerances, solver, solved)
+    rows = [_tradeoff_row(instance, replace(options, tolerance=t), solver, solved) for t in tolerances]
     table = Table(title="Price of balance")
     for column in (
         "Tolerance",
@@ -88,3 +55,27 @@ def print_tradeoff(
         )
     console.print(table)
     return rows
+
+
+def _tradeoff_row(
+    instance: Instance, options: PlanOptions, solver: str, solved: dict[float, tuple[Plan, float]] | None
+) -> dict[str, Any]:
+    from cli.plan_cmd import solve_plan
+    from planner.metrics import plan_metrics
+
+    started = time.perf_counter()
+    plan = solve_plan(instance, options, solver)
+    if solved is not None:
+        solved[options.tolerance] = (plan, time.perf_counter() - started)
+    figures = plan_metrics(instance, plan.assignment)
+    return {
+        "tolerance": options.tolerance,
+        "moves": figures["moves"],
+        "moved_potential_share": figures["moved_potential_share"],
+        "travel_after": figures["travel_after"],
+        "price_of_balance": figures["price_of_balance"],
+        "max_deviation_potential": figures["after_max_deviation_potential"],
+        "max_deviation_workload": figures["after_max_deviation_workload"],
+        "solver_status": plan.metrics.get("solver_status", plan.metrics.get("status", "UNKNOWN")),
+        "seconds": time.perf_counter() - started,
+    }
