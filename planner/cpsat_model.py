@@ -40,6 +40,7 @@ INT_BOUND = 2**40
 POTENTIAL_TIE_UNITS = 100
 TRAVEL_UNITS = 1000
 TRAVEL_FINE_UNITS = 100_000  # travel mode: travel is the whole objective, so finer units
+CAPACITY_WEIGHT = 100  # repair: one unit above capacity costs as much as 100 units off balance
 
 
 @dataclass
@@ -54,12 +55,20 @@ class SearchContext:
     hi_w: np.ndarray  # already capped by capacity (plus any unavoidable overflow)
     seed: int
     workers: int  # neighbourhoods solved side by side (each CP-SAT run uses one worker)
+    capacity_caps: np.ndarray | None = None  # per rep: hi_w is its capacity (a hard rule), not the band
+
+    def over_weights(self) -> np.ndarray:
+        """Weight of workload above ``hi_w`` per rep: a capacity breach counts
+        ``CAPACITY_WEIGHT`` times a balance miss, so repairs fix capacity first."""
+        caps = self.capacity_caps if self.capacity_caps is not None else np.zeros(self.data.m, dtype=bool)
+        return np.where(caps, CAPACITY_WEIGHT, 1.0)
 
     def violation(self, assign: np.ndarray) -> float:
-        """Total band violation, relative to targets (0 means every rep is inside its band)."""
+        """Total band violation, relative to targets (0 means every rep is inside its band;
+        capacity breaches weigh ``CAPACITY_WEIGHT`` times more)."""
         load_p, load_w = self.loads(assign)
         over = np.maximum(load_p - self.hi_p, 0) + np.maximum(self.lo_p - load_p, 0)
-        over_w = np.maximum(load_w - self.hi_w, 0) + np.maximum(self.lo_w - load_w, 0)
+        over_w = np.maximum(load_w - self.hi_w, 0) * self.over_weights() + np.maximum(self.lo_w - load_w, 0)
         tp = np.maximum(self.data.target_p, 1e-12)
         tw = np.maximum(self.data.target_w, 1e-12)
         return float((over / tp).sum() + (over_w / tw).sum())
@@ -208,7 +217,8 @@ class _Model:
         if mode == "repair":
             terms = [(i, 1) for i in np.flatnonzero(moving)]
             objective = cp_model.LinearExpr.weighted_sum(
-                [self.x[i] for i, _ in terms] + violation, [1] * len(terms) + [self.n_free + 1] * len(violation)
+                [self.x[i] for i, _ in terms] + [var for var, _ in violation],
+                [1] * len(terms) + [(self.n_free + 1) * weight for _, weight in violation],
             )
             coef = moving.astype(np.int64)
             self.hint_objective = float(coef[current].sum()) + (self.n_free + 1) * self._hint_violation
@@ -236,10 +246,12 @@ class _Model:
         fixed_w: np.ndarray,
         assign: np.ndarray,
         mode: str,
-    ) -> list[cp_model.IntVar]:
-        """Band rows per neighbourhood rep; returns the violation variables (repair only)."""
+    ) -> list[tuple[cp_model.IntVar, int]]:
+        """Band rows per neighbourhood rep; returns the violation variables and their
+        weights (repair only; a capacity breach weighs ``CAPACITY_WEIGHT``)."""
         data = ctx.data
-        violation: list[cp_model.IntVar] = []
+        violation: list[tuple[cp_model.IntVar, int]] = []
+        over_weight = ctx.over_weights().astype(np.int64)
         self._hint_violation = 0
         for measure, values, fixed, lo, hi in (
             ("p", data.potential, fixed_p, ctx.lo_p, ctx.hi_p),
@@ -263,8 +275,9 @@ class _Model:
                     under = self.model.new_int_var(0, abs(lo_int) + total + 1, f"under_{measure}{r}")
                     self.model.add(expr - over <= hi_int)
                     self.model.add(expr + under >= lo_int)
-                    violation += [over, under]
-                    self._hint_violation += max(current - hi_int, 0) + max(lo_int - current, 0)
+                    weight = int(over_weight[r]) if measure == "w" else 1
+                    violation += [(over, weight), (under, 1)]
+                    self._hint_violation += weight * max(current - hi_int, 0) + max(lo_int - current, 0)
                 else:  # never worse than now; the float check after the solve guards rounding
                     self.model.add(expr <= max(hi_int, current))
                     if min(lo_int, current) > 0:

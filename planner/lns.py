@@ -126,11 +126,14 @@ class _RepairState:
         self.movable = ~self.data.fixed[self.cands.account]
         self.tp = np.maximum(self.data.target_p, 1e-12)
         self.tw = np.maximum(self.data.target_w, 1e-12)
+        self.over_w_weight = ctx.over_weights()
 
     def excess(self, load_p: np.ndarray, load_w: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Band violation per rep, weighted like :meth:`SearchContext.violation`."""
         ctx = self.ctx
         over = (np.maximum(load_p - ctx.hi_p[r], 0) + np.maximum(ctx.lo_p[r] - load_p, 0)) / self.tp[r]
-        return over + (np.maximum(load_w - ctx.hi_w[r], 0) + np.maximum(ctx.lo_w[r] - load_w, 0)) / self.tw[r]
+        over_w = np.maximum(load_w - ctx.hi_w[r], 0) * self.over_w_weight[r] + np.maximum(ctx.lo_w[r] - load_w, 0)
+        return over + over_w / self.tw[r]
 
     def violation(self) -> float:
         reps = np.arange(self.data.m)

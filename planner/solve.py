@@ -236,14 +236,22 @@ def _search_context(data: ProblemData, lp: AssignmentLp, band: Band, options: Pl
     extra = np.zeros((data.m, 4))
     if band.extra is not None:
         extra[lp.reps] = band.extra * np.array([lp.scale_p, lp.scale_p, lp.scale_w, lp.scale_w])
-    hi_w = np.minimum(data.target_w * (1 + band.delta_w) + extra[:, 2], data.capacity + overflow)
+    band_hi_w = data.target_w * (1 + band.delta_w) + extra[:, 2]
+    hi_w = np.minimum(band_hi_w, data.capacity + overflow)
+    lo_w = data.target_w * (1 - band.delta_w) - extra[:, 3]
+    # where capacity caps the band, the LP may squeeze it to a window narrower than one
+    # account's workload, which no whole-account plan hits: the balance edge yields, so the
+    # search never trades a capacity breach for balance
+    step = float(data.workload[~data.fixed].max(initial=0.0))
+    lo_w = np.where(hi_w < band_hi_w, np.minimum(lo_w, hi_w - step), lo_w)
     return SearchContext(
         data=data,
         cands=band.cands,
         lo_p=np.where(active, data.target_p * (1 - band.delta_p) - extra[:, 1], 0.0),
         hi_p=np.where(active, data.target_p * (1 + band.delta_p) + extra[:, 0], 0.0),
-        lo_w=np.where(active, data.target_w * (1 - band.delta_w) - extra[:, 3], 0.0),
+        lo_w=np.where(active, lo_w, 0.0),
         hi_w=np.where(active, hi_w, 0.0),
+        capacity_caps=active & (hi_w < band_hi_w),
         seed=options.seed,
         workers=options.num_workers or os.cpu_count() or 1,
     )

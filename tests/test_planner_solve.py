@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 from planner.band import travel_lower_bound
 from planner.solve import solve
-from planner.validate import balance_deviations, validate_plan
+from planner.generate import generate_instance
+from planner.validate import HARD_KINDS, balance_deviations, validate_plan
 from tests.test_planner_solve_instances import make_instance
 
 FAST = PlanOptions(time_limit=10.0)
@@ -199,3 +201,18 @@ def test_short_time_limit_yields_best_effort_naming_the_time_limit_when_lp_canno
     assert "time limit" in plan.explanations[0]
     assert set(plan.assignment) == {a.id for a in instance.accounts}
     assert not any(e.startswith("The best plan found misses") for e in plan.explanations)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_capacity_holds_when_balance_cannot_but_total_capacity_suffices(seed: int) -> None:
+    instance = generate_instance(1500, 8, seed)
+    active = [r for r in instance.reps if r.active]
+    mean = sum(a.workload for a in instance.accounts) / len(active)
+    small = {r.id for r in active[1:3]}  # these two can hold only 3/4 of the mean: balance is out of reach
+    reps = tuple(replace(r, capacity=0.75 * mean + 0.3) if r.id in small else r for r in instance.reps)
+    instance = replace(instance, reps=reps)
+    assert sum(r.capacity for r in reps if r.active) > sum(a.workload for a in instance.accounts)
+    options = PlanOptions(time_limit=8.0)
+    plan = solve(instance, options)
+    assert plan.metrics["status"] == "BEST_EFFORT"
+    assert [v for v in validate_plan(instance, options, plan.assignment) if v.kind in HARD_KINDS] == []
