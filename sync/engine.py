@@ -158,10 +158,10 @@ def _sync_kind(
         counts.updated += len(outcome.updated)
         counts.deleted += len(outcome.deleted)
         counts.unchanged += outcome.unchanged
-        fresh = [s for s in page.skipped if (s.kind.value, s.record_id, s.version) not in reported]
-        counts.skipped += len(fresh)
-        summary.skipped.extend(fresh)
-        summary.skipped_known.extend(s for s in page.skipped if s not in fresh)
+        for skipped in page.skipped:
+            known = (skipped.kind.value, skipped.record_id, skipped.version) in reported
+            (summary.skipped_known if known else summary.skipped).append(skipped)
+            counts.skipped += not known
         if kind is ObjectKind.ACCOUNTS:
             summary.changed_account_ids.update(outcome.inserted, outcome.updated)
             summary.changed_account_ids.difference_update(outcome.deleted)
