@@ -67,11 +67,15 @@ class SearchContext:
         """Total band violation, relative to targets (0 means every rep is inside its band;
         capacity breaches weigh ``CAPACITY_WEIGHT`` times more)."""
         load_p, load_w = self.loads(assign)
-        over = np.maximum(load_p - self.hi_p, 0) + np.maximum(self.lo_p - load_p, 0)
-        over_w = np.maximum(load_w - self.hi_w, 0) * self.over_weights() + np.maximum(self.lo_w - load_w, 0)
-        tp = np.maximum(self.data.target_p, 1e-12)
-        tw = np.maximum(self.data.target_w, 1e-12)
-        return float((over / tp).sum() + (over_w / tw).sum())
+        return float(self.excess(load_p, load_w, np.arange(self.data.m)).sum())
+
+    def excess(self, load_p: np.ndarray, load_w: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Band violation of ``reps`` at these loads, relative to their targets (the one
+        measure the repair phases share)."""
+        over_p = np.maximum(load_p - self.hi_p[reps], 0) + np.maximum(self.lo_p[reps] - load_p, 0)
+        over_w = np.maximum(load_w - self.hi_w[reps], 0) * self.over_weights()[reps]
+        over_w = over_w + np.maximum(self.lo_w[reps] - load_w, 0)
+        return over_p / np.maximum(self.data.target_p[reps], 1e-12) + over_w / np.maximum(self.data.target_w[reps], 1e-12)
 
     def loads(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = self.data.m

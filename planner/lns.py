@@ -124,16 +124,7 @@ class _RepairState:
         self.assign = assign.copy()
         self.load_p, self.load_w = ctx.loads(self.assign)
         self.movable = ~self.data.fixed[self.cands.account]
-        self.tp = np.maximum(self.data.target_p, 1e-12)
-        self.tw = np.maximum(self.data.target_w, 1e-12)
-        self.over_w_weight = ctx.over_weights()
-
-    def excess(self, load_p: np.ndarray, load_w: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """Band violation per rep, weighted like :meth:`SearchContext.violation`."""
-        ctx = self.ctx
-        over = (np.maximum(load_p - ctx.hi_p[r], 0) + np.maximum(ctx.lo_p[r] - load_p, 0)) / self.tp[r]
-        over_w = np.maximum(load_w - ctx.hi_w[r], 0) * self.over_w_weight[r] + np.maximum(ctx.lo_w[r] - load_w, 0)
-        return over + over_w / self.tw[r]
+        self.excess = ctx.excess
 
     def violation(self) -> float:
         reps = np.arange(self.data.m)
@@ -266,10 +257,7 @@ def repair(
 
 def _worst_rep(ctx: SearchContext, assign: np.ndarray) -> int:
     load_p, load_w = ctx.loads(assign)
-    tp = np.maximum(ctx.data.target_p, 1e-12)
-    tw = np.maximum(ctx.data.target_w, 1e-12)
-    over = (np.maximum(load_p - ctx.hi_p, 0) + np.maximum(ctx.lo_p - load_p, 0)) / tp
-    over += (np.maximum(load_w - ctx.hi_w, 0) + np.maximum(ctx.lo_w - load_w, 0)) / tw
+    over = ctx.excess(load_p, load_w, np.arange(ctx.data.m))
     over[~ctx.data.active] = -1
     return int(np.argmax(over))
 
@@ -288,27 +276,14 @@ def improve(
     their changes touch disjoint accounts and disjoint band rows, so both apply. Pairing
     follows the fixed rep order, so the sweep is deterministic.
     """
-    active = np.flatnonzero(ctx.data.active)
-    max_free = MAX_FREE_ACCOUNTS
-    parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        while time.monotonic() < deadline:
-            found = False
-            adjacency = neighbour_order(ctx, assign)
-            for batch in _disjoint_batches(adjacency, active, size, parallel):
-                if time.monotonic() >= deadline:
-                    return assign
-                assign, improved = _solve_batch(pool, ctx, assign, batch, log, "improve", deadline, max_free)
-                found = found or improved
-            log.sweeps += 1
-            progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
-                     f"{int(np.count_nonzero(assign != ctx.data.owner))} moves")
-            if not found:
-                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
-                    log.converged = True
-                    break
-                # local optimum for this size: look wider (still deterministic)
-                size, max_free = 2 * size, 2 * max_free
+    def sweep_done(plan: np.ndarray) -> None:
+        log.sweeps += 1
+        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
+                 f"{int(np.count_nonzero(plan != ctx.data.owner))} moves")
+
+    assign, log.converged = _sweep_until_stable(
+        ctx, assign, deadline, log, "improve", size, lambda _plan, _batch: (), sweep_done
+    )
     return assign
 
 
@@ -324,28 +299,53 @@ def reduce_travel(
     minimising travel with moves never growing and the plan's moved potential kept at most
     ``max_moved_potential`` (its allowance is shared out among the neighbourhoods solved
     side by side, so merging them keeps the cap)."""
+
+    def allowance(plan: np.ndarray, batch: list[np.ndarray]) -> tuple[float, ...]:
+        return (max(max_moved_potential - moved_potential(ctx.data, plan), 0.0) / len(batch),)
+
+    def sweep_done(plan: np.ndarray) -> None:
+        progress(f"travel: sweep done, {int(np.count_nonzero(plan != ctx.data.owner))} moves")
+
+    finished_on_time = log.converged
+    assign, stable = _sweep_until_stable(
+        ctx, assign, deadline, log, "travel", NEIGHBOURHOOD_REPS, allowance, sweep_done
+    )
+    log.converged = finished_on_time and stable  # converged only if this ends on its own too
+    return assign
+
+
+def _sweep_until_stable(
+    ctx: SearchContext,
+    assign: np.ndarray,
+    deadline: float,
+    log: SearchLog,
+    mode: str,
+    size: int,
+    extra_args: Callable[[np.ndarray, list[np.ndarray]], tuple[float, ...]],
+    sweep_done: Callable[[np.ndarray], None],
+) -> tuple[np.ndarray, bool]:
+    """Sweep every rep's neighbourhood in ``mode`` until a sweep at the widest size finds
+    nothing (then True: it ended on its own) or the deadline comes (False). A sweep that
+    finds nothing at a smaller size doubles it (still deterministic)."""
     active = np.flatnonzero(ctx.data.active)
-    size, max_free = NEIGHBOURHOOD_REPS, MAX_FREE_ACCOUNTS
+    max_free = MAX_FREE_ACCOUNTS
     parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
-    finished_on_time, log.converged = log.converged, False  # converged only if this ends on its own too
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         while time.monotonic() < deadline:
             found = False
             for batch in _disjoint_batches(neighbour_order(ctx, assign), active, size, parallel):
                 if time.monotonic() >= deadline:
-                    return assign
-                allowance = max(max_moved_potential - moved_potential(ctx.data, assign), 0.0) / len(batch)
+                    return assign, False
                 assign, improved = _solve_batch(
-                    pool, ctx, assign, batch, log, "travel", deadline, max_free, allowance
+                    pool, ctx, assign, batch, log, mode, deadline, max_free, *extra_args(assign, batch)
                 )
                 found = found or improved
-            progress(f"travel: sweep done, {int(np.count_nonzero(assign != ctx.data.owner))} moves")
+            sweep_done(assign)
             if not found:
                 if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
-                    log.converged = finished_on_time
-                    break
+                    return assign, True
                 size, max_free = 2 * size, 2 * max_free
-    return assign
+    return assign, False
 
 
 def _solve_batch(
