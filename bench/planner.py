@@ -40,20 +40,20 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from planner.distance import build_distance_model, nearest_reps  # noqa: E402
-from planner.generate import generate_instance  # noqa: E402
-from planner.greedy import eligibility_matrix, greedy_plan  # noqa: E402
-from planner.csv_io import write_instance  # noqa: E402
-from planner.instance import Instance, Plan, PlanOptions  # noqa: E402
-from planner.metrics import plan_metrics  # noqa: E402
-from planner.validate import validate_plan  # noqa: E402
+from territory.planner.distance import build_distance_model, nearest_reps  # noqa: E402
+from territory.planner.generate import generate_instance  # noqa: E402
+from territory.planner.greedy import eligibility_matrix, greedy_plan  # noqa: E402
+from territory.planner.csv_io import write_instance  # noqa: E402
+from territory.planner.instance import Instance, Plan, PlanOptions  # noqa: E402
+from territory.planner.metrics import plan_metrics  # noqa: E402
+from territory.planner.validate import validate_plan  # noqa: E402
 
 GOAL_SECONDS, GOAL_DEVIATION, GOAL_MOVES_RATIO, GOAL_TRAVEL_RATIO = 60.0, 0.05, 1.03, 1.10
 
 
 def core_available() -> bool:
     """True when the solving core (planner.solve) is in this checkout."""
-    return importlib.util.find_spec("planner.solve") is not None
+    return importlib.util.find_spec("territory.planner.solve") is not None
 
 
 def _peak_rss_mib() -> float:
@@ -114,7 +114,7 @@ def run_case(n_accounts: int, n_reps: int, seed: int, solver: str, options: Plan
     if solver == "cli":
         plan, cli_wall, cli_peak = run_cli(instance, options)
     elif solver == "planner":
-        from planner.solve import solve
+        from territory.planner.solve import solve
 
         plan = solve(instance, options, progress=lambda *a, **k: print("  ", *a, file=sys.stderr, flush=True))
     else:
@@ -142,7 +142,7 @@ def run_case(n_accounts: int, n_reps: int, seed: int, solver: str, options: Plan
         **figures,
     }
     if core_available():
-        from planner.band import travel_lower_bound
+        from territory.planner.band import travel_lower_bound
 
         bound_started = time.perf_counter()
         result["travel_lower_bound"] = travel_lower_bound(instance, options, int(figures["moves"]))

@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(paths: dict[str, Path], folder: Path, keep: bool) -> int:
-    from rules import evaluate, load_rules
-    from rules.csv_io import read_accounts_csv, read_opportunities_csv, read_reps_csv
+    from territory.rules import evaluate, load_rules
+    from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv, read_reps_csv
 
     gc.collect()
     rules = load_rules(paths["territory.yaml"])

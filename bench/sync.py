@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
-from emulator import start_emulator  # noqa: E402
+from territory.emulator import start_emulator  # noqa: E402
 
 PAGE = {"salesforce": 2000, "hubspot": 100}
 GOAL_CALL_RATIO, GOAL_NOOP_CALLS_PER_OBJECT, GOAL_INITIAL_SECONDS = 1.05, 2, 60.0
@@ -49,7 +49,7 @@ CHILD = (
     "    sys.stderr.write(f'\\nPEAK_RSS_KIB={kib}\\n')\n"
     "atexit.register(_peak)\n"
     "sys.argv = ['territory', 'sync', '--json']\n"
-    "from cli.main import main\n"
+    "from territory.cli.main import main\n"
     "main()\n"
 )
 

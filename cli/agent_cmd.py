@@ -29,8 +29,8 @@ def run_command(
     Each cycle takes the store's sync lease first, so several agents on one database never
     sync at the same time; the schedule lives in the store (APScheduler SQLAlchemy job store).
     """
-    from cli.sync_cmd import open_configured_store
-    from config import load_settings
+    from territory.cli.sync_cmd import open_configured_store
+    from territory.config import load_settings
 
     settings = load_settings()
     settings.require_crm()
@@ -38,12 +38,12 @@ def run_command(
     # first-run migration inside a job would contend with the job store's writes.
     open_configured_store(settings.territory_db_url).close()
     if once:
-        from sync.jobs import run_agent_cycle
+        from territory.sync.jobs import run_agent_cycle
 
         result = run_agent_cycle()
         _emit(result, "cycle skipped: another agent holds the sync lease" if result is None else "cycle done", as_json)
         return
-    from sync.agent import build_scheduler, describe_event
+    from territory.sync.agent import build_scheduler, describe_event
 
     done = threading.Event()
     cycles = [0]

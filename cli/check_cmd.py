@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import EXIT_PARTIAL, InputError
+from territory.cli.errors import EXIT_PARTIAL, InputError
 
 CHECK_HELP = (
     "Evaluate the synced accounts against the rules file and flag every conflict in the CRM.\n\n"
@@ -35,7 +35,7 @@ def check_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check the synced book against the rules and flag conflicts in the CRM."""
-    from config import load_settings
+    from territory.config import load_settings
 
     settings = load_settings()
     settings.require_crm()
@@ -50,10 +50,10 @@ def check_command(
 
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from cli.rules_cmd import load_rules_or_exit, store_rep_source
-    from cli.sync_cmd import open_configured_store
-    from connector.factory import build_connector
-    from sync.conflicts import detect_conflicts
+    from territory.cli.rules_cmd import load_rules_or_exit, store_rep_source
+    from territory.cli.sync_cmd import open_configured_store
+    from territory.connector.factory import build_connector
+    from territory.sync.conflicts import detect_conflicts
 
     settings.require_crm()
     reps = store_rep_source()

@@ -34,18 +34,18 @@ def demo_command(
     tolerance: float = typer.Option(0.05, "--tolerance", min=0.0, help="Balance tolerance of the plan."),
 ) -> None:
     """Run the end-to-end demo on SQLite and the built-in CRM emulator."""
-    from cli.errors import InputError
+    from territory.cli.errors import InputError
 
     if crm not in ("salesforce", "hubspot"):
         raise InputError(f"--crm must be salesforce or hubspot, not {crm!r}")
-    from cli.plan_output import make_console
+    from territory.cli.plan_output import make_console
 
     console = make_console()
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm"):
         (folder / stale).unlink(missing_ok=True)
-    from emulator import start_emulator
+    from territory.emulator import start_emulator
 
     console.print(Rule("1. Built-in CRM emulator"))
     with start_emulator(accounts=accounts, seed=seed) as emu:
@@ -61,7 +61,7 @@ def demo_command(
 
 
 def _settings(emu: Any, crm: str, folder: Path) -> Any:
-    from config import load_settings
+    from territory.config import load_settings
 
     env = {k.lower(): v for k, v in emu.env(crm).items() if k != "TERRITORY_EMULATOR_URL"}
     return load_settings(env_file=None, territory_db_url=f"sqlite:///{folder / 'demo.db'}", **env)
@@ -69,12 +69,12 @@ def _settings(emu: Any, crm: str, folder: Path) -> Any:
 
 def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_limit: float,
                tolerance: float, seed: int) -> None:
-    from cli.check_cmd import print_check_report
-    from cli.sync_cmd import _print_summary
-    from connector.factory import build_connector
-    from sync import open_store, run_sync
-    from sync.conflicts import detect_conflicts
-    from sync.draft_rules import draft_rules_yaml
+    from territory.cli.check_cmd import print_check_report
+    from territory.cli.sync_cmd import _print_summary
+    from territory.connector.factory import build_connector
+    from territory.sync import open_store, run_sync
+    from territory.sync.conflicts import detect_conflicts
+    from territory.sync.draft_rules import draft_rules_yaml
 
     store = open_store(settings.territory_db_url)
     crm = settings.require_crm()
@@ -85,8 +85,7 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
     console.print(Rule("3. Rules of engagement drafted from the book"))
     rules_path = folder / "territory.yaml"
     rules_path.write_text(draft_rules_yaml(store, crm), encoding="utf-8")
-    import rules
-
+    from territory import rules
     rule_config = rules.load_rules(rules_path)
     console.print(f"Wrote {rules_path}: {len(rule_config.territories)} territories, "
                   f"{len(rule_config.named_accounts)} named accounts.")
@@ -114,10 +113,10 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
 
 def _plan(console: Console, store: Any, crm: str, rule_config: Any, folder: Path,
           time_limit: float, tolerance: float, seed: int) -> None:
-    from cli.plan_cmd import run_plan
-    from cli.plan_store import scenario_saver
-    from planner.instance import PlanOptions
-    from sync.planning import build_store_instance
+    from territory.cli.plan_cmd import run_plan
+    from territory.cli.plan_store import scenario_saver
+    from territory.planner.instance import PlanOptions
+    from territory.sync.planning import build_store_instance
 
     built = build_store_instance(store, crm, rule_config)
     for note in built.notes:

@@ -40,8 +40,8 @@ def _known_error_exit(exc: Exception) -> int | None:
     Imported here, not at the top: whoever raised one of them has imported its module
     already, and ``territory --help`` stays fast.
     """
-    from config import SettingsError
-    from connector.errors import CrmError, FatalCrmError
+    from territory.config import SettingsError
+    from territory.connector.errors import CrmError, FatalCrmError
 
     if isinstance(exc, SettingsError):
         typer.secho(f"Configuration error: {exc.variable}: {exc.problem}", err=True, fg="red")

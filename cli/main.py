@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli import agent_cmd, check_cmd, demo_cmd, plan_cmd, plan_store, rules_cmd, sandbox_cmd, sync_cmd
+from territory.cli import agent_cmd, check_cmd, demo_cmd, plan_cmd, plan_store, rules_cmd, sandbox_cmd, sync_cmd
 
 app = typer.Typer(
     name="territory",
@@ -44,7 +44,7 @@ for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store
 
 def main() -> None:
     """Console-script entry point."""
-    from cli.errors import run_with_exit_codes
+    from territory.cli.errors import run_with_exit_codes
 
     sys.exit(run_with_exit_codes(app))
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from cli.errors import EXIT_CONFIG, EXIT_PARTIAL, InputError
-from cli.plan_output import make_console, print_summary, progress_printer
+from territory.cli.errors import EXIT_CONFIG, EXIT_PARTIAL, InputError
+from territory.cli.plan_output import make_console, print_summary, progress_printer
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
-    from planner.instance import Instance, Plan, PlanOptions
+    from territory.planner.instance import Instance, Plan, PlanOptions
 
 EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
 SOLVERS = ("auto", "greedy")
@@ -120,7 +120,7 @@ def plan_command(
 
     Exit codes: 0 ok (the tolerance may still be out of reach: see the notes), 2 bad input (the message names file, line and problem), 4 the plan still breaks a hard rule for a reason the notes give (capacity or specialists the instance lacks, time limit too short).
     """
-    from planner.instance import PlanOptions
+    from territory.planner.instance import PlanOptions
 
     command_started = time.perf_counter()
     console = make_console()
@@ -131,7 +131,7 @@ def plan_command(
         options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
         on_plan = None
         if accounts is None:
-            from cli.plan_store import default_scenario_name, load_store_instance, scenario_saver
+            from territory.cli.plan_store import default_scenario_name, load_store_instance, scenario_saver
 
             store, instance = load_store_instance(console, rules_path, reps)
             name = scenario or default_scenario_name(options)
@@ -149,7 +149,7 @@ def plan_command(
     extra: dict[str, Any] = {}
     solved: dict[float, tuple[Plan, float]] = {}
     if tradeoff:
-        from cli.plan_tradeoff import print_tradeoff
+        from territory.cli.plan_tradeoff import print_tradeoff
 
         extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver, solved)
         if out is None:
@@ -186,7 +186,7 @@ def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
     """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
         raise InputError("--accounts and --reps are both required for CSV planning")
-    from planner.csv_io import PlanInputError, read_instance
+    from territory.planner.csv_io import PlanInputError, read_instance
 
     try:
         return read_instance(accounts, reps)
@@ -213,11 +213,11 @@ def solve_plan(
     progress: Callable[..., None] | None = None,
 ) -> Plan:
     """Run the planner: ``planner.solve.solve`` when present (and ``solver='auto'``), else greedy."""
-    if solver == "auto" and importlib.util.find_spec("planner.solve") is not None:
-        from planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
+    if solver == "auto" and importlib.util.find_spec("territory.planner.solve") is not None:
+        from territory.planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
 
         return solve(instance, options, progress=progress)
-    from planner.greedy import greedy_plan
+    from territory.planner.greedy import greedy_plan
 
     plan = greedy_plan(instance, options, progress=progress)
     if solver == "auto":
@@ -231,8 +231,8 @@ def build_metrics(
     instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float
 ) -> dict[str, Any]:
     """Everything metrics.json reports about a plan (solver metrics passed through)."""
-    from planner.metrics import plan_metrics
-    from planner.validate import balance_deviations, validate_plan
+    from territory.planner.metrics import plan_metrics
+    from territory.planner.validate import balance_deviations, validate_plan
 
     metrics: dict[str, Any] = {str(key): _plain(value) for key, value in plan.metrics.items()}
     metrics.update(plan_metrics(instance, plan.assignment))
@@ -316,9 +316,9 @@ def run_plan(
         breaks some for a reason its notes give (capacity or industries the instance
         lacks, time out); ``EXIT_INVALID_PLAN`` otherwise (a planner bug).
     """
-    from planner.csv_io import write_plan
-    from planner.greedy import greedy_plan
-    from planner.validate import HARD_KINDS
+    from territory.planner.csv_io import write_plan
+    from territory.planner.greedy import greedy_plan
+    from territory.planner.validate import HARD_KINDS
 
     console = console or Console()
     console.print(

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from planner.instance import Instance, Plan
+    from territory.planner.instance import Instance, Plan
 
 
 def make_console() -> Console:
@@ -31,7 +31,7 @@ def progress_printer(console: Console, started: float) -> Callable[..., None]:
 
 def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dict[str, Any]) -> None:
     """Per-rep before/after table, then the headline figures and explanations."""
-    from planner.metrics import rep_rows
+    from territory.planner.metrics import rep_rows
 
     table = Table(title="Territories before -> after")
     for column in (

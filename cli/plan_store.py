@@ -17,10 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import InputError
+from territory.cli.errors import InputError
 
 if TYPE_CHECKING:  # loaded inside the commands, so --help stays fast
-    from planner.instance import Instance, Plan, PlanOptions, PlanRep
+    from territory.planner.instance import Instance, Plan, PlanOptions, PlanRep
 
 SCENARIO_KEYS = (
     "moves", "moved_potential_share", "after_max_deviation_potential",
@@ -38,11 +38,11 @@ def load_store_instance(
     console: Console, rules_path: Path, reps_overlay: Path | None
 ) -> tuple[Any, Instance]:
     """Open the configured store and build the planner instance from the synced book."""
-    from cli.rules_cmd import load_rules_or_exit
-    from cli.sync_cmd import open_configured_store
-    from config import load_settings
-    from planner.csv_io import PlanInputError, read_reps
-    from sync.planning import build_store_instance
+    from territory.cli.rules_cmd import load_rules_or_exit
+    from territory.cli.sync_cmd import open_configured_store
+    from territory.config import load_settings
+    from territory.planner.csv_io import PlanInputError, read_reps
+    from territory.sync.planning import build_store_instance
 
     settings = load_settings()
     crm = settings.require_crm()
@@ -68,7 +68,7 @@ def scenario_saver(
     console: Console, store: Any, name: str, options: PlanOptions
 ) -> Callable[[Plan, dict[str, Any]], None]:
     """An ``on_plan`` hook for ``run_plan`` that stores the plan as scenario ``name``."""
-    from sync.scenarios import MoveInput
+    from territory.sync.scenarios import MoveInput
 
     if store.scenarios.get(name) is not None:
         raise InputError(f"scenario {name!r} exists already: pass another --scenario name")
@@ -101,7 +101,7 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print as JS
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
-    from cli.plan_output import make_console
+    from territory.cli.plan_output import make_console
 
     table = Table(title="Scenarios")
     for label, _, style in LIST_COLUMNS:
@@ -135,8 +135,8 @@ def show_command(
 
 
 def _store() -> Any:
-    from cli.sync_cmd import open_configured_store
-    from config import load_settings
+    from territory.cli.sync_cmd import open_configured_store
+    from territory.config import load_settings
 
     return open_configured_store(load_settings().territory_db_url)
 

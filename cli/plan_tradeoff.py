@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from planner.instance import Instance, Plan, PlanOptions
+    from territory.planner.instance import Instance, Plan, PlanOptions
 
 
 def print_tradeoff(
@@ -60,8 +60,8 @@ def print_tradeoff(
 def _tradeoff_row(
     instance: Instance, options: PlanOptions, solver: str, solved: dict[float, tuple[Plan, float]] | None
 ) -> dict[str, Any]:
-    from cli.plan_cmd import solve_plan
-    from planner.metrics import plan_metrics
+    from territory.cli.plan_cmd import solve_plan
+    from territory.planner.metrics import plan_metrics
 
     started = time.perf_counter()
     plan = solve_plan(instance, options, solver)

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from cli.errors import InputError
+from territory.cli.errors import InputError
 
 RepSource = Callable[[], list[Any]]  # returns rules.Rep records
 
@@ -29,7 +29,7 @@ def _rules_option() -> Any:
 
 def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
     """Load (and check reps when a source is given); errors become exit code 2."""
-    from rules import RulesFileError, load_rules
+    from territory.rules import RulesFileError, load_rules
 
     try:
         known = {rep.id for rep in rep_source()} if rep_source is not None else None
@@ -40,13 +40,13 @@ def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
 
 def csv_rep_source(path: Path) -> RepSource:
     """A rep source reading reps.csv (``id,name,active[,capacity,is_partner]``)."""
-    from rules.csv_io import read_reps_csv
+    from territory.rules.csv_io import read_reps_csv
 
     return lambda: _csv_call(read_reps_csv, path)
 
 
 def _csv_call(reader: Callable[[Path], Any], path: Path) -> Any:
-    from rules.errors import CsvInputError
+    from territory.rules.errors import CsvInputError
 
     try:
         return reader(path)
@@ -69,9 +69,9 @@ def draft_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Draft a rules file from the synced book (today's geography by postal region) to edit."""
-    from config import load_settings
-    from cli.sync_cmd import open_configured_store
-    from sync.draft_rules import draft_rules_yaml
+    from territory.config import load_settings
+    from territory.cli.sync_cmd import open_configured_store
+    from territory.sync.draft_rules import draft_rules_yaml
 
     if out.exists() and not force:
         raise InputError(f"{out} exists: pass --force to overwrite it, or --out another path")
@@ -88,13 +88,13 @@ def draft_command(
 
 def store_rep_source() -> RepSource | None:
     """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
-    from config import load_settings
+    from territory.config import load_settings
 
     settings = load_settings()
     if settings.territory_crm is None:
         return None
-    from sync.book import load_reps
-    from cli.sync_cmd import open_configured_store
+    from territory.sync.book import load_reps
+    from territory.cli.sync_cmd import open_configured_store
 
     reps, _ = load_reps(open_configured_store(settings.territory_db_url), settings.territory_crm)
     return (lambda: reps) if reps else None
@@ -130,8 +130,8 @@ def evaluate_command(
     json_out: Path | None = typer.Option(None, "--json", help="Write a summary (counts per status and territory, coverage, timings) as JSON."),
 ) -> None:
     """Evaluate every account: matching territories, expected owner, status and reason."""
-    from rules import evaluate
-    from rules.csv_io import read_accounts_csv, read_opportunities_csv, write_decisions_csv
+    from territory.rules import evaluate
+    from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv, write_decisions_csv
 
     started = time.perf_counter()
     rep_list = csv_rep_source(reps)() if reps else None
@@ -198,13 +198,13 @@ def explain_command(
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv (inactive and partner reps, capacity)."),
 ) -> None:
     """Print the full decision path for one account: territories, named entry, tiebreakers, checks, status."""
-    from rules import evaluate, explain
+    from territory.rules import evaluate, explain
 
     rules = load_rules_or_exit(rules_path)
     if accounts is None:
         evaluation, source = _store_evaluation(rules), "the synced store"
     else:
-        from rules.csv_io import read_accounts_csv, read_opportunities_csv
+        from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv
 
         rep_list = csv_rep_source(reps)() if reps else None
         table = _csv_call(lambda path: read_accounts_csv(path, with_names=True), accounts)
@@ -219,10 +219,10 @@ def explain_command(
 
 def _store_evaluation(rules: Any) -> Any:
     """Evaluate the whole synced book of the configured CRM."""
-    from config import load_settings
-    from rules import evaluate
-    from sync.book import load_book
-    from cli.sync_cmd import open_configured_store
+    from territory.config import load_settings
+    from territory.rules import evaluate
+    from territory.sync.book import load_book
+    from territory.cli.sync_cmd import open_configured_store
 
     settings = load_settings()
     crm = settings.require_crm()

@@ -64,7 +64,7 @@ def serve(
     malformed: bool = typer.Option(True, "--malformed/--no-malformed", help="Seed ~0.2% malformed accounts (sync reports them as skipped and exits 4)."),
 ) -> None:
     """Run the CRM emulator in the foreground until Ctrl-C (help text: ``_SERVE_HELP``)."""
-    from emulator.launch import FLAVOURS, EmulatorSetupError, available_flavours, start_emulator
+    from territory.emulator.launch import FLAVOURS, EmulatorSetupError, available_flavours, start_emulator
 
     if crm not in FLAVOURS:
         raise _fail(f"--crm {crm!r} is not a CRM the emulator speaks", "use --crm salesforce or --crm hubspot")

@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import EXIT_PARTIAL, InputError
-from sync.export import EXPORT_COLUMNS
+from territory.cli.errors import EXIT_PARTIAL, InputError
+from territory.sync.export import EXPORT_COLUMNS
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
-    from sync import KindCounts, Store, SyncSummary
+    from territory.sync import KindCounts, Store, SyncSummary
 
 SKIPPED_SHOWN = 20
 STARTING = "\0starting"  # progress task shown until the first page is committed
@@ -44,8 +44,8 @@ def open_configured_store(url: str) -> Store:
     import sqlalchemy as sa
     from alembic.util.exc import CommandError as AlembicCommandError
 
-    from config import SettingsError
-    from sync import open_store
+    from territory.config import SettingsError
+    from territory.sync import open_store
 
     try:
         return open_store(url)
@@ -102,7 +102,7 @@ class _SyncProgress:
 
 
 def _summary_table(summary: SyncSummary) -> Table:
-    from sync.engine import COUNT_NAMES
+    from territory.sync.engine import COUNT_NAMES
 
     mode = summary.mode
     table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
@@ -152,10 +152,10 @@ def sync_command(
     ),
 ) -> None:
     """Pull owners, accounts and opportunities from the configured CRM (see SYNC_HELP)."""
-    from config import load_settings
-    from connector import factory
-    from connector.errors import CrmError
-    from sync import run_sync
+    from territory.config import load_settings
+    from territory.connector import factory
+    from territory.connector.errors import CrmError
+    from territory.sync import run_sync
 
     settings = load_settings()
     settings.require_crm()
@@ -187,8 +187,8 @@ def sync_command(
 
 def _inbound_check(store: Store, connector: Any, rules_path: Path, summary: SyncSummary) -> Any:
     """Conflict detection on the accounts this run brought in (None without a rules file)."""
-    from rules import RulesFileError
-    from sync.conflicts import check_inbound
+    from territory.rules import RulesFileError
+    from territory.sync.conflicts import check_inbound
 
     changed = summary.changed_account_ids | getattr(summary, "deleted_account_ids", set())
     try:
@@ -212,7 +212,7 @@ def _print_inbound(console: Console, inbound: Any, rules_path: Path, check: bool
         f"{inbound.flagged} newly flagged in the CRM, {inbound.resolved} resolved, "
         f"{inbound.auto_assigned} auto-assigned."
     )
-    from cli.check_cmd import print_write_problems
+    from territory.cli.check_cmd import print_write_problems
 
     print_write_problems(console, inbound, shown=10)
 
@@ -269,8 +269,8 @@ def export_command(
         False, "--include-deleted", help="Also export deleted records (adds is_deleted)."
     ),
 ) -> None:
-    from config import load_settings
-    from sync.export import export_columns, iter_export_rows
+    from territory.config import load_settings
+    from territory.sync.export import export_columns, iter_export_rows
 
     settings = load_settings()
     store = open_configured_store(settings.territory_db_url)
@@ -294,7 +294,7 @@ def export_command(
 def _write(
     rows: Iterator[dict[str, Any]], columns: tuple[str, ...], fmt: ExportFormat, out: TextIO
 ) -> int:
-    from sync.export import write_csv, write_json
+    from territory.sync.export import write_csv, write_json
 
     return write_csv(rows, columns, out) if fmt is ExportFormat.csv else write_json(rows, out)
 
@@ -303,9 +303,9 @@ def doctor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check settings, store and CRM access (see DOCTOR_HELP)."""
-    from config import load_settings
-    from connector import factory
-    from sync.doctor import doctor_exit_code, run_doctor
+    from territory.config import load_settings
+    from territory.connector import factory
+    from territory.sync.doctor import doctor_exit_code, run_doctor
 
     results = run_doctor(load_settings, factory.build_connector)
     if as_json:

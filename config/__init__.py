@@ -1,5 +1,5 @@
 """Typed settings for the territory agent (environment + optional ``.env``)."""
 
-from config.settings import DEFAULT_DB_URL, Settings, SettingsError, load_settings
+from territory.config.settings import DEFAULT_DB_URL, Settings, SettingsError, load_settings
 
 __all__ = ["DEFAULT_DB_URL", "Settings", "SettingsError", "load_settings"]

@@ -1,14 +1,14 @@
 """CRM access through the official clients; our vocabulary and error taxonomy."""
 
-from connector.base import CrmConnector
-from connector.errors import (
+from territory.connector.base import CrmConnector
+from territory.connector.errors import (
     CrmError,
     FatalCrmError,
     RetriableCrmError,
     SessionExpiredError,
     SkippableRecordError,
 )
-from connector.records import (
+from territory.connector.records import (
     AccountRecord,
     ActivityRecord,
     ActivityRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from connector.records import (
+from territory.connector.records import (
     ActivityRecord,
     ActivityRequest,
     ApiUsage,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-from config.settings import Settings
-from connector.base import CrmConnector
+from territory.config.settings import Settings
+from territory.connector.base import CrmConnector
 
 
 def build_connector(settings: Settings) -> CrmConnector:
@@ -16,9 +16,9 @@ def build_connector(settings: Settings) -> CrmConnector:
     """
     crm = settings.require_crm()
     if crm == "salesforce":
-        from connector.salesforce import SalesforceConnector
+        from territory.connector.salesforce import SalesforceConnector
 
         return SalesforceConnector.from_settings(settings)
-    from connector.hubspot import HubSpotConnector
+    from territory.connector.hubspot import HubSpotConnector
 
     return HubSpotConnector.from_settings(settings)

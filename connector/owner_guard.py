@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connector.records import OwnerChange, WriteResult
+from territory.connector.records import OwnerChange, WriteResult
 
 
 def precheck_owner_change(

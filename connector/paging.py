@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.errors import FatalCrmError
+from territory.connector.errors import FatalCrmError
 
 
 def refuse_repeated_token(

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
+from territory.connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
 
 T = TypeVar("T")
 

@@ -11,9 +11,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator._hubspot_objects import HsType, PropertyError, changes_for, render_object, resolve_type
-from emulator.server import Request, Response
-from emulator.state import CrmState
+from territory.emulator._hubspot_objects import HsType, PropertyError, changes_for, render_object, resolve_type
+from territory.emulator.server import Request, Response
+from territory.emulator.state import CrmState
 
 BATCH_MAX = 100
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator._hubspot_objects import HsType, parse_time
+from territory.emulator._hubspot_objects import HsType, parse_time
 
 OPERATORS = frozenset({
     "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN",

@@ -7,12 +7,12 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from emulator import _seed_words as words
-from emulator._seed_owners import OwnerRoles
-from emulator.cities import GERMAN_CITIES, city_by_name
+from territory.emulator import _seed_words as words
+from territory.emulator._seed_owners import OwnerRoles
+from territory.emulator.cities import GERMAN_CITIES, city_by_name
 
 if TYPE_CHECKING:
-    from emulator.seed import _DraftedAccounts
+    from territory.emulator.seed import _DraftedAccounts
 
 _DUPLICATE_SHARE = 0.03
 _CHILD_SHARE = 0.02

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from emulator import _seed_words as words
-from emulator.state import EmuAccount, EmuOwner
+from territory.emulator import _seed_words as words
+from territory.emulator.state import EmuAccount, EmuOwner
 
 OWNER_EMAIL_DOMAIN = "territory-sandbox.example"
 _AGAINST_GEOGRAPHY = 0.12

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from emulator.mutate import mutate_state
-from emulator.records_view import (
+from territory.emulator.mutate import mutate_state
+from territory.emulator.records_view import (
     RecordProblem,
     find,
     iso,
@@ -45,8 +45,8 @@ from emulator.records_view import (
     state_kind,
     view,
 )
-from emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
-from emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner
+from territory.emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
+from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner
 
 CONTROL_PREFIX = "/_emulator"
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from emulator._hubspot_objects import (
+from territory.emulator._hubspot_objects import (
     TYPES,
     HsType,
     IdIndex,
@@ -24,10 +24,10 @@ from emulator._hubspot_objects import (
     render_owner,
     resolve_type,
 )
-from emulator._hubspot_batch import ASSOCIATION_TYPE_IDS, BatchRoutes, error, flag, invalid
-from emulator._hubspot_search import SearchError, run_search
-from emulator.server import ApiFlavour, Request, Response, Router
-from emulator.state import CrmState
+from territory.emulator._hubspot_batch import ASSOCIATION_TYPE_IDS, BatchRoutes, error, flag, invalid
+from territory.emulator._hubspot_search import SearchError, run_search
+from territory.emulator.server import ApiFlavour, Request, Response, Router
+from territory.emulator.state import CrmState
 
 ALL_SCOPES = frozenset({
     "crm.objects.companies.read", "crm.objects.companies.write",

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from emulator.control import CONTROL_PREFIX, EmulatorControl, install_control
-from emulator.seed import SeedReport, seed_state
-from emulator.server import ApiFlavour, EmulatorServer, FaultPlan
-from emulator.state import CrmState
+from territory.emulator.control import CONTROL_PREFIX, EmulatorControl, install_control
+from territory.emulator.seed import SeedReport, seed_state
+from territory.emulator.server import ApiFlavour, EmulatorServer, FaultPlan
+from territory.emulator.state import CrmState
 
 CrmName = Literal["salesforce", "hubspot"]
 FLAVOURS: dict[str, tuple[str, str]] = {
-    "salesforce": ("emulator.salesforce_api", "SalesforceApi"),
-    "hubspot": ("emulator.hubspot_api", "HubSpotApi"),
+    "salesforce": ("territory.emulator.salesforce_api", "SalesforceApi"),
+    "hubspot": ("territory.emulator.hubspot_api", "HubSpotApi"),
 }
 ENV_KEYS = (
     "TERRITORY_CRM", "TERRITORY_CA_FILE", "SF_INSTANCE_URL", "SF_ACCESS_TOKEN",

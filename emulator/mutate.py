@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from emulator import _seed_words as words
-from emulator.cities import CITIES, city_by_name, vary_postal_code
-from emulator.seed import draft_account
-from emulator.state import CrmState, EmuAccount, EmuOpportunity
+from territory.emulator import _seed_words as words
+from territory.emulator.cities import CITIES, city_by_name, vary_postal_code
+from territory.emulator.seed import draft_account
+from territory.emulator.state import CrmState, EmuAccount, EmuOpportunity
 
 _ACCOUNT_EDITS = ("owner", "employees", "revenue", "postal_code", "name", "industry", "domain", "move")
 _ACCOUNT_EDIT_WEIGHTS = (30, 15, 10, 10, 10, 10, 10, 5)

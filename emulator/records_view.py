@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from emulator.state import (
+from territory.emulator.state import (
     CrmState,
     EmuAccount,
     EmuActivity,

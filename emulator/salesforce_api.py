@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from emulator.salesforce_collections import run_collection_delete, run_collection_write
-from emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes, build_sobjects, json_value
-from emulator.salesforce_query import MAX_BATCH, QueryEngine
-from emulator.server import ApiFlavour, EmulatorServer, Request, Response, Router
-from emulator.soql import SoqlError, parse_soql
-from emulator.state import parse_sf_id, sf_id
+from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
+from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes, build_sobjects, json_value
+from territory.emulator.salesforce_query import MAX_BATCH, QueryEngine
+from territory.emulator.server import ApiFlavour, EmulatorServer, Request, Response, Router
+from territory.emulator.soql import SoqlError, parse_soql
+from territory.emulator.state import parse_sf_id, sf_id
 
 COLLECTION_LIMIT = 200
 _V = r"/services/data/v(?P<v>\d+\.\d+)"

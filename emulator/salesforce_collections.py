@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes
-from emulator.server import Response
-from emulator.state import sf_id
+from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes
+from territory.emulator.server import Response
+from territory.emulator.state import sf_id
 
 if TYPE_CHECKING:
-    from emulator.salesforce_api import SalesforceApi
+    from territory.emulator.salesforce_api import SalesforceApi
 
 _ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from emulator.state import (
+from territory.emulator.state import (
     CrmState,
     EmuAccount,
     EmuActivity,

@@ -26,17 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from emulator import _seed_words as words
-from emulator.cities import CITIES, City, city_by_name, vary_postal_code
-from emulator._seed_flaws import (
+from territory.emulator import _seed_words as words
+from territory.emulator.cities import CITIES, City, city_by_name, vary_postal_code
+from territory.emulator._seed_flaws import (
     guarantee_minimums,
     plant_duplicates,
     plant_malformed,
     plant_parents,
     plant_ties,
 )
-from emulator._seed_owners import OwnerRoles, assign_ownership, build_owners
-from emulator.state import CrmState, EmuAccount, EmuOpportunity
+from territory.emulator._seed_owners import OwnerRoles, assign_ownership, build_owners
+from territory.emulator.state import CrmState, EmuAccount, EmuOpportunity
 
 _MS_PER_DAY = 86_400_000
 _YEAR_MS = 365 * _MS_PER_DAY

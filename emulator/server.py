@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from emulator.state import CrmState
+from territory.emulator.state import CrmState
 
 
 @dataclass

@@ -3,19 +3,19 @@
 The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools).
 """
 
-from planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
-from planner.distance import (
+from territory.planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
+from territory.planner.distance import (
     DistanceModel,
     GreatCircleDistance,
     build_distance_model,
     haversine_km,
     nearest_reps,
 )
-from planner.generate import generate_instance
-from planner.greedy import eligibility_matrix, greedy_plan
-from planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
-from planner.metrics import RepRow, balance_summary, current_assignment, plan_metrics, rep_rows, travel_km
-from planner.validate import (
+from territory.planner.generate import generate_instance
+from territory.planner.greedy import eligibility_matrix, greedy_plan
+from territory.planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
+from territory.planner.metrics import RepRow, balance_summary, current_assignment, plan_metrics, rep_rows, travel_km
+from territory.planner.validate import (
     BALANCE_KINDS,
     HARD_KINDS,
     Violation,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.candidates import (
+from territory.planner.candidates import (
     Candidates,
     ProblemData,
     base_mask,
@@ -25,8 +25,8 @@ from planner.candidates import (
     candidate_subset,
     widen_candidates,
 )
-from planner.instance import Instance, PlanOptions
-from planner.lp import OVERFLOW_COST, AssignmentLp, LpSolution, _INF
+from territory.planner.instance import Instance, PlanOptions
+from territory.planner.lp import OVERFLOW_COST, AssignmentLp, LpSolution, _INF
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.distance import DistanceModel, build_distance_model
-from planner.instance import Instance
-from planner.validate import balance_targets
+from territory.planner.distance import DistanceModel, build_distance_model
+from territory.planner.instance import Instance
+from territory.planner.validate import balance_targets
 
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from planner.candidates import Candidates, ProblemData
+from territory.planner.candidates import Candidates, ProblemData
 
 LOAD_UNITS = 1e6
 INT_BOUND = 2**40

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from planner.instance import Instance, Plan, PlanAccount, PlanRep
+from territory.planner.instance import Instance, Plan, PlanAccount, PlanRep
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "lat", "lon", "potential", "workload", "locked", "industry")
 REP_COLUMNS = ("id", "name", "lat", "lon", "capacity", "active", "industries")

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from planner.instance import Instance
+from territory.planner.instance import Instance
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from planner.candidates import ProblemData
+from territory.planner.candidates import ProblemData
 
 
 def _pct(value: float) -> str:

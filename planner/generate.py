@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.distance import haversine_km
-from planner.instance import Instance, PlanAccount, PlanRep
+from territory.planner.distance import haversine_km
+from territory.planner.instance import Instance, PlanAccount, PlanRep
 
 # name, lat, lon, population in thousands (city proper, rounded)
 _CITY_TABLE = """

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.distance import DistanceModel, build_distance_model, nearest_reps
-from planner.instance import Instance, Move, Plan, PlanOptions
-from planner.validate import balance_targets
+from territory.planner.distance import DistanceModel, build_distance_model, nearest_reps
+from territory.planner.instance import Instance, Move, Plan, PlanOptions
+from territory.planner.validate import balance_targets
 
 _CAPACITY_WEIGHT = 100.0  # capacity is hard: any excess outweighs any balance gain
 _DETOUR_FLOOR_KM = 10.0  # keeps the score finite for moves that get closer

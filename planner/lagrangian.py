@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from planner.lp import AssignmentLp
+    from territory.planner.lp import AssignmentLp
 
 SUBGRADIENT_STEPS = 30
 

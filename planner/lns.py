@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
-from planner.lp import AssignmentLp
+from territory.planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
+from territory.planner.lp import AssignmentLp
 
 NEIGHBOURHOOD_REPS = 4
 STEP_DETERMINISTIC_TIME = 0.5

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from planner.candidates import Candidates, ProblemData, build_units, candidate_subset
-from planner.lagrangian import lagrangian_bound, priced_arcs
+from territory.planner.candidates import Candidates, ProblemData, build_units, candidate_subset
+from territory.planner.lagrangian import lagrangian_bound, priced_arcs
 
 _INF = highspy.kHighsInf
 

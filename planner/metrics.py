@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.distance import DistanceModel, build_distance_model
-from planner.instance import Instance
-from planner.validate import balance_targets, relative_deviation, rep_loads
+from territory.planner.distance import DistanceModel, build_distance_model
+from territory.planner.instance import Instance
+from territory.planner.validate import balance_targets, relative_deviation, rep_loads
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.candidates import Candidates, ProblemData, build_problem_data
-from planner.cpsat_model import SearchContext, solve_neighbourhood
-from planner.explain import binding_explanations, move_reasons, precedence_notes
-from planner.instance import Instance, Move, Plan, PlanOptions
-from planner.cpsat_model import moved_potential
-from planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
-from planner.band import Band, find_band
-from planner.lp import AssignmentLp, LpSolution
+from territory.planner.candidates import Candidates, ProblemData, build_problem_data
+from territory.planner.cpsat_model import SearchContext, solve_neighbourhood
+from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
+from territory.planner.instance import Instance, Move, Plan, PlanOptions
+from territory.planner.cpsat_model import moved_potential
+from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
+from territory.planner.band import Band, find_band
+from territory.planner.lp import AssignmentLp, LpSolution
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
+from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 
 HARD_KINDS = (
     "unassigned",

@@ -4,8 +4,8 @@ Pure: plain data in, decisions out (no CRM, no database). The only I/O is readin
 rules file (:func:`load_rules`) and the CSV adapters in :mod:`rules.csv_io` used by the CLI.
 """
 
-from rules.book import BookContext, OpportunityTable, RepDirectory
-from rules.coverage import (
+from territory.rules.book import BookContext, OpportunityTable, RepDirectory
+from territory.rules.coverage import (
     Balance,
     RepCoverage,
     assign_tiers,
@@ -15,18 +15,18 @@ from rules.coverage import (
     rep_coverage,
     workload_of,
 )
-from rules.domains import DomainIndex, normalize_domain
-from rules.errors import CsvInputError, RulesFileError
-from rules.evaluate import build_book_context, evaluate
-from rules.explain import explain
-from rules.loader import check_known_reps, load_rules, parse_rules
-from rules.matching import MatchIndex, criteria_results, matches
-from rules.outcomes import Evaluation, Outcome
-from rules.postal import PostalRange, normalize_postal_code, parse_postal_range
-from rules.records import CONFLICT_STATUSES, STATUS_PRECEDENCE, Account, Decision, Opportunity, Rep, Status
-from rules.resolve import Resolution, resolve
-from rules.schema import DEFAULT_TIEBREAKERS, RulesConfig, Territory
-from rules.table import AccountTable
+from territory.rules.domains import DomainIndex, normalize_domain
+from territory.rules.errors import CsvInputError, RulesFileError
+from territory.rules.evaluate import build_book_context, evaluate
+from territory.rules.explain import explain
+from territory.rules.loader import check_known_reps, load_rules, parse_rules
+from territory.rules.matching import MatchIndex, criteria_results, matches
+from territory.rules.outcomes import Evaluation, Outcome
+from territory.rules.postal import PostalRange, normalize_postal_code, parse_postal_range
+from territory.rules.records import CONFLICT_STATUSES, STATUS_PRECEDENCE, Account, Decision, Opportunity, Rep, Status
+from territory.rules.resolve import Resolution, resolve
+from territory.rules.schema import DEFAULT_TIEBREAKERS, RulesConfig, Territory
+from territory.rules.table import AccountTable
 
 __all__ = [
     "Account",

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rules.domains import DomainIndex
-from rules.records import Opportunity, Rep
-from rules.schema import RulesConfig
-from rules.table import AccountTable, Coded, factorize, to_bytes_column, to_float_column
+from territory.rules.domains import DomainIndex
+from territory.rules.records import Opportunity, Rep
+from territory.rules.schema import RulesConfig
+from territory.rules.table import AccountTable, Coded, factorize, to_bytes_column, to_float_column
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rules.schema import Coverage, Potential, Tier
+from territory.rules.schema import Coverage, Potential, Tier
 
 
 def potential_from_revenue(annual_revenue: np.ndarray, potential: Potential) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rules.errors import CsvInputError
+from territory.rules.errors import CsvInputError
 
 _BOM = b"\xef\xbb\xbf"
 _DIGITS_MAX = 15  # longer digit strings may exceed float64's exact integers

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rules.book import OpportunityTable
-from rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
-from rules.errors import CsvInputError
-from rules.outcomes import Evaluation, Outcome
-from rules.records import Rep
-from rules.table import AccountTable, factorize, gc_paused
+from territory.rules.book import OpportunityTable
+from territory.rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
+from territory.rules.errors import CsvInputError
+from territory.rules.outcomes import Evaluation, Outcome
+from territory.rules.records import Rep
+from territory.rules.table import AccountTable, factorize, gc_paused
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")

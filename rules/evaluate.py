@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from rules.book import BookContext, OpportunityTable, RepDirectory
-from rules.coverage import (
+from territory.rules.book import BookContext, OpportunityTable, RepDirectory
+from territory.rules.coverage import (
     assign_tiers,
     cap_potential,
     potential_from_opportunities,
@@ -22,13 +22,13 @@ from rules.coverage import (
     stage_probability,
     workload_of,
 )
-from rules.domains import DomainIndex, normalize_domain
-from rules.matching import MatchIndex, bit_index_lists
-from rules.outcomes import Evaluation, RowFacts, build_outcomes
-from rules.records import Account, Opportunity, Rep
-from rules.resolve import resolve
-from rules.schema import RulesConfig
-from rules.table import AccountTable, byte_keys, gc_paused, to_bytes_column
+from territory.rules.domains import DomainIndex, normalize_domain
+from territory.rules.matching import MatchIndex, bit_index_lists
+from territory.rules.outcomes import Evaluation, RowFacts, build_outcomes
+from territory.rules.records import Account, Opportunity, Rep
+from territory.rules.resolve import resolve
+from territory.rules.schema import RulesConfig
+from territory.rules.table import AccountTable, byte_keys, gc_paused, to_bytes_column
 
 AccountsInput = Sequence[Account] | AccountTable
 OpportunitiesInput = Sequence[Opportunity] | OpportunityTable | None

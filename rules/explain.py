@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rules.matching import criteria_results
-from rules.outcomes import Evaluation
-from rules.records import STATUS_PRECEDENCE
+from territory.rules.matching import criteria_results
+from territory.rules.outcomes import Evaluation
+from territory.rules.records import STATUS_PRECEDENCE
 
 _NEAR_MISSES = 5
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from rules.domains import normalize_domain
-from rules.errors import RulesFileError
-from rules.schema import RulesConfig
+from territory.rules.domains import normalize_domain
+from territory.rules.errors import RulesFileError
+from territory.rules.schema import RulesConfig
 
 Loc = tuple[str | int, ...]
 # libyaml when available: big rules files (thousands of named accounts) parse 10x faster.

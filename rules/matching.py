@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rules.postal import PostalIndex, normalize_postal_code
-from rules.records import Account
-from rules.schema import Match, NumberRange
-from rules.table import AccountTable, Coded, hash_rows
+from territory.rules.postal import PostalIndex, normalize_postal_code
+from territory.rules.records import Account
+from territory.rules.schema import Match, NumberRange
+from territory.rules.table import AccountTable, Coded, hash_rows
 
 _CHUNK = 1 << 18
 

@@ -13,12 +13,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rules.book import OpportunityTable, RepDirectory
-from rules.coverage import Balance, RepCoverage, balance, rep_coverage
-from rules.records import STATUS_PRECEDENCE, Decision, Status
-from rules.resolve import Resolution, resolve
-from rules.schema import RulesConfig
-from rules.table import AccountTable, Coded
+from territory.rules.book import OpportunityTable, RepDirectory
+from territory.rules.coverage import Balance, RepCoverage, balance, rep_coverage
+from territory.rules.records import STATUS_PRECEDENCE, Decision, Status
+from territory.rules.resolve import Resolution, resolve
+from territory.rules.schema import RulesConfig
+from territory.rules.table import AccountTable, Coded
 
 _S = {status: code for code, status in enumerate(STATUS_PRECEDENCE)}
 _INDIVIDUAL = (_S[Status.DUPLICATE], _S[Status.GRANDFATHERED])
@@ -135,7 +135,7 @@ class RowFacts:
 
 def build_outcomes(facts: RowFacts) -> "Evaluation":
     """Group rows into distinct outcomes and format each outcome's reason once."""
-    from rules.reasons import outcome_builder
+    from territory.rules.reasons import outcome_builder
 
     rows = len(facts.table)
     outcome_of_row = np.empty(rows, dtype=np.int64)

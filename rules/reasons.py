@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rules.outcomes import Outcome, RowFacts
-from rules.records import STATUS_PRECEDENCE, Status
+from territory.rules.outcomes import Outcome, RowFacts
+from territory.rules.records import STATUS_PRECEDENCE, Status
 
 
 def rule_text(facts: RowFacts, resolution_id: int, named: int) -> tuple[str, str]:

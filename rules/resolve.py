@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rules.schema import Territory
+from territory.rules.schema import Territory
 
 FALLBACK = "territory_id"
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from rules.postal import PostalRange, parse_postal_range
+from territory.rules.postal import PostalRange, parse_postal_range
 
 Tiebreaker = Literal["named_account", "priority", "sourcing_rep", "billing_territory", "lowest_load"]
 DEFAULT_TIEBREAKERS: tuple[Tiebreaker, ...] = (

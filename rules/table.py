@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rules.domains import normalize_domain
-from rules.postal import normalize_postal_code
-from rules.records import Account
+from territory.rules.domains import normalize_domain
+from territory.rules.postal import normalize_postal_code
+from territory.rules.records import Account
 
 _SAMPLE = 20_000
 _PRIME = np.uint64(0x9E3779B97F4A7C15)

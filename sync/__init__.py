@@ -10,15 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _HOMES = {
-    "sync.engine": ("SYNC_ORDER", "KindCounts", "SyncSummary", "run_sync"),
-    "sync.export": ("EXPORT_COLUMNS", "iter_export_rows", "write_csv", "write_json"),
-    "sync.jobs": ("SYNC_LEASE", "run_incremental_sync"),
-    "sync.history": ("AppendOnlyViolation", "HistoryEntry", "OwnershipHistory"),
-    "sync.lease": ("Leases",),
-    "sync.outbox": ("Outbox",),
-    "sync.scenarios": ("MoveInput", "ScenarioExistsError", "Scenarios"),
-    "sync.store": ("Store", "head_revision", "open_store", "schema_revision"),
-    "sync.upsert": ("UpsertOutcome",),
+    "territory.sync.engine": ("SYNC_ORDER", "KindCounts", "SyncSummary", "run_sync"),
+    "territory.sync.export": ("EXPORT_COLUMNS", "iter_export_rows", "write_csv", "write_json"),
+    "territory.sync.jobs": ("SYNC_LEASE", "run_incremental_sync"),
+    "territory.sync.history": ("AppendOnlyViolation", "HistoryEntry", "OwnershipHistory"),
+    "territory.sync.lease": ("Leases",),
+    "territory.sync.outbox": ("Outbox",),
+    "territory.sync.scenarios": ("MoveInput", "ScenarioExistsError", "Scenarios"),
+    "territory.sync.store": ("Store", "head_revision", "open_store", "schema_revision"),
+    "territory.sync.upsert": ("UpsertOutcome",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -28,19 +28,19 @@ __all__ = sorted(_MODULE_OF)
 def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
-        raise AttributeError(f"module 'sync' has no attribute {name!r}")
+        raise AttributeError(f"module 'territory.sync' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 if TYPE_CHECKING:
-    from sync.engine import SYNC_ORDER, KindCounts, SyncSummary, run_sync
-    from sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
-    from sync.history import AppendOnlyViolation, HistoryEntry, OwnershipHistory
-    from sync.jobs import SYNC_LEASE, run_incremental_sync
-    from sync.lease import Leases
-    from sync.outbox import Outbox
-    from sync.scenarios import MoveInput, ScenarioExistsError, Scenarios
-    from sync.store import Store, head_revision, open_store, schema_revision
-    from sync.upsert import UpsertOutcome
+    from territory.sync.engine import SYNC_ORDER, KindCounts, SyncSummary, run_sync
+    from territory.sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
+    from territory.sync.history import AppendOnlyViolation, HistoryEntry, OwnershipHistory
+    from territory.sync.jobs import SYNC_LEASE, run_incremental_sync
+    from territory.sync.lease import Leases
+    from territory.sync.outbox import Outbox
+    from territory.sync.scenarios import MoveInput, ScenarioExistsError, Scenarios
+    from territory.sync.store import Store, head_revision, open_store, schema_revision
+    from territory.sync.upsert import UpsertOutcome

@@ -17,7 +17,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 JOB_ID = "territory-agent-cycle"
-JOB_REF = "sync.jobs:run_agent_cycle"
+JOB_REF = "territory.sync.jobs:run_agent_cycle"
 JOBS_TABLE = "apscheduler_jobs"
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rules
-from sync.store import Store
+from territory import rules
+from territory.sync.store import Store
 
 
 @dataclass(frozen=True)

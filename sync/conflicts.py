@@ -31,13 +31,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-import rules
-from connector.base import CrmConnector
-from connector.records import ActivityRequest, OwnerChange
-from sync.book import Book, load_book, load_reps
-from sync.history import HistoryEntry
-from sync.store import Store
-from sync.tables import AccountRow, OutboxRow, utc_now
+from territory import rules
+from territory.connector.base import CrmConnector
+from territory.connector.records import ActivityRequest, OwnerChange
+from territory.sync.book import Book, load_book, load_reps
+from territory.sync.history import HistoryEntry
+from territory.sync.store import Store
+from territory.sync.tables import AccountRow, OutboxRow, utc_now
 
 CONFLICT_FLAG = "conflict_flag"
 CONFLICT_RESOLVE = "conflict_resolve"

@@ -9,7 +9,7 @@ HubSpot initial list load) are opaque to us and always taken as given.
 
 from __future__ import annotations
 
-from connector.records import ChangeCursor
+from territory.connector.records import ChangeCursor
 
 
 def advance_cursor(committed: ChangeCursor | None, offered: ChangeCursor) -> ChangeCursor:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config.settings import Settings, SettingsError
-from connector.base import CrmConnector
-from connector.errors import CrmError
-from sync.store import create_store_engine, head_revision, migrate_to_head, schema_revision
+from territory.config.settings import Settings, SettingsError
+from territory.connector.base import CrmConnector
+from territory.connector.errors import CrmError
+from territory.sync.store import create_store_engine, head_revision, migrate_to_head, schema_revision
 
 AREA_CONFIG = "config"
 AREA_STORE = "store"

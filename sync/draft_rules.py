@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import yaml
 
-import rules
-from sync.book import Book, load_book
-from sync.store import Store
+from territory import rules
+from territory.sync.book import Book, load_book
+from territory.sync.store import Store
 
 HEADROOM = 1.3
 CAP_PERCENTILE = 99.0

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.base import CrmConnector
-from connector.records import ObjectKind, SkippedRecord
-from sync.cursor import advance_cursor
-from sync.history import SOURCE_CRM_SYNC, HistoryEntry
-from sync.store import Store
-from sync.tables import utc_now
-from sync.upsert import UpsertOutcome
+from territory.connector.base import CrmConnector
+from territory.connector.records import ObjectKind, SkippedRecord
+from territory.sync.cursor import advance_cursor
+from territory.sync.history import SOURCE_CRM_SYNC, HistoryEntry
+from territory.sync.store import Store
+from territory.sync.tables import utc_now
+from territory.sync.upsert import UpsertOutcome
 
 SYNC_ORDER: tuple[ObjectKind, ...] = (
     ObjectKind.OWNERS,

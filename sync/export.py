@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from sync.store import Store
+    from territory.sync.store import Store
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "owners": ("id", "name", "email", "is_active", "manager_id", "teams", "modified_at", "crm"),

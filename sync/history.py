@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from sync.tables import OwnershipHistoryRow, utc_now
+from territory.sync.tables import OwnershipHistoryRow, utc_now
 
 HISTORY_TABLE: sa.Table = OwnershipHistoryRow.__table__  # type: ignore[attr-defined]
 

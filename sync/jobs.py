@@ -1,4 +1,4 @@
-"""Scheduled jobs, referenced textually by the scheduler (``"sync.jobs:run_agent_cycle"``).
+"""Scheduled jobs, referenced textually by the scheduler (``"territory.sync.jobs:run_agent_cycle"``).
 
 A job first takes the ``sync`` lease in the store, so two agents pointed at one database never
 sync at the same time; the lease is renewed while pages commit and released at the end. A
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from config import load_settings
-from connector import factory
-from connector.base import CrmConnector
-from sync.engine import KindCounts, SyncSummary, run_sync
-from sync.store import Store, open_store
-from sync.tables import utc_now
+from territory.config import load_settings
+from territory.connector import factory
+from territory.connector.base import CrmConnector
+from territory.sync.engine import KindCounts, SyncSummary, run_sync
+from territory.sync.store import Store, open_store
+from territory.sync.tables import utc_now
 
 SYNC_LEASE = "sync"
 DEFAULT_LEASE_TTL_S = 600.0
@@ -80,7 +80,7 @@ def run_agent_cycle(
     Returns a JSON-ready summary (``sync`` and ``inbound_check``), or None when another agent
     holds the lease. The check runs only when the rules file (TERRITORY_RULES) exists.
     """
-    from sync.conflicts import check_inbound
+    from territory.sync.conflicts import check_inbound
 
     rules_path = load_settings().territory_rules
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from sync.tables import LeaseRow, UtcDateTime, utc_now
+from territory.sync.tables import LeaseRow, UtcDateTime, utc_now
 
 LEASE_TABLE: sa.Table = LeaseRow.__table__  # type: ignore[attr-defined]
 

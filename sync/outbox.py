@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sync.tables import OutboxRow, utc_now
+from territory.sync.tables import OutboxRow, utc_now
 
 STATUS_PENDING = "pending"
 STATUS_SENT = "sent"

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import rules
-from planner.instance import Instance, PlanAccount, PlanRep
-from sync.book import Book, load_book
-from sync.store import Store
+from territory import rules
+from territory.planner.instance import Instance, PlanAccount, PlanRep
+from territory.sync.book import Book, load_book
+from territory.sync.store import Store
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sync.tables import PlanMoveRow, ScenarioRow, utc_now
+from territory.sync.tables import PlanMoveRow, ScenarioRow, utc_now
 
 MOVE_STATUSES = ("proposed", "approved", "rejected", "applied")
 

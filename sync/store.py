@@ -23,13 +23,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from connector.records import ChangeCursor, Record, SkippedRecord
-from sync.history import OwnershipHistory
-from sync.lease import Leases
-from sync.outbox import Outbox
-from sync.scenarios import Scenarios
-from sync.tables import RECORD_TABLES, SyncCursorRow, SyncRunRow, utc_now
-from sync.upsert import UpsertOutcome, upsert_records
+from territory.connector.records import ChangeCursor, Record, SkippedRecord
+from territory.sync.history import OwnershipHistory
+from territory.sync.lease import Leases
+from territory.sync.outbox import Outbox
+from territory.sync.scenarios import Scenarios
+from territory.sync.tables import RECORD_TABLES, SyncCursorRow, SyncRunRow, utc_now
+from territory.sync.upsert import UpsertOutcome, upsert_records
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 CURSOR_TABLE: sa.Table = SyncCursorRow.__table__  # type: ignore[attr-defined]

@@ -25,8 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 
-from connector.records import Record
-from sync.tables import RECORD_TABLES
+from territory.connector.records import Record
+from territory.sync.tables import RECORD_TABLES
 
 CHUNK_SIZE = 1000
 """Rows per statement: well under SQLite's bound-parameter limit, big enough to be fast."""

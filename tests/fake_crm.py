@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.errors import RetriableCrmError
-from connector.records import (
+from territory.connector.errors import RetriableCrmError
+from territory.connector.records import (
     AccountRecord,
     ActivityRecord,
     ApiUsage,

@@ -10,12 +10,12 @@ from typing import Any
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connector.hubspot import HubSpotConnector
-from connector.records import ChangeCursor, ChangePage, ObjectKind
-from connector.retry import RetryPolicy
-from emulator.hubspot_api import HubSpotApi
-from emulator.server import EmulatorServer, FaultPlan
-from emulator.state import CrmState, EmuAccount, EmuOpportunity, EmuOwner
+from territory.connector.hubspot import HubSpotConnector
+from territory.connector.records import ChangeCursor, ChangePage, ObjectKind
+from territory.connector.retry import RetryPolicy
+from territory.emulator.hubspot_api import HubSpotApi
+from territory.emulator.server import EmulatorServer, FaultPlan
+from territory.emulator.state import CrmState, EmuAccount, EmuOpportunity, EmuOwner
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=5, min_wait=0.0, base_wait=0.0)

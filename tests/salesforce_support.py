@@ -10,13 +10,13 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
-from config.settings import load_settings
-from connector.records import ChangeCursor, ChangePage, ObjectKind
-from connector.retry import RetryPolicy
-from connector.salesforce import SalesforceConnector
-from emulator.salesforce_api import SalesforceApi
-from emulator.server import EmulatorServer, FaultPlan
-from emulator.state import CrmState, EmuAccount, EmuOpportunity, EmuOwner, sf_id
+from territory.config.settings import load_settings
+from territory.connector.records import ChangeCursor, ChangePage, ObjectKind
+from territory.connector.retry import RetryPolicy
+from territory.connector.salesforce import SalesforceConnector
+from territory.emulator.salesforce_api import SalesforceApi
+from territory.emulator.server import EmulatorServer, FaultPlan
+from territory.emulator.state import CrmState, EmuAccount, EmuOpportunity, EmuOwner, sf_id
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=5, min_wait=0.0, base_wait=0.0)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from emulator import RunningEmulator, start_emulator
-from sync import open_store
-from sync.agent import JOB_ID, JOBS_TABLE
-from sync.jobs import SYNC_LEASE
+from territory.cli.main import app
+from territory.emulator import RunningEmulator, start_emulator
+from territory.sync import open_store
+from territory.sync.agent import JOB_ID, JOBS_TABLE
+from territory.sync.jobs import SYNC_LEASE
 
 runner = CliRunner()
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import rules
-from cli.main import app
-from emulator import RunningEmulator, start_emulator
-from planner.validate import HARD_KINDS
-from sync import open_store
-from sync.draft_rules import draft_rules_yaml
+from territory import rules
+from territory.cli.main import app
+from territory.emulator import RunningEmulator, start_emulator
+from territory.planner.validate import HARD_KINDS
+from territory.sync import open_store
+from territory.sync.draft_rules import draft_rules_yaml
 
 runner = CliRunner()
 
@@ -78,7 +78,7 @@ def test_check_exits_2_with_next_step_when_store_is_empty(tmp_path: Path, monkey
     monkeypatch.setenv("TERRITORY_CRM", "hubspot")
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "x")
     monkeypatch.setenv("TERRITORY_DB_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-    from cli.errors import run_with_exit_codes
+    from territory.cli.errors import run_with_exit_codes
 
     assert run_with_exit_codes(app, ["check"]) == 2
 
@@ -137,6 +137,6 @@ def test_rules_draft_refuses_to_overwrite_when_file_exists(synced: Any) -> None:
     first = runner.invoke(app, ["rules", "draft", "--out", str(folder / "draft.yaml")])
     assert first.exit_code == 0 and (folder / "draft.yaml").exists()
     assert rules.load_rules(folder / "draft.yaml").territories
-    from cli.errors import run_with_exit_codes
+    from territory.cli.errors import run_with_exit_codes
 
     assert run_with_exit_codes(app, ["rules", "draft", "--out", str(folder / "draft.yaml")]) == 2

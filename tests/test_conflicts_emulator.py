@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-import rules
-from config import load_settings
-from connector.factory import build_connector
-from emulator import RunningEmulator, start_emulator
-from sync import open_store, run_sync
-from sync.conflicts import detect_conflicts
+from territory import rules
+from territory.config import load_settings
+from territory.connector.factory import build_connector
+from territory.emulator import RunningEmulator, start_emulator
+from territory.sync import open_store, run_sync
+from territory.sync.conflicts import detect_conflicts
 
 CRMS = ["salesforce", "hubspot"]
 MARKER = re.compile(r"\[territory:(conflict:[^\]]+)\]")
@@ -100,7 +100,7 @@ def test_crash_between_crm_write_and_commit_is_reconciled_when_rerun(
         if sent:  # the first non-empty batch to record comes right after the CRM write
             raise RuntimeError("killed after the CRM write")
 
-    monkeypatch.setattr("sync.conflicts._mark_sent_many", crash)
+    monkeypatch.setattr("territory.sync.conflicts._mark_sent_many", crash)
     with pytest.raises(RuntimeError):
         detect_conflicts(store, connector_for(emu, crm, url), rule_config,
                          changed_ids=summary.changed_account_ids)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from config import load_settings
-from connector.factory import build_connector
-from connector.records import ObjectKind
-from emulator import start_emulator
+from territory.config import load_settings
+from territory.connector.factory import build_connector
+from territory.connector.records import ObjectKind
+from territory.emulator import start_emulator
 
 
 @pytest.mark.parametrize("crm", ["salesforce", "hubspot"])

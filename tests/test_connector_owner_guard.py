@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.owner_guard import precheck_owner_change
-from connector.records import OwnerChange
+from territory.connector.owner_guard import precheck_owner_change
+from territory.connector.records import OwnerChange
 
 KW = {"crm_label": "TestCRM", "missing_code": "NOT_FOUND", "missing_message": "gone"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import FatalCrmError
-from connector.paging import refuse_repeated_token
+from territory.connector.errors import FatalCrmError
+from territory.connector.paging import refuse_repeated_token
 
 
 def test_repeated_token_is_fatal_with_next_step_when_crm_loops() -> None:

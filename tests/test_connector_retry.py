@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
-from connector.retry import RetryPolicy, call_with_retry
+from territory.connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
+from territory.connector.retry import RetryPolicy, call_with_retry
 
 
 class Flaky:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from emulator.control import EmulatorControl, install_control
-from emulator.mutate import mutate_state
-from emulator.seed import seed_state
-from emulator.server import ApiFlavour, EmulatorServer, FaultPlan, Request, Response, Router
-from emulator.state import CrmState, sf_id
+from territory.emulator.control import EmulatorControl, install_control
+from territory.emulator.mutate import mutate_state
+from territory.emulator.seed import seed_state
+from territory.emulator.server import ApiFlavour, EmulatorServer, FaultPlan, Request, Response, Router
+from territory.emulator.state import CrmState, sf_id
 
 TOKEN = "test-token"
 

@@ -10,9 +10,9 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce, format_soql
 
-from config.settings import load_settings
-from emulator import launch
-from emulator.launch import EmulatorSetupError, start_emulator
+from territory.config.settings import load_settings
+from territory.emulator import launch
+from territory.emulator.launch import EmulatorSetupError, start_emulator
 
 ACCOUNTS = 250
 
@@ -62,7 +62,7 @@ def test_official_clients_reach_the_emulator_when_given_its_env(tmp_path: Path) 
 
 
 def test_missing_api_module_fails_clearly_when_started(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(launch.FLAVOURS, "hubspot", ("emulator.no_such_module", "HubSpotApi"))
+    monkeypatch.setitem(launch.FLAVOURS, "hubspot", ("territory.emulator.no_such_module", "HubSpotApi"))
     with pytest.raises(EmulatorSetupError, match="hubspot API of the emulator is not available") as info:
         start_emulator(accounts=10)
     assert "serve only the other CRM" in info.value.next_step

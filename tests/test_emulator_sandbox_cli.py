@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from territory.cli.main import app
 
-TERRITORY = [sys.executable, "-m", "cli.main"]
+TERRITORY = [sys.executable, "-m", "territory.cli.main"]
 
 
 def _env() -> dict[str, str]:

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
-from emulator.cities import city_by_name
-from emulator.seed import SeedReport, default_owner_count, seed_state
-from emulator.state import CrmState
+from territory.emulator.cities import city_by_name
+from territory.emulator.seed import SeedReport, default_owner_count, seed_state
+from territory.emulator.state import CrmState
 
 ACCOUNTS = 3000
 

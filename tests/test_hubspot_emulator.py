@@ -9,7 +9,7 @@ import pytest
 from hubspot.crm.companies.exceptions import ApiException, NotFoundException
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 
-from emulator.server import FaultPlan
+from territory.emulator.server import FaultPlan
 from tests.hubspot_support import T0, add_deal, make_state, raw_client, running
 
 

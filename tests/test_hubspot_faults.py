@@ -7,11 +7,11 @@ import urllib3
 from hubspot.crm.companies.exceptions import ApiException, ForbiddenException
 from hubspot.crm.owners.exceptions import UnauthorizedException
 
-from connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
-from connector.hubspot import translate_error
-from connector.hubspot.errors import is_client_error
-from connector.records import ObjectKind
-from emulator.server import FaultPlan
+from territory.connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError
+from territory.connector.hubspot import translate_error
+from territory.connector.hubspot.errors import is_client_error
+from territory.connector.records import ObjectKind
+from territory.emulator.server import FaultPlan
 from tests.hubspot_support import connector_for, drain, hubspot_api, ids, make_state, raw_client, running
 
 ACCOUNTS = ObjectKind.ACCOUNTS
@@ -129,8 +129,8 @@ def test_emulator_rejects_more_than_100_batch_inputs_when_batch_read() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_company_arrives_exactly_once_when_one_call_in_five_fails(seed: int) -> None:
-    from emulator.seed import seed_state
-    from emulator.state import CrmState
+    from territory.emulator.seed import seed_state
+    from territory.emulator.state import CrmState
 
     state = CrmState()
     seed_state(state, accounts=1500, seed=seed)
@@ -150,7 +150,7 @@ def test_every_company_arrives_exactly_once_when_one_call_in_five_fails(seed: in
 
 
 def test_access_check_fails_fast_and_names_the_network_when_host_is_unreachable() -> None:
-    from connector.hubspot import HubSpotConnector
+    from territory.connector.hubspot import HubSpotConnector
     from tests.hubspot_support import FAST
 
     waits: list[float] = []

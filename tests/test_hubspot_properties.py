@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.records import ObjectKind
-from emulator.state import EmuAccount
+from territory.connector.records import ObjectKind
+from territory.emulator.state import EmuAccount
 from tests.hubspot_support import connector_for, drain, ids, make_state, running
 
 ACCOUNTS = ObjectKind.ACCOUNTS

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from config.settings import SettingsError, load_settings
-from connector.hubspot import HubSpotConnector
-from connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord
-from emulator.state import EmuAccount
+from territory.config.settings import SettingsError, load_settings
+from territory.connector.hubspot import HubSpotConnector
+from territory.connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord
+from territory.emulator.state import EmuAccount
 from tests.hubspot_support import T0, add_deal, connector_for, drain, ids, make_state, running
 
 ACCOUNTS, DEALS, OWNERS = ObjectKind.ACCOUNTS, ObjectKind.OPPORTUNITIES, ObjectKind.OWNERS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.records import ActivityRequest, OwnerChange
-from emulator.state import EmuActivity
+from territory.connector.records import ActivityRequest, OwnerChange
+from territory.emulator.state import EmuActivity
 from tests.hubspot_support import connector_for, hubspot_api, make_state, running
 
 
@@ -116,7 +116,7 @@ def test_access_check_fails_token_when_revoked() -> None:
 
 
 def test_marker_is_parsed_from_tasks_and_html_reflowed_notes() -> None:
-    from connector.hubspot.mapping import add_marker, split_marker, to_activity
+    from territory.connector.hubspot.mapping import add_marker, split_marker, to_activity
 
     assert split_marker(add_marker("Flag", "k-1")) == ("Flag", "k-1")
     assert split_marker("No marker") == ("No marker", None)

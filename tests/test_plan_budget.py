@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.plan_cmd import OUTPUT_RESERVE_S_PER_ACCOUNT, STARTUP_RESERVE_S, solver_budget
+from territory.cli.plan_cmd import OUTPUT_RESERVE_S_PER_ACCOUNT, STARTUP_RESERVE_S, solver_budget
 
 
 def test_solver_gets_what_loading_and_output_leave_when_budget_is_ample() -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from planner.csv_io import PLAN_COLUMNS, PlanInputError, read_instance, write_instance
-from planner.generate import generate_instance
-from planner.instance import PlanOptions
-from planner.validate import validate_plan
+from territory.cli.main import app
+from territory.planner.csv_io import PLAN_COLUMNS, PlanInputError, read_instance, write_instance
+from territory.planner.generate import generate_instance
+from territory.planner.instance import PlanOptions
+from territory.planner.validate import validate_plan
 
 runner = CliRunner()
 

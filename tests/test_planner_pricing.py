@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import planner.lp as lp_module
-from planner.band import find_band, travel_lower_bound
-from planner.candidates import build_problem_data
-from planner.generate import generate_instance
-from planner.instance import Instance, PlanOptions
-from planner.solve import solve
-from planner.validate import HARD_KINDS, validate_plan
+import territory.planner.lp as lp_module
+from territory.planner.band import find_band, travel_lower_bound
+from territory.planner.candidates import build_problem_data
+from territory.planner.generate import generate_instance
+from territory.planner.instance import Instance, PlanOptions
+from territory.planner.solve import solve
+from territory.planner.validate import HARD_KINDS, validate_plan
 from tests.test_planner_solve_instances import make_instance
 
 INSTANCE = generate_instance(3000, 20, 5)

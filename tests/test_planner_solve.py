@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
-from planner.band import travel_lower_bound
-from planner.solve import solve
-from planner.generate import generate_instance
-from planner.validate import HARD_KINDS, balance_deviations, validate_plan
+from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
+from territory.planner.band import travel_lower_bound
+from territory.planner.solve import solve
+from territory.planner.generate import generate_instance
+from territory.planner.validate import HARD_KINDS, balance_deviations, validate_plan
 from tests.test_planner_solve_instances import make_instance
 
 FAST = PlanOptions(time_limit=10.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.instance import Instance, PlanAccount, PlanRep
+from territory.planner.instance import Instance, PlanAccount, PlanRep
 
 CITIES = (  # name, lat, lon, weight
     ("Berlin", 52.52, 13.40, 3.6),

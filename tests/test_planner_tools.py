@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.distance import DistanceModel, GreatCircleDistance, haversine_km, nearest_reps
-from planner.generate import SPECIALIST_INDUSTRY, TIER_TOUCHES, generate_instance
-from planner.greedy import greedy_plan
-from planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
-from planner.metrics import current_assignment, plan_metrics, rep_rows, travel_km
-from planner.validate import balance_deviations, balance_targets, rep_loads, validate_plan
+from territory.planner.distance import DistanceModel, GreatCircleDistance, haversine_km, nearest_reps
+from territory.planner.generate import SPECIALIST_INDUSTRY, TIER_TOUCHES, generate_instance
+from territory.planner.greedy import greedy_plan
+from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
+from territory.planner.metrics import current_assignment, plan_metrics, rep_rows, travel_km
+from territory.planner.validate import balance_deviations, balance_targets, rep_loads, validate_plan
 
 OPTIONS = PlanOptions(tolerance=0.05, reach=3)
 
@@ -251,7 +251,6 @@ def test_greedy_explains_instead_of_crashing_when_no_rep_is_active() -> None:
 
 
 def test_public_surface_resolves_when_imported() -> None:
-    import planner
-
+    from territory import planner
     assert all(hasattr(planner, name) for name in planner.__all__)
     assert len(set(planner.__all__)) == len(planner.__all__)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.errors import run_with_exit_codes
-from cli.main import app
+from territory.cli.errors import run_with_exit_codes
+from territory.cli.main import app
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config" / "territory.example.yaml"

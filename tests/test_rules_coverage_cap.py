@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import rules
-from rules.coverage import cap_potential
-from rules.schema import Potential
+from territory import rules
+from territory.rules.coverage import cap_potential
+from territory.rules.schema import Potential
 
 RULES = """
 version: 1

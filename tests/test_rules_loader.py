@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules import RulesFileError, check_known_reps, load_rules, parse_rules
+from territory.rules import RulesFileError, check_known_reps, load_rules, parse_rules
 
 REPO = Path(__file__).resolve().parents[1]
 

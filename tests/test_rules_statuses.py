@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules import Account, Opportunity, Rep, Status, build_book_context, evaluate, parse_rules
+from territory.rules import Account, Opportunity, Rep, Status, build_book_context, evaluate, parse_rules
 
 BASE = """
 version: 1
@@ -236,7 +236,7 @@ def test_subset_evaluation_uses_whole_book_for_duplicates() -> None:
 
 @pytest.mark.parametrize("status", list(Status))
 def test_every_status_has_a_reason_formatter_when_listed(status: Status) -> None:
-    from rules.reasons import _REASONS
+    from territory.rules.reasons import _REASONS
 
     assert status in _REASONS
 

@@ -14,10 +14,10 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from config.settings import load_settings
-from connector.errors import FatalCrmError
-from connector.records import ObjectKind
-from connector.salesforce import SalesforceConnector
+from territory.config.settings import load_settings
+from territory.connector.errors import FatalCrmError
+from territory.connector.records import ObjectKind
+from territory.connector.salesforce import SalesforceConnector
 from tests.salesforce_support import FAST
 
 INSTANCE = "https://acme.my.salesforce.com"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
-from emulator.soql import SoqlError, parse_soql
+from territory.emulator.soql import SoqlError, parse_soql
 from tests.salesforce_support import T0, account_id, make_state, owner_id, raw_client, running
 
 

@@ -7,11 +7,11 @@ import requests
 import responses
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-from config.settings import load_settings
-from connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError, SkippableRecordError
-from connector.records import ObjectKind
-from connector.salesforce import SalesforceConnector, translate_error
-from emulator.server import FaultPlan
+from territory.config.settings import load_settings
+from territory.connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError, SkippableRecordError
+from territory.connector.records import ObjectKind
+from territory.connector.salesforce import SalesforceConnector, translate_error
+from territory.emulator.server import FaultPlan
 from tests.salesforce_support import FAST, connector_for, drain, ids, make_state, running
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.salesforce.mapping import (
+from territory.connector.salesforce.mapping import (
     MappingProblem,
     map_account,
     parse_stamp,

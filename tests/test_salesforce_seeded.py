@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from config.settings import load_settings
-from connector.records import ObjectKind
-from connector.salesforce import SalesforceConnector
-from emulator.launch import start_emulator
+from territory.config.settings import load_settings
+from territory.connector.records import ObjectKind
+from territory.connector.salesforce import SalesforceConnector
+from territory.emulator.launch import start_emulator
 from tests.salesforce_support import FAST
 
 

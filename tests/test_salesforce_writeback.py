@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.records import ActivityRequest, OwnerChange
-from emulator.server import FaultPlan
+from territory.connector.records import ActivityRequest, OwnerChange
+from territory.emulator.server import FaultPlan
 from tests.salesforce_support import account_id, connector_for, make_state, owner_id, running
 
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from sync import AppendOnlyViolation, HistoryEntry, MoveInput, ScenarioExistsError, Store, open_store
-from sync.tables import OwnershipHistoryRow
+from territory.sync import AppendOnlyViolation, HistoryEntry, MoveInput, ScenarioExistsError, Store, open_store
+from territory.sync.tables import OwnershipHistoryRow
 
 T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -13,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from connector.records import AccountRecord, ChangeCursor, OwnerRecord
-from sync import Store, head_revision, open_store, schema_revision
-from sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
-from sync.upsert import CHUNK_SIZE
+from territory.connector.records import AccountRecord, ChangeCursor, OwnerRecord
+from territory.sync import Store, head_revision, open_store, schema_revision
+from territory.sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
+from territory.sync.upsert import CHUNK_SIZE
 
 T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.errors import run_with_exit_codes
-from cli.main import app
-from config import Settings
-from connector import factory
-from connector.errors import FatalCrmError
-from connector.records import ObjectKind
-from sync.export import EXPORT_COLUMNS
+from territory.cli.errors import run_with_exit_codes
+from territory.cli.main import app
+from territory.config import Settings
+from territory.connector import factory
+from territory.connector.errors import FatalCrmError
+from territory.connector.records import ObjectKind
+from territory.sync.export import EXPORT_COLUMNS
 from tests.fake_crm import FakeConnector, FakeCrm, seed_crm
 
 runner = CliRunner()
@@ -206,7 +206,7 @@ def test_sync_exits_2_when_store_schema_is_newer_than_this_version(
 ) -> None:
     import sqlalchemy as sa
 
-    from sync import open_store
+    from territory.sync import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'cli.db'}")
     with store.engine.begin() as conn:

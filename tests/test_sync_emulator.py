@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from config import Settings, load_settings
-from connector.factory import build_connector
-from emulator import RunningEmulator, start_emulator
-from sync import Store, open_store, run_sync
+from territory.cli.main import app
+from territory.config import Settings, load_settings
+from territory.connector.factory import build_connector
+from territory.emulator import RunningEmulator, start_emulator
+from territory.sync import Store, open_store, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 CRMS = ["salesforce", "hubspot"]
@@ -136,7 +136,7 @@ def test_incremental_sync_applies_edits_and_deletes_when_records_change(
     assert third.api_calls <= 6  # at most 2 calls per object when nothing changed
 
 
-CHILD = "import sys\nsys.argv = ['territory', 'sync']\nfrom cli.main import main\nmain()\n"
+CHILD = "import sys\nsys.argv = ['territory', 'sync']\nfrom territory.cli.main import main\nmain()\n"
 
 
 def _kill_once_accounts_arrive(env: dict[str, str], db_path: Path) -> int:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connector.errors import RetriableCrmError
-from connector.records import ChangeCursor, ObjectKind
-from sync import Store, open_store, run_sync
-from sync.cursor import advance_cursor
-from sync.tables import RECORD_TABLES
+from territory.connector.errors import RetriableCrmError
+from territory.connector.records import ChangeCursor, ObjectKind
+from territory.sync import Store, open_store, run_sync
+from territory.sync.cursor import advance_cursor
+from territory.sync.tables import RECORD_TABLES
 from tests.fake_crm import FakeConnector, FakeCrm, seed_crm
 
 KINDS = [k.value for k in ObjectKind]
@@ -233,8 +233,8 @@ def test_committed_cursor_never_moves_back_when_an_old_page_is_offered() -> None
 def test_scheduled_sync_skips_when_another_agent_holds_the_lease(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from connector import factory
-    from sync.jobs import SYNC_LEASE, run_incremental_sync
+    from territory.connector import factory
+    from territory.sync.jobs import SYNC_LEASE, run_incremental_sync
 
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"

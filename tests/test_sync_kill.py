@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sync import open_store, run_sync
+from territory.sync import open_store, run_sync
 from tests.fake_crm import FakeConnector, seed_crm
 from tests.test_sync_engine import snapshot
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS, OWNERS, OPPORTUNITIES = 300, 5, 40
 CHILD = """
 import sys
-from sync import open_store, run_sync
+from territory.sync import open_store, run_sync
 from tests.fake_crm import FakeConnector, seed_crm
 store = open_store(sys.argv[1])
 crm = seed_crm(accounts={a}, owners={o}, opportunities={p})

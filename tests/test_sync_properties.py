@@ -8,9 +8,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.records import AccountRecord, ChangeCursor, ChangePage, ObjectKind
-from sync import Store, open_store, run_sync
-from sync.store import create_store_engine
+from territory.connector.records import AccountRecord, ChangeCursor, ChangePage, ObjectKind
+from territory.sync import Store, open_store, run_sync
+from territory.sync.store import create_store_engine
 from tests.fake_crm import T0, FakeConnector, _advance
 from tests.test_sync_engine import snapshot
 

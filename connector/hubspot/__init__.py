@@ -1,6 +1,6 @@
 """HubSpot connector on the official ``hubspot-api-client`` (CRM v3 objects, v4 associations)."""
 
-from connector.hubspot.connector import HubSpotConnector
-from connector.hubspot.errors import translate_error
+from territory.connector.hubspot.connector import HubSpotConnector
+from territory.connector.hubspot.errors import translate_error
 
 __all__ = ["HubSpotConnector", "translate_error"]

@@ -8,10 +8,10 @@ endpoint is unavailable, read scopes are probed with ``limit=1`` reads instead.
 
 from __future__ import annotations
 
-from connector.errors import CrmError, FatalCrmError
-from connector.hubspot.client import HubSpotClient
-from connector.records import ApiUsage
-from connector.retry import RetryPolicy
+from territory.connector.errors import CrmError, FatalCrmError
+from territory.connector.hubspot.client import HubSpotClient
+from territory.connector.records import ApiUsage
+from territory.connector.retry import RetryPolicy
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 USAGE_WARN_SHARE = 0.9

@@ -20,9 +20,9 @@ from typing import Any
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connector.errors import FatalCrmError, SessionExpiredError
-from connector.hubspot.errors import CRM, is_client_error, translate_error
-from connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from territory.connector.errors import FatalCrmError, SessionExpiredError
+from territory.connector.hubspot.errors import CRM, is_client_error, translate_error
+from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
 
 REQUEST_TIMEOUT = (10.0, 120.0)  # connect, read seconds
 # Private-app tokens do not expire, so a 401 that survives a fresh client is usually a

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
-from config.settings import Settings, SettingsError
-from connector.hubspot import access
-from connector.hubspot.client import HubSpotClient
-from connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
-from connector.hubspot.writes import HubSpotWriter
-from connector.records import (
+from territory.config.settings import Settings, SettingsError
+from territory.connector.hubspot import access
+from territory.connector.hubspot.client import HubSpotClient
+from territory.connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
+from territory.connector.hubspot.writes import HubSpotWriter
+from territory.connector.records import (
     ActivityRecord,
     ActivityRequest,
     ApiUsage,
@@ -21,7 +21,7 @@ from connector.records import (
     OwnerChange,
     WriteResult,
 )
-from connector.retry import DEFAULT_POLICY, RetryPolicy
+from territory.connector.retry import DEFAULT_POLICY, RetryPolicy
 
 
 class HubSpotConnector:

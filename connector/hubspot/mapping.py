@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.records import AccountRecord, ActivityRecord, OpportunityRecord, OwnerRecord
+from territory.connector.records import AccountRecord, ActivityRecord, OpportunityRecord, OwnerRecord
 
 COMPANY_PROPERTIES = [
     "name", "domain", "hubspot_owner_id", "country", "zip", "city", "industry",

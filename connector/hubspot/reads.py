@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.errors import FatalCrmError
-from connector.hubspot.client import HubSpotClient
-from connector.hubspot.mapping import (
+from territory.connector.errors import FatalCrmError
+from territory.connector.hubspot.client import HubSpotClient
+from territory.connector.hubspot.mapping import (
     COMPANY_PROPERTIES,
     DEAL_PROPERTIES,
     MODIFIED,
@@ -46,8 +46,8 @@ from connector.hubspot.mapping import (
     to_opportunity,
     to_owner,
 )
-from connector.paging import refuse_repeated_token
-from connector.records import (
+from territory.connector.paging import refuse_repeated_token
+from territory.connector.records import (
     AccountRecord,
     ChangeCursor,
     ChangePage,

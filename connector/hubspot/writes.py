@@ -11,16 +11,16 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.errors import CrmError, FatalCrmError, RetriableCrmError
-from connector.hubspot.client import HubSpotClient
-from connector.hubspot.mapping import (
+from territory.connector.errors import CrmError, FatalCrmError, RetriableCrmError
+from territory.connector.hubspot.client import HubSpotClient
+from territory.connector.hubspot.mapping import (
     NOTE_PROPERTIES,
     TASK_PROPERTIES,
     add_marker,
     to_activity,
 )
-from connector.owner_guard import precheck_owner_change
-from connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
+from territory.connector.owner_guard import precheck_owner_change
+from territory.connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
 
 BATCH = 100
 ASSOCIATION_TO_COMPANY = {"task": 192, "note": 190}

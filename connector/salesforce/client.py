@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from config.settings import Settings
+from territory.config.settings import Settings
 
 DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read seconds: a hung socket must not hang the sync
 

@@ -18,9 +18,9 @@ from jwt.exceptions import PyJWTError
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from config.settings import Settings
-from connector.errors import CrmError, FatalCrmError, SessionExpiredError
-from connector.records import (
+from territory.config.settings import Settings
+from territory.connector.errors import CrmError, FatalCrmError, SessionExpiredError
+from territory.connector.records import (
     ActivityRecord,
     ActivityRequest,
     ApiUsage,
@@ -30,12 +30,12 @@ from connector.records import (
     OwnerChange,
     WriteResult,
 )
-from connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from connector.salesforce import writer
-from connector.salesforce.client import build_client, build_session
-from connector.salesforce.errors import translate_error
-from connector.salesforce.reader import iter_change_pages
-from connector.salesforce.soql import probe_query
+from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from territory.connector.salesforce import writer
+from territory.connector.salesforce.client import build_client, build_session
+from territory.connector.salesforce.errors import translate_error
+from territory.connector.salesforce.reader import iter_change_pages
+from territory.connector.salesforce.soql import probe_query
 
 T = TypeVar("T")
 SESSION_RENEWALS = 3  # rounds of (re-authenticate, retry) before an expired session is fatal

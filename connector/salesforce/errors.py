@@ -32,7 +32,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connector.errors import (
+from territory.connector.errors import (
     CrmError,
     FatalCrmError,
     RetriableCrmError,

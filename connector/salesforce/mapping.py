@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from connector.records import AccountRecord, OpportunityRecord, OwnerRecord
+from territory.connector.records import AccountRecord, OpportunityRecord, OwnerRecord
 
 MARKER = re.compile(r"\s*\[territory:(?P<key>[^\]]+)\]\s*\Z")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connector.paging import refuse_repeated_token
-from connector.records import ChangeCursor, ChangePage, ObjectKind, Record, SkippedRecord
-from connector.salesforce.mapping import MappingProblem, parse_stamp
-from connector.salesforce.soql import SPECS, ObjectSpec, changes_query
+from territory.connector.paging import refuse_repeated_token
+from territory.connector.records import ChangeCursor, ChangePage, ObjectKind, Record, SkippedRecord
+from territory.connector.salesforce.mapping import MappingProblem, parse_stamp
+from territory.connector.salesforce.soql import SPECS, ObjectSpec, changes_query
 
 OVERLAP = timedelta(seconds=2)
 Call = Callable[[Callable[[Salesforce], Any], str], Any]

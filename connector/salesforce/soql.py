@@ -9,8 +9,8 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
-from connector.records import ObjectKind, Record
-from connector.salesforce.mapping import map_account, map_opportunity, map_owner
+from territory.connector.records import ObjectKind, Record
+from territory.connector.salesforce.mapping import map_account, map_opportunity, map_owner
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connector.owner_guard import precheck_owner_change
-from connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
-from connector.salesforce.errors import TRANSIENT_CODES
-from connector.salesforce.mapping import split_marker, subject_with_marker
-from connector.salesforce.soql import tasks_query
+from territory.connector.owner_guard import precheck_owner_change
+from territory.connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
+from territory.connector.salesforce.errors import TRANSIENT_CODES
+from territory.connector.salesforce.mapping import split_marker, subject_with_marker
+from territory.connector.salesforce.soql import tasks_query
 
 CHUNK = 200
 Call = Callable[[Callable[[Salesforce], Any], str], Any]

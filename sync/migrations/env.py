@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
-import sync.tables  # noqa: F401  (registers the tables on the metadata)
+import territory.sync.tables  # noqa: F401  (registers the tables on the metadata)
 from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
