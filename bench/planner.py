@@ -40,10 +40,10 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from territory.planner.csv_io import write_instance  # noqa: E402
 from territory.planner.distance import build_distance_model, nearest_reps  # noqa: E402
 from territory.planner.generate import generate_instance  # noqa: E402
 from territory.planner.greedy import eligibility_matrix, greedy_plan  # noqa: E402
-from territory.planner.csv_io import write_instance  # noqa: E402
 from territory.planner.instance import Instance, Plan, PlanOptions  # noqa: E402
 from territory.planner.metrics import plan_metrics  # noqa: E402
 from territory.planner.validate import validate_plan  # noqa: E402

@@ -9,7 +9,16 @@ import sys
 
 import typer
 
-from territory.cli import agent_cmd, check_cmd, demo_cmd, plan_cmd, plan_store, rules_cmd, sandbox_cmd, sync_cmd
+from territory.cli import (
+    agent_cmd,
+    check_cmd,
+    demo_cmd,
+    plan_cmd,
+    plan_store,
+    rules_cmd,
+    sandbox_cmd,
+    sync_cmd,
+)
 
 app = typer.Typer(
     name="territory",

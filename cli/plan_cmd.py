@@ -131,7 +131,11 @@ def plan_command(
         options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
         on_plan = None
         if accounts is None:
-            from territory.cli.plan_store import default_scenario_name, load_store_instance, scenario_saver
+            from territory.cli.plan_store import (
+                default_scenario_name,
+                load_store_instance,
+                scenario_saver,
+            )
 
             store, instance = load_store_instance(console, rules_path, reps)
             name = scenario or default_scenario_name(options)

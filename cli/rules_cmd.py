@@ -69,8 +69,8 @@ def draft_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Draft a rules file from the synced book (today's geography by postal region) to edit."""
-    from territory.config import load_settings
     from territory.cli.sync_cmd import open_configured_store
+    from territory.config import load_settings
     from territory.sync.draft_rules import draft_rules_yaml
 
     if out.exists() and not force:
@@ -93,8 +93,8 @@ def store_rep_source() -> RepSource | None:
     settings = load_settings()
     if settings.territory_crm is None:
         return None
-    from territory.sync.book import load_reps
     from territory.cli.sync_cmd import open_configured_store
+    from territory.sync.book import load_reps
 
     reps, _ = load_reps(open_configured_store(settings.territory_db_url), settings.territory_crm)
     return (lambda: reps) if reps else None
@@ -131,7 +131,11 @@ def evaluate_command(
 ) -> None:
     """Evaluate every account: matching territories, expected owner, status and reason."""
     from territory.rules import evaluate
-    from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv, write_decisions_csv
+    from territory.rules.csv_io import (
+        read_accounts_csv,
+        read_opportunities_csv,
+        write_decisions_csv,
+    )
 
     started = time.perf_counter()
     rep_list = csv_rep_source(reps)() if reps else None
@@ -219,10 +223,10 @@ def explain_command(
 
 def _store_evaluation(rules: Any) -> Any:
     """Evaluate the whole synced book of the configured CRM."""
+    from territory.cli.sync_cmd import open_configured_store
     from territory.config import load_settings
     from territory.rules import evaluate
     from territory.sync.book import load_book
-    from territory.cli.sync_cmd import open_configured_store
 
     settings = load_settings()
     crm = settings.require_crm()

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -55,16 +55,21 @@ def serve(
     port: int = typer.Option(0, "--port", help="TLS port (Salesforce API; 0 = any free port)."),
     http_port: int = typer.Option(0, "--http-port", help="Plain-http port (HubSpot API, control API; 0 = any)."),
     accounts: int = typer.Option(1000, "--accounts", min=0, help="Accounts to seed."),
-    opportunities: Optional[int] = typer.Option(None, "--opportunities", min=0, help="Open opportunities to seed (default: accounts/5)."),
-    owners: Optional[int] = typer.Option(None, "--owners", min=4, help="Owners to seed (default: accounts/330, 8..300)."),
+    opportunities: int | None = typer.Option(None, "--opportunities", min=0, help="Open opportunities to seed (default: accounts/5)."),
+    owners: int | None = typer.Option(None, "--owners", min=4, help="Owners to seed (default: accounts/330, 8..300)."),
     seed: int = typer.Option(7, "--seed", help="Seed: same seed, same data."),
     fault_rate: float = typer.Option(0.0, "--fault-rate", min=0.0, max=1.0, help="Share of API calls answered with a 429/5xx, expired session or dropped connection."),
-    env_file: Optional[Path] = typer.Option(None, "--env-file", help="Write the settings a client needs here (plus a copy of the emulator's CA next to it)."),
+    env_file: Path | None = typer.Option(None, "--env-file", help="Write the settings a client needs here (plus a copy of the emulator's CA next to it)."),
     crm: str = typer.Option("salesforce", "--crm", help="TERRITORY_CRM written to the env file: salesforce or hubspot."),
     malformed: bool = typer.Option(True, "--malformed/--no-malformed", help="Seed ~0.2% malformed accounts (sync reports them as skipped and exits 4)."),
 ) -> None:
     """Run the CRM emulator in the foreground until Ctrl-C (help text: ``_SERVE_HELP``)."""
-    from territory.emulator.launch import FLAVOURS, EmulatorSetupError, available_flavours, start_emulator
+    from territory.emulator.launch import (
+        FLAVOURS,
+        EmulatorSetupError,
+        available_flavours,
+        start_emulator,
+    )
 
     if crm not in FLAVOURS:
         raise _fail(f"--crm {crm!r} is not a CRM the emulator speaks", "use --crm salesforce or --crm hubspot")
@@ -94,7 +99,7 @@ def serve(
         typer.echo("Emulator stopped.")
 
 
-def _print_banner(emu: Any, fault_rate: float, env_file: Optional[Path], ca_copy: Optional[Path]) -> None:
+def _print_banner(emu: Any, fault_rate: float, env_file: Path | None, ca_copy: Path | None) -> None:
     report = emu.seed_report
     typer.secho("CRM emulator running (Ctrl-C to stop)", fg="green", bold=True)
     if "salesforce" in emu.flavour_names:
@@ -147,7 +152,7 @@ _JSON_OPTION = typer.Option(False, "--json", help="Print the raw JSON answer.")
 
 
 @sandbox_app.command("status")
-def status(url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION) -> None:
+def status(url: str | None = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION) -> None:
     """Show a running emulator's record counts, API calls and fault plan."""
     answer = _call(_control_base(url, env_file), "GET", "/state")
     if as_json:
@@ -164,7 +169,7 @@ def status(url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION, as_js
 def mutate(
     fraction: float = typer.Option(0.01, "--fraction", min=0.0, max=1.0, help="Share of accounts and of opportunities to change."),
     seed: int = typer.Option(1, "--seed", help="Seed of the changes."),
-    url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION,
+    url: str | None = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION,
 ) -> None:
     """Change a share of accounts and opportunities as humans would (edits, deletes, new ones)."""
     answer = _call(_control_base(url, env_file), "POST", "/mutate", {"fraction": fraction, "seed": seed})
@@ -177,9 +182,9 @@ def mutate(
 
 @sandbox_app.command("faults")
 def faults(
-    rate: Optional[float] = typer.Option(None, "--rate", min=0.0, max=1.0, help="Share of API calls to fail from now on."),
-    script: Optional[str] = typer.Option(None, "--script", help="Comma-separated faults to serve next, in order (rate_limit, server_error, expired_session, drop_connection)."),
-    url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION,
+    rate: float | None = typer.Option(None, "--rate", min=0.0, max=1.0, help="Share of API calls to fail from now on."),
+    script: str | None = typer.Option(None, "--script", help="Comma-separated faults to serve next, in order (rate_limit, server_error, expired_session, drop_connection)."),
+    url: str | None = _URL_OPTION, env_file: Path = _ENV_OPTION, as_json: bool = _JSON_OPTION,
 ) -> None:
     """Show or change the fault injection of a running emulator."""
     body: dict[str, Any] = {}
@@ -196,7 +201,7 @@ def faults(
 
 
 @sandbox_app.command("expire-token")
-def expire_token(url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION) -> None:
+def expire_token(url: str | None = _URL_OPTION, env_file: Path = _ENV_OPTION) -> None:
     """Revoke the emulator's tokens: every API call then gets 401 (to test re-authentication)."""
     answer = _call(_control_base(url, env_file), "POST", "/expire-token", {})
     typer.echo(f"revoked {answer['revoked']} token(s)")
@@ -205,7 +210,7 @@ def expire_token(url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION)
 @sandbox_app.command("wait")
 def wait(
     timeout: float = typer.Option(60.0, "--timeout", min=0.0, help="Seconds to wait before giving up."),
-    url: Optional[str] = _URL_OPTION, env_file: Path = _ENV_OPTION,
+    url: str | None = _URL_OPTION, env_file: Path = _ENV_OPTION,
 ) -> None:
     """Wait until an emulator started with `serve --env-file` answers (for scripts and CI)."""
     deadline = time.monotonic() + timeout
@@ -225,7 +230,7 @@ def wait(
         time.sleep(0.2)
 
 
-def _control_base(url: Optional[str], env_file: Path) -> str:
+def _control_base(url: str | None, env_file: Path) -> str:
     """Base URL of the control API from --url, the env file or TERRITORY_EMULATOR_URL."""
     base = url or _read_env_value(env_file, "TERRITORY_EMULATOR_URL") or os.environ.get("TERRITORY_EMULATOR_URL")
     if not base:
@@ -236,7 +241,7 @@ def _control_base(url: Optional[str], env_file: Path) -> str:
     return base.rstrip("/") + "/_emulator"
 
 
-def _read_env_value(env_file: Path, key: str) -> Optional[str]:
+def _read_env_value(env_file: Path, key: str) -> str | None:
     try:
         lines = env_file.read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -248,7 +253,7 @@ def _read_env_value(env_file: Path, key: str) -> Optional[str]:
     return None
 
 
-def _fetch(url: str, method: str, body: Optional[dict[str, Any]]) -> Any:
+def _fetch(url: str, method: str, body: dict[str, Any] | None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
@@ -256,7 +261,7 @@ def _fetch(url: str, method: str, body: Optional[dict[str, Any]]) -> Any:
         return json.loads(response.read() or b"null")
 
 
-def _call(base: str, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Any:
+def _call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     try:
         return _fetch(base + path, method, body)
     except urllib.error.HTTPError as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
@@ -89,7 +89,7 @@ class _SyncProgress:
             self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
 
     @contextmanager
-    def running(self) -> Iterator["_SyncProgress"]:
+    def running(self) -> Iterator[_SyncProgress]:
         if not self.live:
             yield self
             return

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     hubspot_base_url: str | None = None
 
     @model_validator(mode="after")
-    def _check_db_url(self) -> "Settings":
+    def _check_db_url(self) -> Settings:
         url = self.territory_db_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise ValueError("TERRITORY_DB_URL must start with sqlite:// or postgresql+psycopg://")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from territory.config.settings import Settings
 from territory.connector.base import CrmConnector
 

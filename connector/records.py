@@ -95,7 +95,7 @@ class ChangePage:
 
     records: list[Record]
     cursor: ChangeCursor
-    skipped: list["SkippedRecord"] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from territory.emulator._hubspot_objects import HsType, PropertyError, changes_for, render_object, resolve_type
+from territory.emulator._hubspot_objects import (
+    HsType,
+    PropertyError,
+    changes_for,
+    render_object,
+    resolve_type,
+)
 from territory.emulator.server import Request, Response
 from territory.emulator.state import CrmState
 

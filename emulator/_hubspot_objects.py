@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from territory.emulator.state import CrmState, EmuAccount, EmuActivity, EmuOpportunity, EmuOwner, hs_id
+from territory.emulator.state import (
+    CrmState,
+    EmuAccount,
+    EmuActivity,
+    EmuOpportunity,
+    EmuOwner,
+    hs_id,
+)
 
 Props = dict[str, str | None]
 

@@ -92,7 +92,8 @@ def _compile_filter(t: HsType, f: dict[str, Any]) -> Callable[[Any], bool]:
         return lambda row: (v := get(row)) is not None and value <= v <= high
     if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         token = str(f.get("value", "")).lower().strip("*")
-        hit: Callable[[Any], bool] = lambda row: token in str(get(row) or "")
+        def hit(row: Any) -> bool:
+            return token in str(get(row) or "")
         return hit if op == "CONTAINS_TOKEN" else (lambda row: not hit(row))
     if value is None:
         raise SearchError(f"operator {op} needs a value")
@@ -140,7 +141,7 @@ def run_search(t: HsType, records: list[Any], body: dict[str, Any], needed: int)
     predicate = compile_groups(t, body.get("filterGroups") or [])
     rows = [r for r in records if predicate(r)]
     sorts = body.get("sorts") or []
-    for position, spec in enumerate(reversed(sorts)):  # stable multi-key sort: last key first
+    for spec in reversed(sorts):  # stable multi-key sort: last key first
         if isinstance(spec, str):
             descending = spec.startswith("-")
             prop = spec.lstrip("-")

@@ -20,7 +20,7 @@ _MALFORMED_SHARE = 0.002
 _YEAR_MS = 365 * 86_400_000
 
 
-def plant_parents(rng: random.Random, out: "_DraftedAccounts") -> None:
+def plant_parents(rng: random.Random, out: _DraftedAccounts) -> None:
     """Make ~2% of accounts subsidiaries of larger ones (renamed and re-domained to match)."""
     accounts = out.accounts
     named = set(out.named)
@@ -42,7 +42,7 @@ def plant_parents(rng: random.Random, out: "_DraftedAccounts") -> None:
             child.domain = out.drafter.unique_domain(out.used_domains, core, city)
 
 
-def plant_duplicates(rng: random.Random, out: "_DraftedAccounts", roles: OwnerRoles) -> None:
+def plant_duplicates(rng: random.Random, out: _DraftedAccounts, roles: OwnerRoles) -> None:
     """Give ~3% of accounts the domain of another account, under a different owner."""
     accounts = out.accounts
     count = max(1, round(len(accounts) * _DUPLICATE_SHARE))
@@ -77,7 +77,7 @@ def _name_variant(rng: random.Random, core: str, legal: str, city: str | None) -
     return f"{core.translate(str.maketrans({'ä': 'ae', 'ö': 'oe', 'ü': 'ue', 'ß': 'ss'}))} {legal}".strip()
 
 
-def plant_malformed(rng: random.Random, out: "_DraftedAccounts") -> None:
+def plant_malformed(rng: random.Random, out: _DraftedAccounts) -> None:
     named = set(out.named)
     pool = [i for i in range(len(out.accounts)) if i not in named]
     for i in rng.sample(pool, min(len(pool), max(1, round(len(out.accounts) * _MALFORMED_SHARE)))):
@@ -99,7 +99,7 @@ def plant_ties(rng: random.Random, records: list[Any], now: datetime) -> int:
     return batches
 
 
-def guarantee_minimums(out: "_DraftedAccounts", roles: OwnerRoles) -> None:
+def guarantee_minimums(out: _DraftedAccounts, roles: OwnerRoles) -> None:
     """Even a tiny seed has each flaw at least once: an account of the inactive owner, an
     unowned account and one without postal code (picked among plain, non-duplicate accounts)."""
     accounts = out.accounts

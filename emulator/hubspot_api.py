@@ -13,6 +13,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from territory.emulator._hubspot_batch import (
+    ASSOCIATION_TYPE_IDS,
+    BatchRoutes,
+    error,
+    flag,
+    invalid,
+)
 from territory.emulator._hubspot_objects import (
     TYPES,
     HsType,
@@ -24,7 +31,6 @@ from territory.emulator._hubspot_objects import (
     render_owner,
     resolve_type,
 )
-from territory.emulator._hubspot_batch import ASSOCIATION_TYPE_IDS, BatchRoutes, error, flag, invalid
 from territory.emulator._hubspot_search import SearchError, run_search
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState

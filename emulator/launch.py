@@ -158,7 +158,7 @@ class RunningEmulator:
         """Shut both ports down and remove the temporary CA folder."""
         self.server.stop()
 
-    def __enter__(self) -> "RunningEmulator":
+    def __enter__(self) -> RunningEmulator:
         return self
 
     def __exit__(self, *exc: object) -> None:

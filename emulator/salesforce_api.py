@@ -14,13 +14,18 @@ front of it sends); ``server_error`` is ``500 UNKNOWN_EXCEPTION``; ``expired_ses
 from __future__ import annotations
 
 import secrets
-
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
-from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes, build_sobjects, json_value
+from territory.emulator.salesforce_objects import (
+    FieldProblem,
+    SObjectDef,
+    apply_writes,
+    build_sobjects,
+    json_value,
+)
 from territory.emulator.salesforce_query import MAX_BATCH, QueryEngine
 from territory.emulator.server import ApiFlavour, EmulatorServer, Request, Response, Router
 from territory.emulator.soql import SoqlError, parse_soql

@@ -29,7 +29,7 @@ def _failure(record_id: str | None, code: str, message: str, fields: list[str] |
     return result
 
 
-def _prepare(api: "SalesforceApi", record: Any, creating: bool) -> tuple[SObjectDef, Any, dict[str, Any]] | dict[str, Any]:
+def _prepare(api: SalesforceApi, record: Any, creating: bool) -> tuple[SObjectDef, Any, dict[str, Any]] | dict[str, Any]:
     """(sobject, existing record or None, changes) or a failure result."""
     if not isinstance(record, dict):
         return _failure(None, "JSON_PARSER_ERROR", "each record must be a JSON object")
@@ -64,7 +64,7 @@ def _prepare(api: "SalesforceApi", record: Any, creating: bool) -> tuple[SObject
     return sobject, existing, changes
 
 
-def run_collection_write(api: "SalesforceApi", records: list[Any], all_or_none: bool, *, creating: bool) -> list[dict[str, Any]]:
+def run_collection_write(api: SalesforceApi, records: list[Any], all_or_none: bool, *, creating: bool) -> list[dict[str, Any]]:
     """POST (create) or PATCH (update) up to 200 records; one result per record."""
     with api.state.lock:
         prepared = [_prepare(api, record, creating) for record in records]
@@ -91,7 +91,7 @@ def _rolled_back(item: tuple[SObjectDef, Any, dict[str, Any]], record: dict[str,
     return result
 
 
-def run_collection_delete(api: "SalesforceApi", ids: list[str], all_or_none: bool) -> list[dict[str, Any]]:
+def run_collection_delete(api: SalesforceApi, ids: list[str], all_or_none: bool) -> list[dict[str, Any]]:
     """Delete up to 200 records by id (any type); one result per id."""
     with api.state.lock:
         found: list[Any] = []

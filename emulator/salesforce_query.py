@@ -18,7 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from territory.emulator.salesforce_objects import SObjectDef, resolve_getter, resolve_renderer
-from territory.emulator.soql import OrderItem, Query, SoqlError, compile_where, parse_soql, split_stamp_floor, where_fields
+from territory.emulator.soql import (
+    OrderItem,
+    Query,
+    SoqlError,
+    compile_where,
+    parse_soql,
+    split_stamp_floor,
+    where_fields,
+)
 from territory.emulator.state import CrmState
 
 MAX_BATCH = 2000

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 
 from territory.emulator import _seed_words as words
-from territory.emulator.cities import CITIES, City, city_by_name, vary_postal_code
 from territory.emulator._seed_flaws import (
     guarantee_minimums,
     plant_duplicates,
@@ -36,6 +35,7 @@ from territory.emulator._seed_flaws import (
     plant_ties,
 )
 from territory.emulator._seed_owners import OwnerRoles, assign_ownership, build_owners
+from territory.emulator.cities import CITIES, City, city_by_name, vary_postal_code
 from territory.emulator.state import CrmState, EmuAccount, EmuOpportunity
 
 _MS_PER_DAY = 86_400_000

@@ -123,9 +123,9 @@ class ApiFlavour:
     name: str = ""
     path_prefix: str = ""
     state: CrmState
-    server: "EmulatorServer"
+    server: EmulatorServer
 
-    def bind(self, server: "EmulatorServer") -> None:
+    def bind(self, server: EmulatorServer) -> None:
         """Called by the server before :meth:`register`: gives handlers the data and server."""
         self.server = server
         self.state = server.state
@@ -182,7 +182,7 @@ class EmulatorServer:
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         for server in (self._https, self._http):
             t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             t.start()
@@ -195,7 +195,7 @@ class EmulatorServer:
             server.server_close()
         self._tmp.cleanup()
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> EmulatorServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -223,9 +223,9 @@ class EmulatorServer:
             return None
         if fault is not None:
             return flavour.fault_response(fault)
-        if not _authorized(req, self.tokens) and not getattr(req, "public", False):
-            if not _is_public(req.path):
-                return flavour.unauthorized()
+        public = getattr(req, "public", False) or _is_public(req.path)
+        if not public and not _authorized(req, self.tokens):
+            return flavour.unauthorized()
         return self._dispatch(req, flavour)
 
     def _dispatch(self, req: Request, flavour: ApiFlavour | None) -> Response:

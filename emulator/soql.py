@@ -44,12 +44,12 @@ class Comparison:
 @dataclass(frozen=True)
 class BoolOp:
     op: str  # AND | OR
-    parts: tuple["Expr", ...]
+    parts: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    part: "Expr"
+    part: Expr
 
 
 Expr = Comparison | BoolOp | Not

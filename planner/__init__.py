@@ -14,7 +14,14 @@ from territory.planner.distance import (
 from territory.planner.generate import generate_instance
 from territory.planner.greedy import eligibility_matrix, greedy_plan
 from territory.planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
-from territory.planner.metrics import RepRow, balance_summary, current_assignment, plan_metrics, rep_rows, travel_km
+from territory.planner.metrics import (
+    RepRow,
+    balance_summary,
+    current_assignment,
+    plan_metrics,
+    rep_rows,
+    travel_km,
+)
 from territory.planner.validate import (
     BALANCE_KINDS,
     HARD_KINDS,

@@ -26,7 +26,7 @@ from territory.planner.candidates import (
     widen_candidates,
 )
 from territory.planner.instance import Instance, PlanOptions
-from territory.planner.lp import OVERFLOW_COST, AssignmentLp, LpSolution, _INF
+from territory.planner.lp import _INF, OVERFLOW_COST, AssignmentLp, LpSolution
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:

@@ -29,7 +29,7 @@ def move_reasons(data: ProblemData, assign: np.ndarray, tolerance: float) -> dic
     for a in np.flatnonzero(assign != data.owner):
         new = int(assign[a])
         old = int(data.owner[a])
-        new_side = _new_side(data, a, old, new, dev_p, dev_w)
+        new_side = _new_side(data, int(a), old, new, dev_p, dev_w)
         if old < 0:
             reasons[int(a)] = f"had no owner; {new_side}"
         elif not data.active[old]:

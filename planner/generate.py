@@ -241,7 +241,7 @@ def _historical_owners(
 ) -> NDArray[np.int64]:
     """A distorted nearest-rep map; the big rep's pull is tuned until it owns ~3x the mean."""
     n_reps = dist.shape[1]
-    pull = rng.lognormal(0.0, 0.1, n_reps)
+    pull = np.asarray(rng.lognormal(0.0, 0.1, size=n_reps), dtype=np.float64)
     base = np.where(eligible, dist + 5.0, np.inf)
     base[:, new_hire] = np.inf
     goal = 3.0 * potential.sum() / (n_reps - 1)

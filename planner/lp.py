@@ -203,7 +203,7 @@ class AssignmentLp:
         rows = np.stack([r5, r5 + 1, r5 + 2, r5 + 3], axis=1).ravel().astype(np.int32)
         lower = np.stack([np.full(k, -_INF), tp - extra[:, 1], np.full(k, -_INF), tw - extra[:, 3]], axis=1).ravel()
         upper = np.stack([tp + extra[:, 0], np.full(k, _INF), tw + extra[:, 2], np.full(k, _INF)], axis=1).ravel()
-        self.highs.changeRowsBounds(rows.size, rows, lower, upper)
+        self.highs.changeRowsBounds(rows.size, rows, lower, upper)  # type: ignore[attr-defined]  # missing from highspy's stubs
 
     def min_moves(
         self, delta_p: float, delta_w: float, overflow: np.ndarray, time_limit: float, short_trips: bool = False
@@ -315,7 +315,7 @@ class AssignmentLp:
         cols = np.arange(self.col_delta, self.col_delta + 2, dtype=np.int32)
         self.highs.changeColsBounds(2, cols, np.array([delta_p, delta_w]), np.array([delta_p, delta_w]))
         rows = (self.units.size + 5 * np.arange(k) + 4).astype(np.int32)
-        self.highs.changeRowsBounds(k, rows, np.full(k, -_INF), self.cap_rhs + np.minimum(overflow, 1e30))
+        self.highs.changeRowsBounds(k, rows, np.full(k, -_INF), self.cap_rhs + np.minimum(overflow, 1e30))  # type: ignore[attr-defined]
         self.band = (delta_p, delta_w, np.minimum(overflow, 1e30))
 
     def _set_caps(self, max_moves: float, max_moved_potential: float) -> None:

@@ -29,13 +29,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from territory.planner.band import Band, find_band
 from territory.planner.candidates import Candidates, ProblemData, build_problem_data
-from territory.planner.cpsat_model import SearchContext, solve_neighbourhood
+from territory.planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
-from territory.planner.cpsat_model import moved_potential
 from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
-from territory.planner.band import Band, find_band
 from territory.planner.lp import AssignmentLp, LpSolution
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything

@@ -23,7 +23,15 @@ from territory.rules.loader import check_known_reps, load_rules, parse_rules
 from territory.rules.matching import MatchIndex, criteria_results, matches
 from territory.rules.outcomes import Evaluation, Outcome
 from territory.rules.postal import PostalRange, normalize_postal_code, parse_postal_range
-from territory.rules.records import CONFLICT_STATUSES, STATUS_PRECEDENCE, Account, Decision, Opportunity, Rep, Status
+from territory.rules.records import (
+    CONFLICT_STATUSES,
+    STATUS_PRECEDENCE,
+    Account,
+    Decision,
+    Opportunity,
+    Rep,
+    Status,
+)
 from territory.rules.resolve import Resolution, resolve
 from territory.rules.schema import DEFAULT_TIEBREAKERS, RulesConfig, Territory
 from territory.rules.table import AccountTable

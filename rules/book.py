@@ -27,7 +27,7 @@ class RepDirectory:
     partner_ids: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, reps: Iterable[Rep] | None, rules: RulesConfig) -> "RepDirectory":
+    def build(cls, reps: Iterable[Rep] | None, rules: RulesConfig) -> RepDirectory:
         by_id = {rep.id: rep for rep in reps or ()}
         partners = {rep.id for rep in by_id.values() if rep.is_partner} | set(rules.partner_reps)
         return cls(by_id, frozenset(partners))
@@ -59,7 +59,7 @@ class OpportunityTable:
         return len(self.ids)
 
     @classmethod
-    def from_opportunities(cls, opportunities: Sequence[Opportunity]) -> "OpportunityTable":
+    def from_opportunities(cls, opportunities: Sequence[Opportunity]) -> OpportunityTable:
         return cls(
             ids=to_bytes_column([o.id for o in opportunities]),
             account_ids=to_bytes_column([o.account_id for o in opportunities]),

@@ -63,7 +63,7 @@ def _read_padded(path: Path) -> np.ndarray:
     with path.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         buffer = np.empty(size + _PAD, dtype=np.uint8)
-        view = memoryview(buffer)
+        view = buffer.data
         done = 0
         while done < size:
             count = handle.readinto(view[done:size])
@@ -128,7 +128,9 @@ def _separator_positions(data: np.ndarray) -> tuple[np.ndarray, int] | None:
         np.equal(chunk, 10, out=is_newline[:count])
         newlines += int(np.count_nonzero(is_newline[:count]))
         np.logical_or(is_separator[:count], is_newline[:count], out=is_separator[:count])
-        found.append(np.flatnonzero(is_separator[:count]).astype(index_type) + index_type(start))
+        positions: np.ndarray = np.flatnonzero(is_separator[:count]).astype(index_type)
+        positions += start
+        found.append(positions)
     return (np.concatenate(found) if found else np.zeros(0, dtype=index_type)), newlines
 
 
@@ -233,7 +235,7 @@ def parse_booleans(source: str, name: str, values: np.ndarray, default: bool) ->
     """true/false, 1/0, yes/no (any case); empty -> ``default``."""
     mapping = {b"true": True, b"1": True, b"yes": True, b"y": True, b"t": True, b"false": False, b"0": False, b"no": False, b"n": False, b"f": False, b"": default}
     labels, codes = np.unique(np.char.lower(np.char.strip(values)), return_inverse=True)
-    lookup = []
+    lookup: list[bool] = []
     for label in labels.tolist():
         if label not in mapping:
             row = int(np.flatnonzero(codes == len(lookup))[0])

@@ -91,7 +91,7 @@ def check_known_reps(rules: RulesConfig, known_reps: Collection[str]) -> None:
             raise locator.error(loc, problem)
 
 
-def _check_unique_territories(rules: RulesConfig, locator: "_Locator") -> None:
+def _check_unique_territories(rules: RulesConfig, locator: _Locator) -> None:
     seen: dict[str, int] = {}
     for index, territory in enumerate(rules.territories):
         if territory.id in seen:
@@ -103,7 +103,7 @@ def _check_unique_territories(rules: RulesConfig, locator: "_Locator") -> None:
         seen[territory.id] = index
 
 
-def _check_named_overlaps(rules: RulesConfig, locator: "_Locator") -> None:
+def _check_named_overlaps(rules: RulesConfig, locator: _Locator) -> None:
     seen: dict[tuple[str, str], tuple[int, str]] = {}
     for index, entry in enumerate(rules.named_accounts):
         field = "account" if entry.account is not None else "domain"

@@ -80,7 +80,7 @@ class RowFacts:
     caches: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, table: AccountTable, rules: RulesConfig, directory: RepDirectory, opps: OpportunityTable | None) -> "RowFacts":
+    def start(cls, table: AccountTable, rules: RulesConfig, directory: RepDirectory, opps: OpportunityTable | None) -> RowFacts:
         labels = set(table.owner.labels) | set(table.sourcing.labels) | set(directory.reps) | set(directory.partner_ids)
         labels |= {t.owner for t in rules.territories} | {n.owner for n in rules.named_accounts}
         if opps is not None:
@@ -133,7 +133,7 @@ class RowFacts:
         self.expected = np.where(active[expected], expected, -1)
 
 
-def build_outcomes(facts: RowFacts) -> "Evaluation":
+def build_outcomes(facts: RowFacts) -> Evaluation:
     """Group rows into distinct outcomes and format each outcome's reason once."""
     from territory.rules.reasons import outcome_builder
 

@@ -33,7 +33,7 @@ class NumberRange(_Strict):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "NumberRange":
+    def _ordered(self) -> NumberRange:
         if self.min is None and self.max is None:
             raise ValueError("give at least one of min or max")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -95,7 +95,7 @@ class Match(_Strict):
         return values
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> "Match":
+    def _at_least_one(self) -> Match:
         if all(getattr(self, name) is None for name in type(self).model_fields):
             raise ValueError(
                 "match names no criterion; use country, postal_code, industry, employees "
@@ -140,7 +140,7 @@ class NamedAccount(_Strict):
     reason: str | None = None
 
     @model_validator(mode="after")
-    def _one_key(self) -> "NamedAccount":
+    def _one_key(self) -> NamedAccount:
         if (self.account is None) == (self.domain is None):
             raise ValueError("give exactly one of account or domain")
         return self

@@ -33,7 +33,7 @@ class Coded:
         code = int(self.codes[row])
         return self.labels[code] if code >= 0 else None
 
-    def take(self, rows: np.ndarray) -> "Coded":
+    def take(self, rows: np.ndarray) -> Coded:
         return Coded(self.codes[rows], self.labels)
 
 
@@ -237,7 +237,7 @@ class AccountTable:
         return np.where(found, rows, -1)
 
     @classmethod
-    def from_byte_columns(cls, columns: dict[str, np.ndarray], employees: np.ndarray, annual_revenue: np.ndarray) -> "AccountTable":
+    def from_byte_columns(cls, columns: dict[str, np.ndarray], employees: np.ndarray, annual_revenue: np.ndarray) -> AccountTable:
         """Build from byte-string columns keyed by the CSV column names."""
         count = len(columns["id"])
         empty = np.zeros(count, dtype="S1")
@@ -257,7 +257,7 @@ class AccountTable:
         )
 
     @classmethod
-    def from_accounts(cls, accounts: Sequence[Account]) -> "AccountTable":
+    def from_accounts(cls, accounts: Sequence[Account]) -> AccountTable:
         """Build from account records."""
         text = lambda attr: to_bytes_column([getattr(a, attr) for a in accounts])  # noqa: E731
         columns = {

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from territory.config.settings import Settings, SettingsError
 from territory.connector.base import CrmConnector
 from territory.connector.errors import CrmError
-from territory.sync.store import create_store_engine, head_revision, migrate_to_head, schema_revision
+from territory.sync.store import (
+    create_store_engine,
+    head_revision,
+    migrate_to_head,
+    schema_revision,
+)
 
 AREA_CONFIG = "config"
 AREA_STORE = "store"
@@ -58,7 +63,7 @@ def check_store(url: str) -> CheckResult:
     """The store is reachable and its schema is at the newest revision (migrating if not)."""
     try:
         engine = create_store_engine(url)
-    except Exception as exc:  # noqa: BLE001 - any driver error is a failed check
+    except Exception as exc:
         return CheckResult("store", False, f"bad TERRITORY_DB_URL: {exc}", AREA_STORE)
     try:
         before = schema_revision(engine)
@@ -69,7 +74,7 @@ def check_store(url: str) -> CheckResult:
         if before != head:
             detail += f" (migrated from {before or 'empty'})"
         return CheckResult("store", True, detail, AREA_STORE)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SA noise
         reason = " ".join(str(cause).split())
         return CheckResult(
@@ -91,14 +96,14 @@ def check_crm(
         connector = build(settings)
     except SettingsError as exc:
         return [CheckResult("settings", False, f"{exc.variable}: {exc.problem}", AREA_CONFIG)]
-    except Exception as exc:  # noqa: BLE001 - a failed connection is a result, not a crash
+    except Exception as exc:
         return [CheckResult("crm connection", False, _describe(exc), AREA_CRM)]
     try:
         results = [
             CheckResult(name, passed, detail, AREA_CRM)
             for name, passed, detail in connector.check_access()
         ]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return [CheckResult("crm access", False, _describe(exc), AREA_CRM)]
     if results and not all(r.passed for r in results):
         return results
@@ -110,7 +115,7 @@ def check_crm(
 def _check_usage(connector: CrmConnector) -> CheckResult:
     try:
         usage = connector.fetch_usage()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return CheckResult("api usage", False, _describe(exc), AREA_CRM)
     if usage.used is None or usage.limit is None:
         return CheckResult("api usage", True, "the CRM does not report a daily limit", AREA_CRM)

@@ -214,7 +214,7 @@ def run_sync(
     except BaseException as exc:
         try:
             _finish(summary, store, connector, calls_before, started, "failed", repr(exc))
-        except Exception:  # noqa: BLE001 - never mask the original error with a log failure
+        except Exception:
             pass
         raise
     _finish(

@@ -104,7 +104,7 @@ def create_store_engine(url: str) -> Engine:
     raise ValueError(f"unsupported store URL {parsed.render_as_string()}: use sqlite or postgresql")
 
 
-def open_store(url: str, *, migrate: bool = True) -> "Store":
+def open_store(url: str, *, migrate: bool = True) -> Store:
     """Connect to the store at ``url`` and (by default) upgrade its schema to head."""
     engine = create_store_engine(url)
     if migrate:

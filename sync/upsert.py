@@ -43,7 +43,7 @@ class UpsertOutcome:
     # (account or record id, old owner id, new owner id) for rows whose owner changed
     owner_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
-    def merge(self, other: "UpsertOutcome") -> None:
+    def merge(self, other: UpsertOutcome) -> None:
         """Add ``other``'s results to this one."""
         self.inserted += other.inserted
         self.updated += other.updated

@@ -8,7 +8,13 @@ import re
 
 import pytest
 
-from territory.emulator.cities import CITIES, GERMAN_CITIES, INTERNATIONAL_CITIES, city_by_name, vary_postal_code
+from territory.emulator.cities import (
+    CITIES,
+    GERMAN_CITIES,
+    INTERNATIONAL_CITIES,
+    city_by_name,
+    vary_postal_code,
+)
 
 POSTAL_FORMATS = {
     "DE": r"\d{5}", "AT": r"\d{4}", "CH": r"\d{4}", "BE": r"\d{4}", "DK": r"\d{4}",

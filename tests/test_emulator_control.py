@@ -15,7 +15,14 @@ import pytest
 from territory.emulator.control import EmulatorControl, install_control
 from territory.emulator.mutate import mutate_state
 from territory.emulator.seed import seed_state
-from territory.emulator.server import ApiFlavour, EmulatorServer, FaultPlan, Request, Response, Router
+from territory.emulator.server import (
+    ApiFlavour,
+    EmulatorServer,
+    FaultPlan,
+    Request,
+    Response,
+    Router,
+)
 from territory.emulator.state import CrmState, sf_id
 
 TOKEN = "test-token"

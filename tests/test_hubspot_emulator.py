@@ -160,7 +160,6 @@ def test_search_top_of_many_keeps_id_order_within_ties_when_a_heap_is_used() -> 
 
 
 def test_unparsable_paging_input_is_a_validation_error() -> None:
-    with running(make_state(2)) as server:
-        with pytest.raises(ApiException) as info:
-            raw_client(server).crm.companies.search_api.do_search({"limit": "many"})
+    with running(make_state(2)) as server, pytest.raises(ApiException) as info:
+        raw_client(server).crm.companies.search_api.do_search({"limit": "many"})
     assert info.value.status == 400 and "VALIDATION_ERROR" in info.value.body

@@ -12,7 +12,15 @@ from territory.connector.hubspot import translate_error
 from territory.connector.hubspot.errors import is_client_error
 from territory.connector.records import ObjectKind
 from territory.emulator.server import FaultPlan
-from tests.hubspot_support import connector_for, drain, hubspot_api, ids, make_state, raw_client, running
+from tests.hubspot_support import (
+    connector_for,
+    drain,
+    hubspot_api,
+    ids,
+    make_state,
+    raw_client,
+    running,
+)
 
 ACCOUNTS = ObjectKind.ACCOUNTS
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 from territory.planner.band import travel_lower_bound
-from territory.planner.solve import solve
 from territory.planner.generate import generate_instance
+from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
+from territory.planner.solve import solve
 from territory.planner.validate import HARD_KINDS, balance_deviations, validate_plan
 from tests.test_planner_solve_instances import make_instance
 

@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
+from territory.planner.band import find_band
 from territory.planner.candidates import build_problem_data
 from territory.planner.cpsat_model import moved_potential, solve_neighbourhood
 from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 from territory.planner.lns import SearchLog, greedy_repair, reduce_travel, round_lp
-from territory.planner.band import find_band
 from territory.planner.solve import _search_context
 from territory.planner.validate import validate_plan
 from tests.test_planner_solve_instances import make_instance

@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from territory.rules import Account, Opportunity, Rep, assign_tiers, balance, evaluate, parse_rules, potential_from_revenue, rep_coverage, workload_of
+from territory.rules import (
+    Account,
+    Opportunity,
+    Rep,
+    assign_tiers,
+    balance,
+    evaluate,
+    parse_rules,
+    potential_from_revenue,
+    rep_coverage,
+    workload_of,
+)
 from territory.rules.schema import Coverage, Potential, Tier
 
 TIERS = [Tier(name="A", potential_share=0.8, touches_per_quarter=6), Tier(name="B", potential_share=0.95, touches_per_quarter=4), Tier(name="C", potential_share=1.0, touches_per_quarter=3)]

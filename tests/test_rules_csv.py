@@ -10,7 +10,13 @@ import pytest
 
 from territory.rules import CsvInputError, evaluate, parse_rules
 from territory.rules.csv_columns import read_csv_columns
-from territory.rules.csv_io import decisions_to_csv_text, read_accounts_csv, read_opportunities_csv, read_reps_csv, write_decisions_csv
+from territory.rules.csv_io import (
+    decisions_to_csv_text,
+    read_accounts_csv,
+    read_opportunities_csv,
+    read_reps_csv,
+    write_decisions_csv,
+)
 
 PLAIN = "id,name,owner_id,employees\nA1,Alpha,R1,10\nA2,,R2,\nA3,Gamma GmbH,,7\n"
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from territory.rules import CONFLICT_STATUSES, Account, AccountTable, MatchIndex, Opportunity, Rep, evaluate, matches, parse_rules
+from territory.rules import (
+    CONFLICT_STATUSES,
+    Account,
+    AccountTable,
+    MatchIndex,
+    Opportunity,
+    Rep,
+    evaluate,
+    matches,
+    parse_rules,
+)
 
 RULES = parse_rules(
     """

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from territory.rules import Account, Opportunity, Rep, Status, build_book_context, evaluate, parse_rules
+from territory.rules import (
+    Account,
+    Opportunity,
+    Rep,
+    Status,
+    build_book_context,
+    evaluate,
+    parse_rules,
+)
 
 BASE = """
 version: 1

@@ -8,7 +8,12 @@ import responses
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from territory.config.settings import load_settings
-from territory.connector.errors import FatalCrmError, RetriableCrmError, SessionExpiredError, SkippableRecordError
+from territory.connector.errors import (
+    FatalCrmError,
+    RetriableCrmError,
+    SessionExpiredError,
+    SkippableRecordError,
+)
 from territory.connector.records import ObjectKind
 from territory.connector.salesforce import SalesforceConnector, translate_error
 from territory.emulator.server import FaultPlan
@@ -58,9 +63,8 @@ def test_fatal_with_permission_hint_when_the_object_is_not_accessible() -> None:
 def test_fatal_with_next_step_when_the_daily_limit_is_used_up() -> None:
     state = make_state(1)
     state.daily_limit = 0
-    with running(state) as server:
-        with pytest.raises(FatalCrmError) as caught:
-            drain(connector_for(server), ObjectKind.ACCOUNTS)
+    with running(state) as server, pytest.raises(FatalCrmError) as caught:
+        drain(connector_for(server), ObjectKind.ACCOUNTS)
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED"
     assert "limit" in (caught.value.next_step or "")
 

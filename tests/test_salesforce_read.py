@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from territory.connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord, OwnerRecord
+from territory.connector.records import (
+    AccountRecord,
+    ChangeCursor,
+    ObjectKind,
+    OpportunityRecord,
+    OwnerRecord,
+)
 from tests.salesforce_support import (
     T0,
     account_id,

@@ -8,7 +8,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from territory.sync import AppendOnlyViolation, HistoryEntry, MoveInput, ScenarioExistsError, Store, open_store
+from territory.sync import (
+    AppendOnlyViolation,
+    HistoryEntry,
+    MoveInput,
+    ScenarioExistsError,
+    Store,
+    open_store,
+)
 from territory.sync.tables import OwnershipHistoryRow
 
 T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -64,17 +71,15 @@ def test_orm_refuses_delete_when_history_row_is_deleted(store: Store) -> None:
 ])
 def test_database_refuses_raw_sql_when_history_is_rewritten(store: Store, sql: str) -> None:
     store.history.append([entry()])
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(sa.text(sql))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(sa.text(sql))
     assert [e.new_owner_id for e in store.history.list()] == ["U2"]
 
 
 def test_history_append_joins_caller_transaction_when_connection_given(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            store.history.append([entry()], conn=conn)
-            raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.history.append([entry()], conn=conn)
+        raise RuntimeError("rolled back")
     assert store.history.list() == []
 
 

@@ -153,11 +153,10 @@ def test_cursor_round_trips_when_written_in_a_transaction(store: Store) -> None:
 
 
 def test_cursor_and_rows_roll_back_together_when_transaction_fails(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            store.upsert(conn, "salesforce", "accounts", [account("A1", T)], synced_at=T)
-            store.put_cursor(conn, "salesforce", "accounts", ChangeCursor(modified_at=T))
-            raise RuntimeError("killed between upsert and commit")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.upsert(conn, "salesforce", "accounts", [account("A1", T)], synced_at=T)
+        store.put_cursor(conn, "salesforce", "accounts", ChangeCursor(modified_at=T))
+        raise RuntimeError("killed between upsert and commit")
     assert store.get_cursor("salesforce", "accounts") is None
     assert store.count_records("accounts", include_deleted=True) == 0
 

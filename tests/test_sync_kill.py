@@ -16,17 +16,17 @@ from tests.test_sync_engine import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS, OWNERS, OPPORTUNITIES = 300, 5, 40
-CHILD = """
+CHILD = f"""
 import sys
 from territory.sync import open_store, run_sync
 from tests.fake_crm import FakeConnector, seed_crm
 store = open_store(sys.argv[1])
-crm = seed_crm(accounts={a}, owners={o}, opportunities={p})
+crm = seed_crm(accounts={ACCOUNTS}, owners={OWNERS}, opportunities={OPPORTUNITIES})
 def progress(kind, counts):
     print(kind, counts.fetched, flush=True)
 run_sync(FakeConnector(crm, page_size=7, page_delay_s=0.01), store, progress=progress)
 print("done", flush=True)
-""".format(a=ACCOUNTS, o=OWNERS, p=OPPORTUNITIES)
+"""
 
 
 def _kill_mid_sync(url: str, delay_s: float) -> list[str]:

@@ -92,7 +92,7 @@ def _checks(client: HubSpotClient) -> list[tuple[str, bool, str]]:
 
 def _probe_scopes(client: HubSpotClient) -> list[tuple[str, bool, str]]:
     out: list[tuple[str, bool, str]] = []
-    for name, scope, purpose in REQUIRED_SCOPES:
+    for name, scope, _purpose in REQUIRED_SCOPES:
         api_name = _PROBES.get(scope)
         if api_name is None:
             out.append((f"scope {name}", True, f"{scope}: not verifiable without token info"))

@@ -55,7 +55,7 @@ class HubSpotConnector:
         self.writer = HubSpotWriter(self.client)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: object) -> "HubSpotConnector":
+    def from_settings(cls, settings: Settings, **kwargs: object) -> HubSpotConnector:
         """Build from ``HUBSPOT_ACCESS_TOKEN`` and the optional ``HUBSPOT_BASE_URL``.
 
         Raises:

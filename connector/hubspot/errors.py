@@ -24,7 +24,12 @@ from typing import Any
 
 import urllib3
 
-from territory.connector.errors import CrmError, FatalCrmError, RetriableCrmError, SessionExpiredError
+from territory.connector.errors import (
+    CrmError,
+    FatalCrmError,
+    RetriableCrmError,
+    SessionExpiredError,
+)
 
 CRM = "hubspot"
 _SCOPE_RE = re.compile(r"\b(crm\.[a-z_.]+\.(?:read|write))\b")

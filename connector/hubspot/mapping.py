@@ -11,7 +11,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from territory.connector.records import AccountRecord, ActivityRecord, OpportunityRecord, OwnerRecord
+from territory.connector.records import (
+    AccountRecord,
+    ActivityRecord,
+    OpportunityRecord,
+    OwnerRecord,
+)
 
 COMPANY_PROPERTIES = [
     "name", "domain", "hubspot_owner_id", "country", "zip", "city", "industry",

@@ -9,8 +9,8 @@ that CA and ignores ``REQUESTS_CA_BUNDLE``/proxy variables, which would otherwis
 
 from __future__ import annotations
 
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests

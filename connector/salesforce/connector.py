@@ -9,8 +9,8 @@ token, which survives a transient 401 and otherwise ends in a clear fatal error.
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -63,7 +63,7 @@ class SalesforceConnector:
         self._sf: Salesforce | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> "SalesforceConnector":
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> SalesforceConnector:
         """Build from settings; raises SettingsError when credentials are incomplete."""
         settings.salesforce_auth_mode()
         return cls(settings, **kwargs)

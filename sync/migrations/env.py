@@ -12,9 +12,9 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
 import territory.sync.tables  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 
