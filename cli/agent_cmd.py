@@ -29,7 +29,7 @@ def run_command(
     Each cycle takes the store's sync lease first, so several agents on one database never
     sync at the same time; the schedule lives in the store (APScheduler SQLAlchemy job store).
     """
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import open_configured_store
     from territory.config import load_settings
 
     settings = load_settings()

@@ -8,9 +8,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from territory.cli.errors import EXIT_PARTIAL, InputError
+from territory.cli.shared import print_check_report
 
 CHECK_HELP = (
     "Evaluate the synced accounts against the rules file and flag every conflict in the CRM.\n\n"
@@ -50,8 +50,7 @@ def check_command(
 
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from territory.cli.rules_cmd import load_rules_or_exit, store_rep_source
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import load_rules_or_exit, open_configured_store, store_rep_source
     from territory.connector.factory import build_connector
     from territory.sync.conflicts import detect_conflicts
 
@@ -64,34 +63,6 @@ def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *,
     return detect_conflicts(
         store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run
     )
-
-
-def print_check_report(console: Console, report: Any) -> None:
-    """A table of conflicts by status and what was written to the CRM."""
-    table = Table(title=f"Conflicts in {report.crm} ({report.evaluated} accounts evaluated)")
-    table.add_column("status")
-    table.add_column("accounts", justify="right")
-    for status, count in sorted(report.conflicts.items()):
-        table.add_row(status, str(count))
-    console.print(table)
-    if report.dry_run:
-        console.print("Dry run: nothing was written to the CRM.")
-    else:
-        console.print(
-            f"CRM: {report.flagged} new flags, {report.already_flagged} already flagged, "
-            f"{report.reconciled} reconciled after an interruption, {report.resolved} resolved, "
-            f"{report.auto_assigned} auto-assigned."
-        )
-    print_write_problems(console, report, shown=20)
-
-
-def print_write_problems(console: Console, report: Any, shown: int) -> None:
-    """Auto-assignments left alone (owned in the CRM meanwhile) and failed CRM writes of a
-    conflict report, at most ``shown`` of each."""
-    for skipped in report.skipped_assignments[:shown]:
-        console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
-    for failure in report.failures[:shown]:
-        console.print(f"[red]failed[/red] {failure}")
 
 
 def register(app: typer.Typer) -> None:

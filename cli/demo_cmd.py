@@ -69,8 +69,7 @@ def _settings(emu: Any, crm: str, folder: Path) -> Any:
 
 def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_limit: float,
                tolerance: float, seed: int) -> None:
-    from territory.cli.check_cmd import print_check_report
-    from territory.cli.sync_cmd import _print_summary
+    from territory.cli.shared import print_check_report, print_sync_summary
     from territory.connector.factory import build_connector
     from territory.sync import open_store, run_sync
     from territory.sync.conflicts import detect_conflicts
@@ -80,7 +79,7 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
     crm = settings.require_crm()
     console.print(Rule("2. Initial sync into the store"))
     first = run_sync(build_connector(settings), store)
-    _print_summary(console, first)
+    print_sync_summary(console, first)
 
     console.print(Rule("3. Rules of engagement drafted from the book"))
     rules_path = folder / "territory.yaml"
@@ -101,7 +100,7 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
     console.print(Rule("5. Humans edit 1% of the CRM; incremental sync + inbound check"))
     emu.control.mutate(fraction=0.01, seed=seed)
     second = run_sync(build_connector(settings), store)
-    _print_summary(console, second)
+    print_sync_summary(console, second)
     inbound = detect_conflicts(store, build_connector(settings), rule_config,
                                changed_ids=second.changed_account_ids)
     console.print(f"Inbound check on {inbound.evaluated} changed/related accounts: "

@@ -38,8 +38,7 @@ def load_store_instance(
     console: Console, rules_path: Path, reps_overlay: Path | None
 ) -> tuple[Any, Instance]:
     """Open the configured store and build the planner instance from the synced book."""
-    from territory.cli.rules_cmd import load_rules_or_exit
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import load_rules_or_exit, open_configured_store
     from territory.config import load_settings
     from territory.planner.csv_io import PlanInputError, read_reps
     from territory.sync.planning import build_store_instance
@@ -135,7 +134,7 @@ def show_command(
 
 
 def _store() -> Any:
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import open_configured_store
     from territory.config import load_settings
 
     return open_configured_store(load_settings().territory_db_url)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from territory.cli.errors import InputError
-
-RepSource = Callable[[], list[Any]]  # returns rules.Rep records
+from territory.cli.shared import (
+    RepSource,
+    call_csv_reader,
+    csv_rep_source,
+    load_rules_or_exit,
+    store_rep_source,
+)
 
 RULES_HELP = "Rules file (YAML). Defaults to $TERRITORY_RULES, else territory.yaml."
 rules_app = typer.Typer(name="rules", help="Rules of engagement: validate the rules file, evaluate accounts against it.", no_args_is_help=True)
@@ -25,33 +29,6 @@ rules_app = typer.Typer(name="rules", help="Rules of engagement: validate the ru
 
 def _rules_option() -> Any:
     return typer.Option(Path("territory.yaml"), "--rules", envvar="TERRITORY_RULES", help=RULES_HELP)
-
-
-def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
-    """Load (and check reps when a source is given); errors become exit code 2."""
-    from territory.rules import RulesFileError, load_rules
-
-    try:
-        known = {rep.id for rep in rep_source()} if rep_source is not None else None
-        return load_rules(path, known_reps=known)
-    except RulesFileError as exc:
-        raise InputError(f"{exc}\n  Fix the rules file at that line and run `territory rules validate` again.") from None
-
-
-def csv_rep_source(path: Path) -> RepSource:
-    """A rep source reading reps.csv (``id,name,active[,capacity,is_partner]``)."""
-    from territory.rules.csv_io import read_reps_csv
-
-    return lambda: _csv_call(read_reps_csv, path)
-
-
-def _csv_call(reader: Callable[[Path], Any], path: Path) -> Any:
-    from territory.rules.errors import CsvInputError
-
-    try:
-        return reader(path)
-    except CsvInputError as exc:
-        raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
 
 
 @rules_app.command("validate")
@@ -69,7 +46,7 @@ def draft_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Draft a rules file from the synced book (today's geography by postal region) to edit."""
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import open_configured_store
     from territory.config import load_settings
     from territory.sync.draft_rules import draft_rules_yaml
 
@@ -84,20 +61,6 @@ def draft_command(
     out.write_text(text, encoding="utf-8")
     typer.echo(f"Wrote {out}: a starting point drafted from the synced {crm} book. Edit it, then run "
                "`territory rules validate` and `territory check --dry-run`.")
-
-
-def store_rep_source() -> RepSource | None:
-    """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
-    from territory.config import load_settings
-
-    settings = load_settings()
-    if settings.territory_crm is None:
-        return None
-    from territory.cli.sync_cmd import open_configured_store
-    from territory.sync.book import load_reps
-
-    reps, _ = load_reps(open_configured_store(settings.territory_db_url), settings.territory_crm)
-    return (lambda: reps) if reps else None
 
 
 def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:
@@ -140,8 +103,8 @@ def evaluate_command(
     started = time.perf_counter()
     rep_list = csv_rep_source(reps)() if reps else None
     rules = load_rules_or_exit(rules_path)
-    table = _csv_call(read_accounts_csv, accounts)
-    opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
+    table = call_csv_reader(read_accounts_csv, accounts)
+    opps = call_csv_reader(read_opportunities_csv, opportunities) if opportunities else None
     evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
     write_decisions_csv(out, evaluation)
     summary = build_summary(evaluation, time.perf_counter() - started)
@@ -211,8 +174,8 @@ def explain_command(
         from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv
 
         rep_list = csv_rep_source(reps)() if reps else None
-        table = _csv_call(lambda path: read_accounts_csv(path, with_names=True), accounts)
-        opps = _csv_call(read_opportunities_csv, opportunities) if opportunities else None
+        table = call_csv_reader(lambda path: read_accounts_csv(path, with_names=True), accounts)
+        opps = call_csv_reader(read_opportunities_csv, opportunities) if opportunities else None
         evaluation, source = evaluate(table, rules, reps=rep_list, opportunities=opps), str(accounts)
     try:
         lines = explain(evaluation, account_id)
@@ -223,7 +186,7 @@ def explain_command(
 
 def _store_evaluation(rules: Any) -> Any:
     """Evaluate the whole synced book of the configured CRM."""
-    from territory.cli.sync_cmd import open_configured_store
+    from territory.cli.shared import open_configured_store
     from territory.config import load_settings
     from territory.rules import evaluate
     from territory.sync.book import load_book

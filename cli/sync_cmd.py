@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from territory.cli.errors import EXIT_PARTIAL, InputError
+from territory.cli.shared import open_configured_store, print_sync_summary
 from territory.sync.export import EXPORT_COLUMNS
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
     from territory.sync import KindCounts, Store, SyncSummary
 
-SKIPPED_SHOWN = 20
 STARTING = "\0starting"  # progress task shown until the first page is committed
 
 
@@ -37,30 +36,6 @@ class ExportFormat(str, Enum):
 
     csv = "csv"
     json = "json"
-
-
-def open_configured_store(url: str) -> Store:
-    """Open (and migrate) the store, turning driver errors into a settings error (exit 2)."""
-    import sqlalchemy as sa
-    from alembic.util.exc import CommandError as AlembicCommandError
-
-    from territory.config import SettingsError
-    from territory.sync import open_store
-
-    try:
-        return open_store(url)
-    except AlembicCommandError as exc:
-        raise SettingsError(
-            "TERRITORY_DB_URL",
-            f"the store's schema cannot be upgraded ({exc}); it may come from a newer "
-            "territory-agent: upgrade territory-agent or point TERRITORY_DB_URL elsewhere.",
-        ) from None
-    except (sa.exc.SQLAlchemyError, ValueError, OSError) as exc:
-        raise SettingsError(
-            "TERRITORY_DB_URL",
-            f"cannot open the store ({type(exc).__name__}: {exc}). Check the URL, that the "
-            "database server runs and that the user may create tables.",
-        ) from None
 
 
 class _SyncProgress:
@@ -99,45 +74,6 @@ class _SyncProgress:
                 "connecting", total=None, fetched=0, pages=0
             )
             yield self
-
-
-def _summary_table(summary: SyncSummary) -> Table:
-    from territory.sync.engine import COUNT_NAMES
-
-    mode = summary.mode
-    table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
-    table.add_column("object")
-    for name in COUNT_NAMES:
-        table.add_column(name, justify="right")
-    for kind, counts in summary.kinds.items():
-        table.add_row(kind, *(str(getattr(counts, n)) for n in COUNT_NAMES))
-    table.add_row("total", *(str(summary.total(n)) for n in COUNT_NAMES), style="bold")
-    return table
-
-
-def _print_summary(console: Console, summary: SyncSummary) -> None:
-    console.print(_summary_table(summary))
-    console.print(
-        f"API calls: {summary.api_calls}   elapsed: {summary.elapsed_s:.1f} s   "
-        f"status: {summary.status}"
-    )
-    purged = sum(c.purged for c in summary.kinds.values())
-    if purged:
-        console.print(f"{purged} record(s) no longer exist in the CRM at all (purged): marked deleted")
-    if summary.skipped_known:
-        console.print(
-            f"{len(summary.skipped_known)} record(s) reported by an earlier run are still unreadable "
-            "(unchanged since; not counted again): fix them in the CRM"
-        )
-    if summary.skipped:
-        console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
-        for skipped in summary.skipped[:SKIPPED_SHOWN]:
-            # one unwrapped line per record, so it can be grepped and copied
-            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}",
-                          soft_wrap=True, highlight=False, markup=False)
-        if len(summary.skipped) > SKIPPED_SHOWN:
-            console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
-        console.print("Fix them in the CRM; the next sync picks them up once they change.")
 
 
 def sync_command(
@@ -179,7 +115,7 @@ def sync_command(
         payload["inbound_check"] = inbound.as_dict() if inbound is not None else None
         typer.echo(json.dumps(payload, indent=2, default=str))
     else:
-        _print_summary(Console(), summary)
+        print_sync_summary(Console(), summary)
         _print_inbound(Console(), inbound, settings.territory_rules, check)
     if summary.is_partial or (inbound is not None and inbound.failures):
         raise typer.Exit(EXIT_PARTIAL)
@@ -212,7 +148,7 @@ def _print_inbound(console: Console, inbound: Any, rules_path: Path, check: bool
         f"{inbound.flagged} newly flagged in the CRM, {inbound.resolved} resolved, "
         f"{inbound.auto_assigned} auto-assigned."
     )
-    from territory.cli.check_cmd import print_write_problems
+    from territory.cli.shared import print_write_problems
 
     print_write_problems(console, inbound, shown=10)
 

@@ -19,9 +19,10 @@ from territory.rules.domains import DomainIndex, normalize_domain
 from territory.rules.errors import CsvInputError, RulesFileError
 from territory.rules.evaluate import build_book_context, evaluate
 from territory.rules.explain import explain
+from territory.rules.facts import Outcome
 from territory.rules.loader import check_known_reps, load_rules, parse_rules
 from territory.rules.matching import MatchIndex, criteria_results, matches
-from territory.rules.outcomes import Evaluation, Outcome
+from territory.rules.outcomes import Evaluation
 from territory.rules.postal import PostalRange, normalize_postal_code, parse_postal_range
 from territory.rules.records import (
     CONFLICT_STATUSES,

@@ -23,7 +23,8 @@ import numpy as np
 from territory.rules.book import OpportunityTable
 from territory.rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
 from territory.rules.errors import CsvInputError
-from territory.rules.outcomes import Evaluation, Outcome
+from territory.rules.facts import Outcome
+from territory.rules.outcomes import Evaluation
 from territory.rules.records import Rep
 from territory.rules.table import AccountTable, factorize, gc_paused
 

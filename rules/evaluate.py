@@ -23,8 +23,9 @@ from territory.rules.coverage import (
     workload_of,
 )
 from territory.rules.domains import DomainIndex, normalize_domain
+from territory.rules.facts import RowFacts
 from territory.rules.matching import MatchIndex, bit_index_lists
-from territory.rules.outcomes import Evaluation, RowFacts, build_outcomes
+from territory.rules.outcomes import Evaluation, build_outcomes
 from territory.rules.records import Account, Opportunity, Rep
 from territory.rules.resolve import resolve
 from territory.rules.schema import RulesConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from territory.rules.outcomes import Outcome, RowFacts
+from territory.rules.facts import Outcome, RowFacts
 from territory.rules.records import STATUS_PRECEDENCE, Status
 
 

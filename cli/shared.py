@@ -1,0 +1,154 @@
+"""Helpers the CLI commands share: opening the store, loading the rules file and reps, and
+printing sync and conflict reports. Commands import from here, never from each other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from territory.cli.errors import InputError
+
+if TYPE_CHECKING:  # the heavy modules load inside the functions, so --help stays fast
+    from territory.sync import Store, SyncSummary
+
+RepSource = Callable[[], list[Any]]  # returns rules.Rep records
+
+
+SKIPPED_SHOWN = 20
+
+
+def open_configured_store(url: str) -> Store:
+    """Open (and migrate) the store, turning driver errors into a settings error (exit 2)."""
+    import sqlalchemy as sa
+    from alembic.util.exc import CommandError as AlembicCommandError
+
+    from territory.config import SettingsError
+    from territory.sync import open_store
+
+    try:
+        return open_store(url)
+    except AlembicCommandError as exc:
+        raise SettingsError(
+            "TERRITORY_DB_URL",
+            f"the store's schema cannot be upgraded ({exc}); it may come from a newer "
+            "territory-agent: upgrade territory-agent or point TERRITORY_DB_URL elsewhere.",
+        ) from None
+    except (sa.exc.SQLAlchemyError, ValueError, OSError) as exc:
+        raise SettingsError(
+            "TERRITORY_DB_URL",
+            f"cannot open the store ({type(exc).__name__}: {exc}). Check the URL, that the "
+            "database server runs and that the user may create tables.",
+        ) from None
+
+
+def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
+    """Load (and check reps when a source is given); errors become exit code 2."""
+    from territory.rules import RulesFileError, load_rules
+
+    try:
+        known = {rep.id for rep in rep_source()} if rep_source is not None else None
+        return load_rules(path, known_reps=known)
+    except RulesFileError as exc:
+        raise InputError(f"{exc}\n  Fix the rules file at that line and run `territory rules validate` again.") from None
+
+
+def csv_rep_source(path: Path) -> RepSource:
+    """A rep source reading reps.csv (``id,name,active[,capacity,is_partner]``)."""
+    from territory.rules.csv_io import read_reps_csv
+
+    return lambda: call_csv_reader(read_reps_csv, path)
+
+
+def call_csv_reader(reader: Callable[[Path], Any], path: Path) -> Any:
+    """Run a CSV reader; a bad row or header becomes an input error (exit 2)."""
+    from territory.rules.errors import CsvInputError
+
+    try:
+        return reader(path)
+    except CsvInputError as exc:
+        raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
+
+
+def store_rep_source() -> RepSource | None:
+    """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
+    from territory.config import load_settings
+
+    settings = load_settings()
+    if settings.territory_crm is None:
+        return None
+    from territory.sync.book import load_reps
+
+    reps, _ = load_reps(open_configured_store(settings.territory_db_url), settings.territory_crm)
+    return (lambda: reps) if reps else None
+
+
+def _summary_table(summary: SyncSummary) -> Table:
+    from territory.sync.engine import COUNT_NAMES
+
+    mode = summary.mode
+    table = Table(title=f"Sync summary: {summary.crm}, {mode}, run #{summary.run_id}")
+    table.add_column("object")
+    for name in COUNT_NAMES:
+        table.add_column(name, justify="right")
+    for kind, counts in summary.kinds.items():
+        table.add_row(kind, *(str(getattr(counts, n)) for n in COUNT_NAMES))
+    table.add_row("total", *(str(summary.total(n)) for n in COUNT_NAMES), style="bold")
+    return table
+
+
+def print_sync_summary(console: Console, summary: SyncSummary) -> None:
+    """The per-object counts, calls and time of a sync run, then what was purged or skipped."""
+    console.print(_summary_table(summary))
+    console.print(
+        f"API calls: {summary.api_calls}   elapsed: {summary.elapsed_s:.1f} s   "
+        f"status: {summary.status}"
+    )
+    purged = sum(c.purged for c in summary.kinds.values())
+    if purged:
+        console.print(f"{purged} record(s) no longer exist in the CRM at all (purged): marked deleted")
+    if summary.skipped_known:
+        console.print(
+            f"{len(summary.skipped_known)} record(s) reported by an earlier run are still unreadable "
+            "(unchanged since; not counted again): fix them in the CRM"
+        )
+    if summary.skipped:
+        console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
+        for skipped in summary.skipped[:SKIPPED_SHOWN]:
+            # one unwrapped line per record, so it can be grepped and copied
+            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}",
+                          soft_wrap=True, highlight=False, markup=False)
+        if len(summary.skipped) > SKIPPED_SHOWN:
+            console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
+        console.print("Fix them in the CRM; the next sync picks them up once they change.")
+
+
+def print_check_report(console: Console, report: Any) -> None:
+    """A table of conflicts by status and what was written to the CRM."""
+    table = Table(title=f"Conflicts in {report.crm} ({report.evaluated} accounts evaluated)")
+    table.add_column("status")
+    table.add_column("accounts", justify="right")
+    for status, count in sorted(report.conflicts.items()):
+        table.add_row(status, str(count))
+    console.print(table)
+    if report.dry_run:
+        console.print("Dry run: nothing was written to the CRM.")
+    else:
+        console.print(
+            f"CRM: {report.flagged} new flags, {report.already_flagged} already flagged, "
+            f"{report.reconciled} reconciled after an interruption, {report.resolved} resolved, "
+            f"{report.auto_assigned} auto-assigned."
+        )
+    print_write_problems(console, report, shown=20)
+
+
+def print_write_problems(console: Console, report: Any, shown: int) -> None:
+    """Auto-assignments left alone (owned in the CRM meanwhile) and failed CRM writes of a
+    conflict report, at most ``shown`` of each."""
+    for skipped in report.skipped_assignments[:shown]:
+        console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
+    for failure in report.failures[:shown]:
+        console.print(f"[red]failed[/red] {failure}")
