@@ -112,7 +112,7 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
 
 def _plan(console: Console, store: Any, crm: str, rule_config: Any, folder: Path,
           time_limit: float, tolerance: float, seed: int) -> None:
-    from territory.cli.plan_cmd import run_plan
+    from territory.cli.plan_output import run_plan
     from territory.cli.plan_store import scenario_saver
     from territory.planner.instance import PlanOptions
     from territory.sync.planning import build_store_instance

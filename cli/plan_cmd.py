@@ -1,30 +1,25 @@
 """`territory plan`: balanced, low-disruption territories from CSV files or the synced store.
 
-The command only parses and prints. The pieces are separate so a store-backed mode can reuse
-them: load an :class:`~planner.instance.Instance` any way you like, then call :func:`run_plan`.
+The command only parses, calls and prints: the instance comes from CSV files or the store,
+``territory.planner.plan`` makes and validates the plan, ``cli.plan_output.run_plan`` writes
+and prints it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict, is_dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from territory.cli.errors import EXIT_CONFIG, EXIT_PARTIAL, InputError
-from territory.cli.plan_output import make_console, print_summary, progress_printer
+from territory.cli.errors import EXIT_CONFIG, InputError
+from territory.cli.plan_output import make_console, run_plan
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
-    from territory.planner.instance import Instance, Plan, PlanOptions
-
-EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
-SOLVERS = ("auto", "greedy")
+    from territory.planner.instance import Instance, Plan
 
 
 def register(app: typer.Typer) -> None:
@@ -120,7 +115,7 @@ def plan_command(
 
     Exit codes: 0 ok (the tolerance may still be out of reach: see the notes), 2 bad input (the message names file, line and problem), 4 the plan still breaks a hard rule for a reason the notes give (capacity or specialists the instance lacks, time limit too short).
     """
-    from territory.planner.instance import PlanOptions
+    from territory.planner.instance import SOLVERS, PlanOptions
 
     command_started = time.perf_counter()
     console = make_console()
@@ -128,7 +123,7 @@ def plan_command(
         if solver not in SOLVERS or (baseline is not None and baseline != "greedy"):
             raise InputError(f"--solver must be one of {', '.join(SOLVERS)} and --baseline must be 'greedy'")
         tolerances = _parse_tolerances(tradeoff_tolerances) if tradeoff else []
-        options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed)
+        options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed, solver=solver)
         on_plan = None
         if accounts is None:
             from territory.cli.plan_store import (
@@ -155,7 +150,7 @@ def plan_command(
     if tradeoff:
         from territory.cli.plan_tradeoff import print_tradeoff
 
-        extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solver, solved)
+        extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solved)
         if out is None:
             if json_path is not None:
                 json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -166,7 +161,6 @@ def plan_command(
         out,
         json_path,
         console=console,
-        solver=solver,
         baseline=baseline,
         extra=extra,
         solved=solved.get(tolerance),
@@ -208,167 +202,3 @@ def _parse_tolerances(text: str) -> list[float]:
     if not values or any(v < 0 for v in values):
         raise InputError("--tradeoff-tolerances needs at least one non-negative tolerance")
     return values
-
-
-def solve_plan(
-    instance: Instance,
-    options: PlanOptions,
-    solver: str = "auto",
-    progress: Callable[..., None] | None = None,
-) -> Plan:
-    """Run the planner: ``planner.solve.solve`` when present (and ``solver='auto'``), else greedy."""
-    if solver == "auto" and importlib.util.find_spec("territory.planner.solve") is not None:
-        from territory.planner.solve import solve  # lazy: pulls in OR-Tools and HiGHS
-
-        return solve(instance, options, progress=progress)
-    from territory.planner.greedy import greedy_plan
-
-    plan = greedy_plan(instance, options, progress=progress)
-    if solver == "auto":
-        plan.explanations.append(
-            "The CP-SAT planner is not installed in this build; this is the greedy baseline plan."
-        )
-    return plan
-
-
-def build_metrics(
-    instance: Instance, options: PlanOptions, plan: Plan, wall_seconds: float
-) -> dict[str, Any]:
-    """Everything metrics.json reports about a plan (solver metrics passed through)."""
-    from territory.planner.metrics import plan_metrics
-    from territory.planner.validate import balance_deviations, validate_plan
-
-    metrics: dict[str, Any] = {str(key): _plain(value) for key, value in plan.metrics.items()}
-    metrics.update(plan_metrics(instance, plan.assignment))
-    lower = metrics.get("lp_lower_bound_moves")
-    moves = int(metrics["moves"])
-    metrics["lp_lower_bound_moves"] = lower
-    metrics["gap"] = _gap(moves, lower)
-    metrics["moves_gap"] = metrics["gap"]
-    # the solving core says "status" / "phase_seconds"; the CSV contract says these names
-    metrics.setdefault("solver_status", metrics.get("status", "UNKNOWN"))
-    metrics.setdefault("phase_timings", metrics.get("phase_seconds", {}))
-    metrics["phase_timings"] = {**metrics["phase_timings"], "total": wall_seconds}
-    metrics["explanations"] = list(plan.explanations)
-    metrics.setdefault("widened_accounts", [])
-    violations = validate_plan(instance, options, plan.assignment)
-    metrics["violations"] = [v.__dict__ for v in violations]
-    metrics["tolerance"] = options.tolerance
-    metrics["tolerance_met"] = not balance_deviations(instance, options, plan.assignment)
-    metrics.update(reach=options.reach, seed=options.seed, time_limit=options.time_limit)
-    return metrics
-
-
-def _gap(moves: int, lower: object) -> float | None:
-    if not isinstance(lower, (int, float)):
-        return None
-    if lower <= 0:
-        return 0.0 if moves == 0 else None
-    return moves / float(lower) - 1.0
-
-
-def _plain(value: Any) -> Any:
-    """Solver metrics as JSON-ready Python values (numpy scalars/arrays, sets, dataclasses)."""
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def run_plan(
-    instance: Instance,
-    options: PlanOptions,
-    out: Path | None,
-    json_path: Path | None,
-    *,
-    console: Console | None = None,
-    solver: str = "auto",
-    baseline: str | None = None,
-    extra: dict[str, Any] | None = None,
-    solved: tuple[Plan, float] | None = None,
-    on_plan: Callable[[Plan, dict[str, Any]], None] | None = None,
-) -> bool:
-    """Solve, validate, write plan.csv / metrics.json and print the summary.
-
-    Args:
-        instance: Loaded from CSV or built from the store.
-        options: Planner options.
-        out: Where plan.csv goes (None: do not write).
-        json_path: Where metrics.json goes (None: do not write).
-        console: Rich console for progress and the summary.
-        solver: 'auto' or 'greedy'.
-        baseline: 'greedy' to also run and report the greedy baseline.
-        extra: More keys for metrics.json (e.g. the trade-off rows).
-        solved: A plan already computed for these options and its seconds (from --tradeoff).
-        on_plan: Called with the plan and its metrics before printing (e.g. to store a scenario).
-
-    Returns:
-        The exit code: 0 when the plan keeps every hard rule; ``EXIT_PARTIAL`` when it
-        breaks some for a reason its notes give (capacity or industries the instance
-        lacks, time out); ``EXIT_INVALID_PLAN`` otherwise (a planner bug).
-    """
-    from territory.planner.csv_io import write_plan
-    from territory.planner.greedy import greedy_plan
-    from territory.planner.validate import HARD_KINDS
-
-    console = console or Console()
-    console.print(
-        f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps "
-        f"(tolerance {options.tolerance:.0%}, reach {options.reach}, solver time limit {options.time_limit:.1f}s)"
-    )
-    started = time.perf_counter()
-    if solved is None:
-        plan = solve_plan(instance, options, solver, progress=progress_printer(console, started))
-        seconds = time.perf_counter() - started
-    else:
-        plan, seconds = solved
-    metrics = build_metrics(instance, options, plan, seconds)
-    metrics.update(extra or {})
-    if baseline == "greedy":
-        base_started = time.perf_counter()
-        base = greedy_plan(instance, options)
-        metrics["baseline_greedy"] = {
-            key: value
-            for key, value in build_metrics(
-                instance, options, base, time.perf_counter() - base_started
-            ).items()
-            if key.startswith(("after_", "moves", "travel", "price", "moved_", "tolerance_met"))
-        }
-    if out is not None:
-        rows = write_plan(out, plan)
-        console.print(f"Wrote {out} ({rows} moved accounts)")
-    if json_path is not None:
-        json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        console.print(f"Wrote {json_path}")
-    if on_plan is not None:
-        on_plan(plan, metrics)
-    print_summary(console, instance, plan, metrics)
-    hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
-    if not hard:
-        return 0
-    explained = plan.metrics.get("status") == "BEST_EFFORT" and bool(plan.explanations)
-    if explained:  # the instance lacks capacity or specialists, or the time ran out: the notes say which
-        console.print(f"[yellow]The plan still breaks {len(hard)} hard rule(s); the notes above say why and "
-                      "what to change:[/yellow]")
-    else:
-        console.print(
-            f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]"
-        )
-    for violation in hard[:20]:
-        console.print(f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}")
-    if len(hard) > 20:
-        console.print(f"  ... and {len(hard) - 20} more (see violations in --json)")
-    return EXIT_PARTIAL if explained else EXIT_INVALID_PLAN

@@ -1,16 +1,24 @@
-"""What `territory plan` prints: progress lines and the before/after summary."""
+"""What `territory plan` writes and prints: plan.csv, metrics.json, progress lines and the
+before/after summary (:func:`run_plan`, shared by `territory plan` and `territory demo`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from territory.cli.errors import EXIT_PARTIAL
+
 if TYPE_CHECKING:
-    from territory.planner.instance import Instance, Plan
+    from territory.planner.instance import Instance, Plan, PlanOptions
+
+EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
 
 
 def make_console() -> Console:
@@ -101,3 +109,86 @@ def _compact(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{value:.0f}"
+
+
+def run_plan(
+    instance: Instance,
+    options: PlanOptions,
+    out: Path | None,
+    json_path: Path | None,
+    *,
+    console: Console | None = None,
+    baseline: str | None = None,
+    extra: dict[str, Any] | None = None,
+    solved: tuple[Plan, float] | None = None,
+    on_plan: Callable[[Plan, dict[str, Any]], None] | None = None,
+) -> bool:
+    """Solve, validate, write plan.csv / metrics.json and print the summary.
+
+    Args:
+        instance: Loaded from CSV or built from the store.
+        options: Planner options (``options.solver`` picks the solver).
+        out: Where plan.csv goes (None: do not write).
+        json_path: Where metrics.json goes (None: do not write).
+        console: Rich console for progress and the summary.
+        baseline: 'greedy' to also run and report the greedy baseline.
+        extra: More keys for metrics.json (e.g. the trade-off rows).
+        solved: A plan already computed for these options and its seconds (from --tradeoff).
+        on_plan: Called with the plan and its metrics before printing (e.g. to store a scenario).
+
+    Returns:
+        The exit code: 0 when the plan keeps every hard rule; ``EXIT_PARTIAL`` when it
+        breaks some for a reason its notes give (capacity or industries the instance
+        lacks, time out); ``EXIT_INVALID_PLAN`` otherwise (a planner bug).
+    """
+    from territory.planner import HARD_KINDS, plan_report, write_plan
+    from territory.planner import plan as make_plan
+
+    console = console or Console()
+    console.print(
+        f"Planning {len(instance.accounts)} accounts across {len(instance.reps)} reps "
+        f"(tolerance {options.tolerance:.0%}, reach {options.reach}, solver time limit {options.time_limit:.1f}s)"
+    )
+    started = time.perf_counter()
+    if solved is None:
+        plan = make_plan(instance, options, progress=progress_printer(console, started))
+        seconds = time.perf_counter() - started
+    else:
+        plan, seconds = solved
+    metrics = plan_report(instance, options, plan, seconds)
+    metrics.update(extra or {})
+    if baseline == "greedy":
+        base_started = time.perf_counter()
+        base = make_plan(instance, replace(options, solver="greedy"))
+        metrics["baseline_greedy"] = {
+            key: value
+            for key, value in plan_report(
+                instance, options, base, time.perf_counter() - base_started
+            ).items()
+            if key.startswith(("after_", "moves", "travel", "price", "moved_", "tolerance_met"))
+        }
+    if out is not None:
+        rows = write_plan(out, plan)
+        console.print(f"Wrote {out} ({rows} moved accounts)")
+    if json_path is not None:
+        json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        console.print(f"Wrote {json_path}")
+    if on_plan is not None:
+        on_plan(plan, metrics)
+    print_summary(console, instance, plan, metrics)
+    hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
+    if not hard:
+        return 0
+    explained = plan.metrics.get("status") == "BEST_EFFORT" and bool(plan.explanations)
+    if explained:  # the instance lacks capacity or specialists, or the time ran out: the notes say which
+        console.print(f"[yellow]The plan still breaks {len(hard)} hard rule(s); the notes above say why and "
+                      "what to change:[/yellow]")
+    else:
+        console.print(
+            f"[red]The plan breaks {len(hard)} hard rule(s); this is a planner bug, please report it:[/red]"
+        )
+    for violation in hard[:20]:
+        console.print(f"  [red]{violation['kind']}[/red] {violation['subject_id']}: {violation['detail']}")
+    if len(hard) > 20:
+        console.print(f"  ... and {len(hard) - 20} more (see violations in --json)")
+    return EXIT_PARTIAL if explained else EXIT_INVALID_PLAN

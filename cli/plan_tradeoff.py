@@ -18,7 +18,6 @@ def print_tradeoff(
     instance: Instance,
     options: PlanOptions,
     tolerances: list[float],
-    solver: str = "auto",
     solved: dict[float, tuple[Plan, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """Solve once per tolerance, print the trade-off table (the price of balance) and return
@@ -29,7 +28,7 @@ def print_tradeoff(
     console.print(
         f"Trade-off over tolerances {', '.join(f'{t:.0%}' for t in tolerances)} ({options.time_limit:g}s limit each)"
     )
-    rows = [_tradeoff_row(instance, replace(options, tolerance=t), solver, solved) for t in tolerances]
+    rows = [_tradeoff_row(instance, replace(options, tolerance=t), solved) for t in tolerances]
     table = Table(title="Price of balance")
     for column in (
         "Tolerance",
@@ -58,13 +57,13 @@ def print_tradeoff(
 
 
 def _tradeoff_row(
-    instance: Instance, options: PlanOptions, solver: str, solved: dict[float, tuple[Plan, float]] | None
+    instance: Instance, options: PlanOptions, solved: dict[float, tuple[Plan, float]] | None
 ) -> dict[str, Any]:
-    from territory.cli.plan_cmd import solve_plan
-    from territory.planner.metrics import plan_metrics
+    from territory.planner import plan as make_plan
+    from territory.planner import plan_metrics
 
     started = time.perf_counter()
-    plan = solve_plan(instance, options, solver)
+    plan = make_plan(instance, options)
     if solved is not None:
         solved[options.tolerance] = (plan, time.perf_counter() - started)
     figures = plan_metrics(instance, plan.assignment)

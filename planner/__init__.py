@@ -1,6 +1,7 @@
 """Rebalance planner: pure functions from an instance to a validated plan (no CRM, no DB).
 
-The solving core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools).
+:func:`plan` is the entry point: it chooses the solver, solves and validates. The solving
+core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools and HiGHS).
 """
 
 from territory.planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
@@ -13,7 +14,15 @@ from territory.planner.distance import (
 )
 from territory.planner.generate import generate_instance
 from territory.planner.greedy import eligibility_matrix, greedy_plan
-from territory.planner.instance import Instance, Move, Plan, PlanAccount, PlanOptions, PlanRep
+from territory.planner.instance import (
+    SOLVERS,
+    Instance,
+    Move,
+    Plan,
+    PlanAccount,
+    PlanOptions,
+    PlanRep,
+)
 from territory.planner.metrics import (
     RepRow,
     balance_summary,
@@ -22,6 +31,8 @@ from territory.planner.metrics import (
     rep_rows,
     travel_km,
 )
+from territory.planner.policy import core_available, plan
+from territory.planner.report import plan_report
 from territory.planner.validate import (
     BALANCE_KINDS,
     HARD_KINDS,
@@ -45,8 +56,12 @@ __all__ = [
     "PlanInputError",
     "PlanRep",
     "RepRow",
+    "SOLVERS",
     "Violation",
     "balance_summary",
+    "core_available",
+    "plan",
+    "plan_report",
     "current_assignment",
     "plan_metrics",
     "read_instance",

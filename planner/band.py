@@ -18,15 +18,14 @@ import numpy as np
 
 from territory.planner.candidates import (
     Candidates,
-    ProblemData,
     base_mask,
     build_candidates,
-    build_problem_data,
     candidate_subset,
     widen_candidates,
 )
 from territory.planner.instance import Instance, PlanOptions
 from territory.planner.lp import _INF, OVERFLOW_COST, AssignmentLp, LpSolution
+from territory.planner.problem import ProblemData, build_problem_data
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:

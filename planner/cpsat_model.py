@@ -33,56 +33,15 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from territory.planner.candidates import Candidates, ProblemData
+from territory.planner.candidates import Candidates
+from territory.planner.problem import ProblemData
+from territory.planner.search_context import SearchContext, moved_potential
 
 LOAD_UNITS = 1e6
 INT_BOUND = 2**40
 POTENTIAL_TIE_UNITS = 100
 TRAVEL_UNITS = 1000
 TRAVEL_FINE_UNITS = 100_000  # travel mode: travel is the whole objective, so finer units
-CAPACITY_WEIGHT = 100  # repair: one unit above capacity costs as much as 100 units off balance
-
-
-@dataclass
-class SearchContext:
-    """What every neighbourhood solve shares: data, arcs, the band, solver settings."""
-
-    data: ProblemData
-    cands: Candidates
-    lo_p: np.ndarray
-    hi_p: np.ndarray
-    lo_w: np.ndarray
-    hi_w: np.ndarray  # already capped by capacity (plus any unavoidable overflow)
-    seed: int
-    workers: int  # neighbourhoods solved side by side (each CP-SAT run uses one worker)
-    capacity_caps: np.ndarray | None = None  # per rep: hi_w is its capacity (a hard rule), not the band
-
-    def over_weights(self) -> np.ndarray:
-        """Weight of workload above ``hi_w`` per rep: a capacity breach counts
-        ``CAPACITY_WEIGHT`` times a balance miss, so repairs fix capacity first."""
-        caps = self.capacity_caps if self.capacity_caps is not None else np.zeros(self.data.m, dtype=bool)
-        return np.where(caps, CAPACITY_WEIGHT, 1.0)
-
-    def violation(self, assign: np.ndarray) -> float:
-        """Total band violation, relative to targets (0 means every rep is inside its band;
-        capacity breaches weigh ``CAPACITY_WEIGHT`` times more)."""
-        load_p, load_w = self.loads(assign)
-        return float(self.excess(load_p, load_w, np.arange(self.data.m)).sum())
-
-    def excess(self, load_p: np.ndarray, load_w: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        """Band violation of ``reps`` at these loads, relative to their targets (the one
-        measure the repair phases share)."""
-        over_p = np.maximum(load_p - self.hi_p[reps], 0) + np.maximum(self.lo_p[reps] - load_p, 0)
-        over_w = np.maximum(load_w - self.hi_w[reps], 0) * self.over_weights()[reps]
-        over_w = over_w + np.maximum(self.lo_w[reps] - load_w, 0)
-        return over_p / np.maximum(self.data.target_p[reps], 1e-12) + over_w / np.maximum(self.data.target_w[reps], 1e-12)
-
-    def loads(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = self.data.m
-        return (
-            np.bincount(assign, self.data.potential, minlength=m),
-            np.bincount(assign, self.data.workload, minlength=m),
-        )
 
 
 @dataclass
@@ -157,11 +116,6 @@ def solve_neighbourhood(
         grown = moved_potential(data, new) - moved_potential(data, assign)
         improved = grown <= moved_potential_allowance + 1e-9 * max(float(data.potential.sum()), 1.0)
     return NeighbourhoodResult(new if improved else assign, name, improved, model.n_free)
-
-
-def moved_potential(data: ProblemData, assign: np.ndarray) -> float:
-    """Total potential of the accounts whose owner changes."""
-    return float(data.potential[assign != data.owner].sum())
 
 
 def _selected_accounts(ctx: SearchContext, assign: np.ndarray, arc_ok: np.ndarray, max_free: int) -> np.ndarray:

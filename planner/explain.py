@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from territory.planner.candidates import ProblemData
+from territory.planner.problem import ProblemData
 
 
 def _pct(value: float) -> str:

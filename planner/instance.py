@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SOLVERS = ("auto", "greedy")  # "auto": the CP-SAT planner when installed, else greedy
+
 
 @dataclass(frozen=True)
 class PlanAccount:
@@ -39,11 +41,14 @@ class PlanRep:
 
 @dataclass(frozen=True)
 class PlanOptions:
+    """How to plan. ``solver`` is one of ``SOLVERS``."""
+
     tolerance: float = 0.05
     reach: int = 10
     time_limit: float = 60.0
     seed: int = 0
     num_workers: int = 0  # 0 = match the machine's cores
+    solver: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,23 @@ class Move:
     reason: str
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One broken constraint.
+
+    Attributes:
+        kind: One of ``HARD_KINDS`` or ``BALANCE_KINDS``.
+        subject_id: The account id or rep id the violation is about.
+        detail: A sentence saying what is wrong.
+        amount: How much (excess workload, deviation beyond tolerance, ...); 1.0 for yes/no.
+    """
+
+    kind: str
+    subject_id: str
+    detail: str
+    amount: float = 1.0
+
+
 @dataclass
 class Plan:
     """A full assignment plus what the planner measured about it."""
@@ -68,3 +90,4 @@ class Plan:
     moves: list[Move]
     metrics: dict[str, object] = field(default_factory=dict)
     explanations: list[str] = field(default_factory=list)
+    violations: list[Violation] | None = None  # set by planner.plan (the validator's findings)

@@ -13,29 +13,66 @@ cap. Elastic columns of cost ``c`` bound ``|y_i| <= c``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from territory.planner.lp import AssignmentLp
 
 SUBGRADIENT_STEPS = 30
 
 
-def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray, target: float, duals: np.ndarray) -> float:
+@dataclass(frozen=True)
+class SideRows:
+    """The LP's rows other than "exactly one owner", over every candidate arc (built by
+    ``planner.lp.AssignmentLp.side_rows``; normalised units).
+
+    Attributes:
+        start: Arcs of account ``i`` are ``start[i]:start[i + 1]``.
+        arc_rep: Each arc's rep as a position among the active reps.
+        p: Normalised potential per arc.
+        w: Normalised workload per arc.
+        moving: 1.0 where the arc moves the account, else 0.0.
+        rhs: Right-hand side per side row (five per active rep, then moves and moved potential).
+        upper_rows: True for ``<=`` rows (multiplier <= 0), False for ``>=`` rows.
+        limit: Elastic column cost per band and capacity row (bounds ``|y|``).
+        free_rows: Rows without a finite right-hand side (multiplier 0).
+        first_row: Index of the first side row in the LP's dual vector.
+        exact: The LP's duals are already optimal for the per-account problem (single
+            accounts over every arc): no ascent needed.
+    """
+
+    start: np.ndarray
+    arc_rep: np.ndarray
+    p: np.ndarray
+    w: np.ndarray
+    moving: np.ndarray
+    rhs: np.ndarray
+    upper_rows: np.ndarray
+    limit: np.ndarray
+    free_rows: np.ndarray
+    first_row: int
+    exact: bool
+
+    @property
+    def reps(self) -> int:
+        return (self.rhs.size - 2) // 5
+
+    def side_duals(self, duals: np.ndarray) -> np.ndarray:
+        return duals[self.first_row : self.first_row + self.rhs.size].copy()
+
+
+def lagrangian_bound(rows: SideRows, account_cost: np.ndarray, target: float, duals: np.ndarray) -> float:
     """Best of the dual-based bound and a subgradient ascent from it (see module docstring).
 
     Args:
-        lp: The solved unit LP (its band and caps are used).
-        account_cost: Cost per ``lp.full`` arc (every candidate arc) in the LP's objective units.
+        rows: The solved LP's side rows (its band and caps) over every candidate arc.
+        account_cost: Cost per candidate arc in the LP's objective units.
         target: An upper estimate of the optimum (the LP value), for Polyak steps.
         duals: The LP's row duals (unit rows first).
     """
-    problem = _Relaxation(lp, account_cost)
-    y = problem.project(duals[lp.units.size :].copy())
+    problem = _Relaxation(rows, account_cost)
+    y = problem.project(rows.side_duals(duals))
     best, g = problem.evaluate(y)
-    if lp.units.count.max(initial=1.0) <= 1.0 and lp.full is lp.cands:
+    if rows.exact:
         return best  # exact LP duals over every arc: nothing to gain
     theta, stall = 1.0, 0
     for _ in range(SUBGRADIENT_STEPS):
@@ -53,43 +90,29 @@ def lagrangian_bound(lp: AssignmentLp, account_cost: np.ndarray, target: float, 
     return best
 
 
-def priced_arcs(lp: AssignmentLp, account_cost: np.ndarray, duals: np.ndarray) -> tuple[float, np.ndarray]:
+def priced_arcs(rows: SideRows, account_cost: np.ndarray, duals: np.ndarray) -> tuple[float, np.ndarray]:
     """``L(y)`` at the LP's own side-row duals (a valid bound, no ascent) and every arc's
     priced cost, for column generation (``planner.lp``).
 
     Args:
-        lp: The solved LP.
-        account_cost: Cost per ``lp.full`` arc in the LP's objective units.
+        rows: The solved LP's side rows over every candidate arc.
+        account_cost: Cost per candidate arc in the LP's objective units.
         duals: The LP's row duals (unit rows first).
     """
-    problem = _Relaxation(lp, account_cost)
-    y = problem.project(duals[lp.units.size :].copy())
+    problem = _Relaxation(rows, account_cost)
+    y = problem.project(rows.side_duals(duals))
     return problem.evaluate(y)[0], problem.price(y)
 
 
 class _Relaxation:
     """Arrays of the relaxed per-account problem."""
 
-    def __init__(self, lp: AssignmentLp, account_cost: np.ndarray) -> None:
-        data, cands, k = lp.data, lp.full, lp.reps.size
-        self.lp, self.k, self.cost = lp, k, account_cost
-        self.start = cands.start
-        rep_pos = np.zeros(data.m, dtype=np.int64)
-        rep_pos[lp.reps] = np.arange(k)
-        self.arc_rep = rep_pos[cands.rep]
-        self.p = data.potential[cands.account] / lp.scale_p
-        self.w = data.workload[cands.account] / lp.scale_w
-        self.moving = (~cands.stay).astype(np.float64)
-        delta_p, delta_w, overflow = lp.band
-        tp, tw = data.target_p[lp.reps] / lp.scale_p, data.target_w[lp.reps] / lp.scale_w
-        extra = lp.extra
-        rhs = np.stack([tp * (1 + delta_p) + extra[:, 0], tp * (1 - delta_p) - extra[:, 1],
-                        tw * (1 + delta_w) + extra[:, 2], tw * (1 - delta_w) - extra[:, 3],
-                        lp.cap_rhs + overflow], axis=1).ravel()
-        self.rhs = np.concatenate([rhs, lp.caps])
-        self.upper_rows = np.concatenate([np.tile([True, False, True, False, True], k), [True, True]])
-        self.limit = np.abs(lp.stage_cost[lp.col_delta + 2 :])  # elastic cost caps |y|
-        self.free_rows = ~np.isfinite(self.rhs) | (self.rhs >= 1e29)
+    def __init__(self, rows: SideRows, account_cost: np.ndarray) -> None:
+        self.k, self.cost = rows.reps, account_cost
+        self.start, self.arc_rep = rows.start, rows.arc_rep
+        self.p, self.w, self.moving = rows.p, rows.w, rows.moving
+        self.rhs, self.upper_rows = rows.rhs, rows.upper_rows
+        self.limit, self.free_rows = rows.limit, rows.free_rows
 
     def project(self, y: np.ndarray) -> np.ndarray:
         y = np.where(self.upper_rows, np.minimum(y, 0.0), np.maximum(y, 0.0))

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from territory.planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
+from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.lp import AssignmentLp
+from territory.planner.search_context import SearchContext, moved_potential
 
 NEIGHBOURHOOD_REPS = 4
 STEP_DETERMINISTIC_TIME = 0.5

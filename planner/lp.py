@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from territory.planner.candidates import Candidates, ProblemData, build_units, candidate_subset
-from territory.planner.lagrangian import lagrangian_bound, priced_arcs
+from territory.planner.candidates import Candidates, build_units, candidate_subset
+from territory.planner.lagrangian import SideRows, lagrangian_bound, priced_arcs
+from territory.planner.problem import ProblemData
 
 _INF = highspy.kHighsInf
 
@@ -214,7 +215,7 @@ class AssignmentLp:
         self._set_caps(_INF, _INF)
         result = self._solve("moves+travel" if short_trips else "moves", time_limit, exact=True)
         if result.ok:
-            result.bound = lagrangian_bound(self, ~self.full.stay * 1.0, result.moves, result.duals)
+            result.bound = lagrangian_bound(self.side_rows(), ~self.full.stay * 1.0, result.moves, result.duals)
         return result
 
     def min_travel(self, max_moves: float, max_moved_potential: float, time_limit: float) -> LpSolution:
@@ -223,7 +224,7 @@ class AssignmentLp:
         result = self._solve("travel", time_limit, exact=True)
         if result.ok:
             travel = self.data.workload[self.full.account] * self.full.km
-            scaled = lagrangian_bound(self, travel / self.travel_scale, result.travel / self.travel_scale, result.duals)
+            scaled = lagrangian_bound(self.side_rows(), travel / self.travel_scale, result.travel / self.travel_scale, result.duals)
             result.bound = scaled * self.travel_scale
         return result
 
@@ -298,7 +299,7 @@ class AssignmentLp:
         moving = ~full.stay
         cost = self.arc_costs(stage, np.ones(full.size), data.potential[full.account] / self.scale_p,
                               data.workload[full.account] * full.km, moving)
-        bound, priced = priced_arcs(self, cost, result.duals)
+        bound, priced = priced_arcs(self.side_rows(), cost, result.duals)
         value = float(self.stage_cost @ result.values)
         if value - bound <= PRICE_GAP * max(abs(value), 1.0):
             return np.zeros(0, dtype=np.int64)
@@ -346,6 +347,33 @@ class AssignmentLp:
             solved=ok,
             values=values,
             duals=np.asarray(solution.row_dual) if ok else np.zeros(0),
+        )
+
+    def side_rows(self) -> SideRows:
+        """The rows the Lagrangian bound relaxes, over every candidate arc (``self.full``),
+        at the current band, extras and caps."""
+        data, cands, k = self.data, self.full, self.reps.size
+        rep_pos = np.zeros(data.m, dtype=np.int64)
+        rep_pos[self.reps] = np.arange(k)
+        delta_p, delta_w, overflow = self.band
+        tp, tw = data.target_p[self.reps] / self.scale_p, data.target_w[self.reps] / self.scale_w
+        extra = self.extra
+        rhs = np.stack([tp * (1 + delta_p) + extra[:, 0], tp * (1 - delta_p) - extra[:, 1],
+                        tw * (1 + delta_w) + extra[:, 2], tw * (1 - delta_w) - extra[:, 3],
+                        self.cap_rhs + overflow], axis=1).ravel()
+        rhs = np.concatenate([rhs, self.caps])
+        return SideRows(
+            start=cands.start,
+            arc_rep=rep_pos[cands.rep],
+            p=data.potential[cands.account] / self.scale_p,
+            w=data.workload[cands.account] / self.scale_w,
+            moving=(~cands.stay).astype(np.float64),
+            rhs=rhs,
+            upper_rows=np.concatenate([np.tile([True, False, True, False, True], k), [True, True]]),
+            limit=np.abs(self.stage_cost[self.col_delta + 2 :]),  # elastic cost caps |y|
+            free_rows=~np.isfinite(rhs) | (rhs >= 1e29),
+            first_row=self.units.size,
+            exact=self.units.count.max(initial=1.0) <= 1.0 and self.full is self.cands,
         )
 
     def loads(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

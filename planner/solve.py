@@ -23,19 +23,20 @@ plan has the smallest max deviation it found, status ``BEST_EFFORT`` and explana
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from territory.planner.band import Band, find_band
-from territory.planner.candidates import Candidates, ProblemData, build_problem_data
-from territory.planner.cpsat_model import SearchContext, moved_potential, solve_neighbourhood
+from territory.planner.candidates import Candidates
+from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
 from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
 from territory.planner.lp import AssignmentLp, LpSolution
+from territory.planner.problem import ProblemData, build_problem_data
+from territory.planner.search_context import SearchContext, build_search_context, moved_potential
 
 GLOBAL_MODEL_ARCS = 20_000  # up to this many candidate arcs one CP-SAT model takes everything
 GLOBAL_DETERMINISTIC_TIME = 20.0
@@ -72,7 +73,7 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     clock.lap("lp")
     widest = band.max_delta if band.extra is not None else (band.delta_p, band.delta_w)
     say(f"lp: band up to ±{widest[0]:.1%}/±{widest[1]:.1%}, moves bound {_bound(start):.0f}")
-    ctx = _search_context(data, lp, band, options)
+    ctx = build_search_context(data, lp, band, options)
     log = SearchLog()
     assign = _repair_phase(ctx, lp, band, start, warm, log, clock, say)
     clock.lap("repair")
@@ -226,34 +227,6 @@ def _fallback_assignment(data: ProblemData, cands: Candidates) -> np.ndarray:
     km = np.where(cands.mask[todo], data.dist[todo], np.inf)
     assign[todo] = np.argmin(km, axis=1)
     return assign
-
-
-def _search_context(data: ProblemData, lp: AssignmentLp, band: Band, options: PlanOptions) -> SearchContext:
-    active = data.active
-    overflow = np.zeros(data.m)
-    overflow[lp.reps] = np.where(np.isfinite(band.overflow), band.overflow, 0.0) * lp.scale_w
-    extra = np.zeros((data.m, 4))
-    if band.extra is not None:
-        extra[lp.reps] = band.extra * np.array([lp.scale_p, lp.scale_p, lp.scale_w, lp.scale_w])
-    band_hi_w = data.target_w * (1 + band.delta_w) + extra[:, 2]
-    hi_w = np.minimum(band_hi_w, data.capacity + overflow)
-    lo_w = data.target_w * (1 - band.delta_w) - extra[:, 3]
-    # where capacity caps the band, the LP may squeeze it to a window narrower than one
-    # account's workload, which no whole-account plan hits: the balance edge yields, so the
-    # search never trades a capacity breach for balance
-    step = float(data.workload[~data.fixed].max(initial=0.0))
-    lo_w = np.where(hi_w < band_hi_w, np.minimum(lo_w, hi_w - step), lo_w)
-    return SearchContext(
-        data=data,
-        cands=band.cands,
-        lo_p=np.where(active, data.target_p * (1 - band.delta_p) - extra[:, 1], 0.0),
-        hi_p=np.where(active, data.target_p * (1 + band.delta_p) + extra[:, 0], 0.0),
-        lo_w=np.where(active, lo_w, 0.0),
-        hi_w=np.where(active, hi_w, 0.0),
-        capacity_caps=active & (hi_w < band_hi_w),
-        seed=options.seed,
-        workers=options.num_workers or os.cpu_count() or 1,
-    )
 
 
 def _max_deviations(data: ProblemData, assign: np.ndarray) -> tuple[float, float, float, float]:

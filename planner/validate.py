@@ -24,12 +24,11 @@ with ``balance_is_hard=True``, because a best-effort plan may miss the tolerance
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
+from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep, Violation
 
 HARD_KINDS = (
     "unassigned",
@@ -44,23 +43,6 @@ HARD_KINDS = (
 BALANCE_KINDS = ("balance_potential", "balance_workload")
 # Loads are sums of floats; a plan exactly at the tolerance must not fail on rounding.
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken constraint.
-
-    Attributes:
-        kind: One of ``HARD_KINDS`` or ``BALANCE_KINDS``.
-        subject_id: The account id or rep id the violation is about.
-        detail: A sentence saying what is wrong.
-        amount: How much (excess workload, deviation beyond tolerance, ...); 1.0 for yes/no.
-    """
-
-    kind: str
-    subject_id: str
-    detail: str
-    amount: float = 1.0
 
 
 def active_mask(instance: Instance) -> NDArray[np.bool_]:

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import territory.planner.lp as lp_module
 from territory.planner.band import find_band, travel_lower_bound
-from territory.planner.candidates import build_problem_data
 from territory.planner.generate import generate_instance
 from territory.planner.instance import Instance, PlanOptions
+from territory.planner.problem import build_problem_data
 from territory.planner.solve import solve
 from territory.planner.validate import HARD_KINDS, validate_plan
 from tests.test_planner_solve_instances import make_instance

@@ -7,11 +7,11 @@ import time
 import numpy as np
 
 from territory.planner.band import find_band
-from territory.planner.candidates import build_problem_data
-from territory.planner.cpsat_model import moved_potential, solve_neighbourhood
+from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.instance import Instance, PlanAccount, PlanOptions, PlanRep
 from territory.planner.lns import SearchLog, greedy_repair, reduce_travel, round_lp
-from territory.planner.solve import _search_context
+from territory.planner.problem import build_problem_data
+from territory.planner.search_context import build_search_context, moved_potential
 from territory.planner.validate import validate_plan
 from tests.test_planner_solve_instances import make_instance
 
@@ -23,7 +23,7 @@ def _travel(data: object, assign: np.ndarray) -> float:
 def _context(instance: Instance, options: PlanOptions):  # type: ignore[no-untyped-def]
     data = build_problem_data(instance)
     band, lp, _ = find_band(data, options, time_limit=20.0)
-    return data, lp, _search_context(data, lp, band, options)
+    return data, lp, build_search_context(data, lp, band, options)
 
 
 def test_crossed_moves_are_uncrossed_when_travel_search_runs() -> None:
