@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from territory.emulator.salesforce.describe import describe, object_summary
+from territory.emulator.salesforce.metadata_api import MetadataApi
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
 from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
 from territory.emulator.salesforce_objects import (
@@ -66,6 +67,7 @@ class SalesforceApi(ApiFlavour):
         super().bind(server)
         self.defs = build_sobjects_all(self.state)
         self.engine = QueryEngine(self.state, self.defs)
+        self.metadata = MetadataApi(self.state, self.defs, server.tokens)
 
     # ApiFlavour --------------------------------------------------------------------------
     def register(self, router: Router) -> None:
@@ -86,6 +88,8 @@ class SalesforceApi(ApiFlavour):
             ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
             ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
             ("POST", r"/services/oauth2/token", self._token),
+            ("POST", r"/services/Soap/m/(?P<v>\d+\.\d+)/?", self.metadata.soap),
+            ("POST", _V + r"/tooling/sobjects/CustomField/?", self.metadata.tooling_custom_field),
         ]
         for method, pattern, handler in routes:
             router.add(method, pattern, self._guarded(handler))

@@ -27,7 +27,7 @@ def ref(name: str, target: str, relationship: str, *, attr: str = "", required: 
                     relationship_name=relationship, required=required, track_history=track)
 
 
-def _audit() -> list[FieldDef]:
+def audit_fields() -> list[FieldDef]:
     ro = {"createable": False, "updateable": False}
     return [
         FieldDef("Id", "id", "Record ID", 18, **ro),
@@ -41,7 +41,7 @@ def _audit() -> list[FieldDef]:
 
 def _object(name: str, prefix: str, fields: list[FieldDef], **kw: object) -> ObjectDef:
     obj = ObjectDef(name, key_prefix=prefix, **kw)  # type: ignore[arg-type]
-    for f in [*_audit(), *fields]:
+    for f in [*audit_fields(), *fields]:
         if f.name in ("CreatedById", "LastModifiedById"):
             f.createable = f.updateable = False
         obj.add(f)
