@@ -34,6 +34,7 @@ from territory.emulator.soql import SoqlError, parse_soql
 from territory.emulator.state import parse_sf_id, sf_id
 
 COLLECTION_LIMIT = 200
+ORG_ID = "00D000000000001AAA"
 _V = r"/services/data/v(?P<v>\d+\.\d+)"
 
 
@@ -55,6 +56,7 @@ class SalesforceApi(ApiFlavour):
 
     name = "salesforce"
     path_prefix = "/services"
+    extra_prefixes = ("/id/",)
 
     def __init__(
         self, denied_objects: Iterable[str] = (), read_only_objects: Iterable[str] = (), locked_ids: Iterable[str] = ()
@@ -74,6 +76,7 @@ class SalesforceApi(ApiFlavour):
         routes = [
             ("GET", r"/services/data/?", self._versions),
             ("GET", _V + r"/?", self._resources),
+            ("GET", r"/id/(?P<org>00D\w{12,15})/(?P<user>005\w{12,15})/?", self._identity),
             ("GET", _V + r"/(?P<ep>query|queryAll)/?", self._query),
             ("GET", _V + r"/(?P<ep>query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)", self._query_more),
             ("GET", _V + r"/limits/?", self._limits),
@@ -165,12 +168,37 @@ class SalesforceApi(ApiFlavour):
 
     # read endpoints ----------------------------------------------------------------------
     def _versions(self, req: Request) -> Response:
-        return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+        versions = [("Winter '24", "59.0"), ("Spring '24", "60.0"), ("Summer '24", "61.0"),
+                    ("Winter '25", "62.0"), ("Spring '25", "63.0")]
+        return Response(200, [{"label": label, "url": f"/services/data/v{v}", "version": v} for label, v in versions])
 
     def _resources(self, req: Request) -> Response:
         v = req.match["v"]  # type: ignore[index]
-        names = ("sobjects", "query", "queryAll", "limits", "composite")
-        return Response(200, {n: f"/services/data/v{v}/{n}" for n in names})
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "tooling")
+        body = {n: f"/services/data/v{v}/{n}" for n in names}
+        body["identity"] = self._identity_url()
+        return Response(200, body)
+
+    def _identity_url(self) -> str:
+        return f"{self.server.https_url}/id/{ORG_ID}/{sf_id('owner', default_actor(self.state))}"
+
+    def _identity(self, req: Request) -> Response:
+        user = self.state.owners.get(int(req.match["user"][3:15]))  # type: ignore[index]
+        base = self.server.https_url
+        name = f"{user.first_name} {user.last_name}" if user else "Territory Integration"
+        email = user.email if user else "integration@territory-sandbox.example"
+        v = "59.0"
+        return Response(200, {
+            "id": f"{base}/id/{ORG_ID}/{req.match['user']}", "asserted_user": True,  # type: ignore[index]
+            "user_id": req.match["user"], "organization_id": ORG_ID, "username": email,  # type: ignore[index]
+            "nick_name": email.split("@")[0], "display_name": name, "email": email, "email_verified": True,
+            "first_name": user.first_name if user else "Territory", "last_name": user.last_name if user else "Integration",
+            "active": True, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": 0,
+            "urls": {k: f"{base}/services/data/v{v}/{p}" for k, p in (
+                ("enterprise", "../Soap/c/59.0"), ("rest", ""), ("sobjects", "sobjects/"), ("query", "query/"),
+                ("metadata", "../Soap/m/59.0"), ("tooling_rest", "tooling/"), ("limits", "limits/"))},
+            "is_app_installed": True, "last_modified_date": "2026-01-01T00:00:00.000+0000",
+        })
 
     def _query(self, req: Request) -> Response:
         text = req.arg("q")
@@ -303,7 +331,7 @@ class SalesforceApi(ApiFlavour):
             self.server.tokens.add(f"emu-{secrets.token_urlsafe(24)}")
         token = sorted(self.server.tokens)[0]
         return Response(200, {
-            "access_token": token, "instance_url": self.server.https_url, "id": f"{self.server.https_url}/id/00D000000000001AAA/{sf_id('owner', 0)}",
+            "access_token": token, "instance_url": self.server.https_url, "id": self._identity_url(),
             "token_type": "Bearer", "issued_at": "1700000000000", "signature": "emulator", "scope": "api",
         })
 

@@ -8,7 +8,7 @@ API shows. Every mutation goes through :class:`CrmState` methods under one lock 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -111,6 +111,14 @@ class EmuActivity:
     deleted: bool = False
 
 
+def record_kind(record: Any) -> str:
+    """The table kind of any record (``"account"``, ``"task"``, ``"contact"``, ...)."""
+    kind = getattr(record, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    return type(record).__name__.removeprefix("Emu").lower()
+
+
 class CrmState:
     """All records plus the clock, guarded by one re-entrant lock."""
 
@@ -147,14 +155,33 @@ class CrmState:
 
     # human-like edits --------------------------------------------------------------------
     def touch(self, record: Any, **changes: Any) -> Any:
-        """Apply ``changes`` to ``record`` and bump its modified time, like a CRM edit."""
+        """Apply ``changes`` to ``record`` and bump its modified time, like a CRM edit.
+
+        Two keys are not attributes: ``extension`` (values of fields added at run time) and
+        ``property_history`` (a :class:`~territory.emulator.store.Change` template plus the
+        written HubSpot values, noted with the new modified time).
+        """
         with self.lock:
+            extension = changes.pop("extension", None)
+            history = changes.pop("property_history", None)
             for key, value in changes.items():
                 if not hasattr(record, key):
                     raise KeyError(f"{type(record).__name__} has no field {key!r}")
                 setattr(record, key, value)
             record.modified_at = self.tick()
+            self.note_extras(record, extension, history)
             return record
+
+    def note_extras(self, record: Any, extension: dict[str, Any] | None, history: Any) -> None:
+        """Store run-time field values and HubSpot property history for ``record``."""
+        kind = record_kind(record)
+        if extension:
+            self.store.extension_values(kind, record.n).update(extension)
+        if history:
+            template, values = history
+            for name, value in values.items():
+                self.store.note_property(kind, record.n, name, replace(template, value=value,
+                                                                         timestamp=record.modified_at))
 
     def delete(self, record: Any) -> None:
         """Soft-delete (Salesforce recycle bin / HubSpot archive)."""
