@@ -18,12 +18,14 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from territory.emulator.salesforce.describe import describe, object_summary
+from territory.emulator.salesforce.metadata_api import MetadataApi
+from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
 from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
 from territory.emulator.salesforce_objects import (
     FieldProblem,
     SObjectDef,
     apply_writes,
-    build_sobjects,
     json_value,
 )
 from territory.emulator.salesforce_query import MAX_BATCH, QueryEngine
@@ -63,8 +65,9 @@ class SalesforceApi(ApiFlavour):
 
     def bind(self, server: EmulatorServer) -> None:
         super().bind(server)
-        self.defs = build_sobjects(self.state)
+        self.defs = build_sobjects_all(self.state)
         self.engine = QueryEngine(self.state, self.defs)
+        self.metadata = MetadataApi(self.state, self.defs, server.tokens)
 
     # ApiFlavour --------------------------------------------------------------------------
     def register(self, router: Router) -> None:
@@ -85,6 +88,8 @@ class SalesforceApi(ApiFlavour):
             ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
             ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
             ("POST", r"/services/oauth2/token", self._token),
+            ("POST", r"/services/Soap/m/(?P<v>\d+\.\d+)/?", self.metadata.soap),
+            ("POST", _V + r"/tooling/sobjects/CustomField/?", self.metadata.tooling_custom_field),
         ]
         for method, pattern, handler in routes:
             router.add(method, pattern, self._guarded(handler))
@@ -153,22 +158,10 @@ class SalesforceApi(ApiFlavour):
         return body
 
     def _apply(self, sobject: SObjectDef, rec: Any, changes: dict[str, Any]) -> None:
-        if "extra" in changes:
-            changes["extra"] = {**rec.extra, **changes["extra"]}
-        self.state.touch(rec, **changes)
+        save(self.state, self.defs, sobject, rec, changes, default_actor(self.state))
 
     def _insert(self, sobject: SObjectDef, changes: dict[str, Any]) -> Any:
-        assert sobject.factory is not None
-        table = self.state.table(sobject.kind)
-        n = self.state.next_n()
-        while n in table:
-            n = self.state.next_n()
-        rec = sobject.factory(n)
-        for key, value in changes.items():
-            setattr(rec, key, value)
-        rec.created_at = rec.modified_at = self.state.tick()
-        table[n] = rec
-        return rec
+        return save(self.state, self.defs, sobject, None, changes, default_actor(self.state))
 
     # read endpoints ----------------------------------------------------------------------
     def _versions(self, req: Request) -> Response:
@@ -204,28 +197,17 @@ class SalesforceApi(ApiFlavour):
         return Response(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - used)}})
 
     def _global_describe(self, req: Request) -> Response:
-        items = [self._object_summary(d) for d in self.defs.values() if d.name.lower() not in self.denied]
+        v = req.match["v"]  # type: ignore[index]
+        items = [object_summary(d, v, writable=d.name.lower() not in self.read_only)
+                 for d in self.defs.values() if d.name.lower() not in self.denied]
         return Response(200, {"encoding": "UTF-8", "maxBatchSize": COLLECTION_LIMIT, "sobjects": items})
-
-    def _object_summary(self, sobject: SObjectDef) -> dict[str, Any]:
-        writable = sobject.name.lower() not in self.read_only and sobject.factory is not None
-        return {
-            "name": sobject.name, "label": sobject.name, "queryable": True, "retrieveable": True,
-            "createable": writable, "updateable": sobject.name.lower() not in self.read_only,
-            "deletable": writable, "keyPrefix": sf_id(sobject.kind, 0)[:3],
-        }
 
     def _describe(self, req: Request) -> Response:
         sobject = self._sobject(req.match["t"])  # type: ignore[index]
         if isinstance(sobject, Response):
             return sobject
         writable = sobject.name.lower() not in self.read_only
-        fields = [
-            {"name": name, "updateable": writable and name in sobject.writers,
-             "createable": writable and name in sobject.writers, "nillable": name not in sobject.required}
-            for name in sobject.getters
-        ]
-        return Response(200, {**self._object_summary(sobject), "fields": fields})
+        return Response(200, describe(sobject, self.defs, req.match["v"], writable=writable))  # type: ignore[index]
 
     def _get(self, req: Request) -> Response:
         m = req.match

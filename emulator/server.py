@@ -238,7 +238,7 @@ class EmulatorServer:
         return handler(req)
 
 
-_PUBLIC = ("/services/oauth2/token", "/services/Soap/u/")
+_PUBLIC = ("/services/oauth2/token", "/services/Soap/u/", "/services/Soap/m/")
 
 
 def _is_public(path: str) -> bool:

@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from territory.emulator.store import RecordStore, Schema
+
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
+_LEGACY_TABLES = ("owner", "account", "opportunity", "task", "note")
+
+
+def register_prefix(kind: str, prefix: str) -> None:
+    """Let :func:`sf_id` and :func:`parse_sf_id` spell ids of a schema-defined ``kind``."""
+    SF_PREFIX.setdefault(kind, prefix)
 
 
 def sf_id(kind: str, n: int) -> str:
@@ -44,6 +52,7 @@ class EmuOwner:
     email: str
     is_active: bool = True
     manager_n: int | None = None
+    role: str = "rep"  # "rep" | "admin" | "integration" (managers are reps others report to)
     teams: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
     modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
@@ -115,6 +124,10 @@ class CrmState:
         self._next_n = 1
         self.api_calls: dict[str, int] = {"salesforce": 0, "hubspot": 0}
         self.daily_limit = 5_000_000
+        self.schema = Schema()
+        self.store = RecordStore()
+        self.integration_n: int | None = None  # the user the API token belongs to, once provisioned
+        self.admin_n: int | None = None
 
     # clock -------------------------------------------------------------------------------
     def tick(self, ms: int = 1) -> datetime:
@@ -148,6 +161,8 @@ class CrmState:
         self.touch(record, deleted=True)
 
     def table(self, kind: str) -> dict[int, Any]:
+        if kind not in _LEGACY_TABLES:
+            return self.store.table(kind)
         return {
             "owner": self.owners,
             "account": self.accounts,
