@@ -115,6 +115,8 @@ class OpportunityRow(SQLModel, table=True):
     modified_at: datetime = _ts()
     is_deleted: bool = False
     synced_at: datetime = _ts()
+    created_at: datetime | None = _ts(default=None, nullable=True)
+    is_won: bool | None = None
 
 
 class SyncCursorRow(SQLModel, table=True):
