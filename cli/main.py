@@ -15,6 +15,7 @@ from territory.cli import (
     demo_cmd,
     plan_cmd,
     plan_store,
+    report_cmd,
     rules_cmd,
     sandbox_cmd,
     sync_cmd,
@@ -61,7 +62,8 @@ def version() -> None:
     typer.echo(dist_version("territory-agent"))
 
 
-for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, agent_cmd, demo_cmd):
+for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, report_cmd, agent_cmd,
+               demo_cmd):
     module.register(app)
 
 

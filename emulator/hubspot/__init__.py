@@ -1,0 +1,1 @@
+"""The HubSpot view of the emulator: properties and property groups, contacts."""

@@ -1,0 +1,1 @@
+"""The Salesforce view of the emulator: schema-backed sObjects, describe, Metadata and Tooling APIs."""
