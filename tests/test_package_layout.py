@@ -173,7 +173,7 @@ def test_every_name_in_a_packages_all_exists(package: str) -> None:
     if package == "territory.cli":
         assert exported is None  # the CLI's surface is the `territory` command, not names
         return
-    assert exported, f"{package} has no __all__"
+    assert exported is not None, f"{package} has no __all__"
     missing = [name for name in exported if not hasattr(module, name)]
     assert missing == []
 

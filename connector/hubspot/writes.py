@@ -11,7 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from territory.connector.errors import CrmError, FatalCrmError, RetriableCrmError, SessionExpiredError
+from territory.connector.errors import (
+    CrmError,
+    FatalCrmError,
+    RetriableCrmError,
+    SessionExpiredError,
+)
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.mapping import (
     NOTE_PROPERTIES,
