@@ -16,6 +16,7 @@ Public API (what other readers build on):
   accepted where the file shows unambiguously how it writes them.
 - :func:`detect_encoding`, :func:`decode`, :func:`detect_delimiter`: the steps on their own,
   for readers with a faster path of their own (``rules.csv_columns``).
+- :class:`ReadReport`: notes and missing optional columns gathered over a command's files.
 - :class:`TextFileError`: every problem, with the file, the 1-based line (0: the whole file)
   and what to do.
 
@@ -119,7 +120,11 @@ def detect_encoding(raw: bytes | memoryview, source: str, given: str | None = No
     """
     view = memoryview(raw)
     if given:
-        return _given_encoding(given, bytes(view[:4]), source)
+        encoding = _given_encoding(given, bytes(view[:4]), source)
+        bad = _first_bad_utf8(view) if encoding.utf8_offset is not None else None
+        if bad is not None:
+            raise _bad_byte(view, bad, encoding, source)
+        return encoding
     head = bytes(view[:4])
     for bom, codec in _BOMS:
         if head.startswith(bom):
@@ -234,13 +239,16 @@ def decode(raw: bytes | memoryview, encoding: Encoding, source: str) -> str:
     try:
         text = data.decode(encoding.codec)
     except UnicodeDecodeError as exc:
-        line = _line_at(data, exc.start, encoding.codec)
-        raise TextFileError(source, line, (
-            f"byte 0x{data[exc.start]:02x} cannot be read as {encoding.label}; fix that character, or give the "
-            "file's real encoding (cp1252 for Windows Excel 'CSV', utf-16 for Excel 'Unicode text')")) from None
+        raise _bad_byte(data, exc.start, encoding, source) from None
     except UnicodeError as exc:  # e.g. UTF-16 with an odd number of bytes
         raise TextFileError(source, 0, f"cannot be read as {encoding.label} ({exc}); give the file's real encoding") from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _bad_byte(raw: bytes | memoryview, offset: int, encoding: Encoding, source: str) -> TextFileError:
+    return TextFileError(source, _line_at(raw, offset, encoding.codec), (
+        f"byte 0x{raw[offset]:02x} cannot be read as {encoding.label}; fix that character, or give the "
+        "file's real encoding (cp1252 for Windows Excel 'CSV', utf-16 for Excel 'Unicode text')"))
 
 
 def normalize_delimiter(given: str) -> str:
@@ -304,34 +312,47 @@ class TextFile:
     notes: list[str] = field(default_factory=list)
     _numbers: _NumberEvidence | None = field(default=None, init=False, repr=False)
 
+    _rows: list[tuple[int, list[str]]] | None = field(default=None, init=False, repr=False)
+
     @property
     def header(self) -> list[str]:
         """The column names of line 1, stripped."""
-        first = self.text.split("\n", 1)[0].rstrip("\r")
+        end = self.text.find("\n")
+        first = (self.text if end < 0 else self.text[:end]).rstrip("\r")
         return [name.strip() for name in _split_line(first, self.delimiter)]
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """``(line, fields)`` for every record below the header; blank lines are skipped.
 
+        The file is split once (on first use) and kept.
+
         Raises:
             TextFileError: a malformed record (at its line).
         """
+        if self._rows is None:
+            self._rows = self._split_records()
+        return iter(self._rows)
+
+    def _split_records(self) -> list[tuple[int, list[str]]]:
         reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        rows = []
         line = 1
         try:
             next(reader, None)
             for fields in reader:
                 start, line = line + 1, reader.line_num
-                if fields and any(value.strip() for value in fields):
-                    yield start, fields
+                if any(value.strip() for value in fields):
+                    rows.append((start, fields))
         except csv.Error as exc:
             raise TextFileError(self.source, line + 1, f"malformed CSV: {exc}") from None
+        return rows
 
     def parse_number(self, text: str, *, line: int, column: str) -> float | None:
         """A number field as a float (empty: None).
 
         Raises:
-            TextFileError: not a number, or ``1.234``-like with nothing telling how to read it.
+            NotANumber: not a number (a :class:`TextFileError`).
+            TextFileError: ``1.234``-like with nothing telling how to read it.
         """
         style = self.options.decimal
         try:
@@ -340,10 +361,14 @@ class TextFile:
             pass
         except ValueError:
             hint = f" written with a decimal {style}" if style else ""
-            raise TextFileError(self.source, line, f"column {column}: {text.strip()!r} is not a number{hint}") from None
+            raise NotANumber(self.source, line, f"column {column}: {text.strip()!r} is not a number{hint}") from None
         if self._numbers is None:
             self._numbers = _NumberEvidence.of(self)
         return parse_number(text, self._numbers.style_for(text.strip(), line, column))
+
+
+class NotANumber(TextFileError):
+    """A value where a number is expected that is none (in the given ``decimal`` style)."""
 
 
 class AmbiguousNumber(ValueError):
@@ -355,6 +380,14 @@ _NUMBER_FORMS = {
     "point": re.compile(r"[+-]?([1-9]\d{0,2}(,\d{3})+(\.\d*)?|\d*\.\d+|\d+\.)([eE][+-]?\d+)?"),
     "comma": re.compile(r"[+-]?([1-9]\d{0,2}(\.\d{3})+(,\d*)?|\d*,\d+|\d+,)"),
     "plain": re.compile(r"[+-]?\d+([eE][+-]?\d+)?"),
+}
+
+
+_DOT_GROUPS = re.compile(r"\.\d{3}\.")  # 1.234.567: decimal comma style without a comma
+_NUMERIC_COLUMN = re.compile(r"[0-9.,+\-eE\n]*")  # only what numbers are written with
+_EVIDENCE = {
+    style: re.compile(rf"(?m)^(?!{_NUMBER_FORMS['ambiguous'].pattern}$)(?:{_NUMBER_FORMS[style].pattern})$")
+    for style in DECIMAL_STYLES
 }
 
 
@@ -378,6 +411,12 @@ def parse_number(text: str, style: str | None = None) -> float | None:
     value = text.strip()
     if not value:
         return None
+    dot = value.find(".")
+    if "," not in value and (dot < 0 or style == "point" or (len(value) - dot != 4 and style is None)):
+        try:  # the common plain forms (12, 1.5, 1e5), at float()'s speed
+            return float(value)
+        except ValueError:
+            pass
     form = number_form(value)
     if form == "ambiguous":
         if style is None:
@@ -402,24 +441,30 @@ class _NumberEvidence:
 
     @classmethod
     def of(cls, file: TextFile) -> _NumberEvidence:
-        """Only columns that hold numbers throughout count: ids and names say nothing."""
+        """Only columns that hold numbers throughout count: ids and names say nothing.
+
+        Each column is checked as one joined string with one regular expression (fast)."""
         width = len(file.header)
-        numeric = [True] * width
-        first: list[dict[str, tuple[int, str]]] = [{} for _ in range(width)]
-        for line, fields in file.records():
-            for index, value in enumerate(fields[:width]):
-                value = value.strip()
-                if not numeric[index] or not value:
-                    continue
-                form = number_form(value)
-                if form is None:
-                    numeric[index] = False
-                elif form in DECIMAL_STYLES:
-                    first[index].setdefault(form, (line, value))
-        seen = [first[i] for i in range(width) if numeric[i]]
-        point = min((s["point"] for s in seen if "point" in s), default=None)
-        comma = min((s["comma"] for s in seen if "comma" in s), default=None)
-        return cls(file.source, point, comma)
+        records = list(file.records())
+        lines = [line for line, _ in records]
+        found: dict[str, list[tuple[int, str]]] = {"point": [], "comma": []}
+        for index in range(width):
+            column = [fields[index] if index < len(fields) else "" for _, fields in records]
+            first = next((value.strip() for value in column if value.strip()), "")
+            if number_form(first) is None:
+                continue  # the usual text column ends here, at its first value
+            joined = "\n".join(column)
+            if " " in joined or "\t" in joined:
+                joined = "\n".join(value.strip() for value in column)
+            if ("." not in joined and "," not in joined) or not _NUMERIC_COLUMN.fullmatch(joined):
+                continue
+            # the full patterns are tried only where their telltale characters occur (fast)
+            wanted = {"point": True, "comma": "," in joined or bool(_DOT_GROUPS.search(joined))}
+            for style, pattern in _EVIDENCE.items():
+                match = pattern.search(joined) if wanted[style] else None
+                if match:
+                    found[style].append((lines[joined.count("\n", 0, match.start())], match.group()))
+        return cls(file.source, min(found["point"], default=None), min(found["comma"], default=None))
 
     def style_for(self, value: str, line: int, column: str) -> str:
         if self.point and self.comma:
@@ -433,6 +478,24 @@ class _NumberEvidence:
             f"column {column}: {value!r} could be a thousand-something or a decimal and nothing else in the file "
             "tells which; write it without a thousands separator (1234 or 1,234 vs 1.234), or say how the file "
             "writes decimals (--decimal point|comma)"))
+
+
+@dataclass
+class ReadReport:
+    """What reading a command's input files found worth telling the user.
+
+    Attributes:
+        notes: Assumptions made (``file: read as cp1252 ...``), in reading order.
+        missing: For each file, the optional columns its reader knows that the file lacks.
+    """
+
+    notes: list[str] = field(default_factory=list)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, source: str, notes: Sequence[str], header: Sequence[str], optional: Sequence[str]) -> None:
+        """Record one file's notes and which of the ``optional`` columns its ``header`` lacks."""
+        self.notes.extend(note for note in notes if note not in self.notes)
+        self.missing[source] = [name for name in optional if name not in header]
 
 
 def decode_text_file(raw: bytes | memoryview, source: str, options: ReadOptions | None = None,
@@ -461,5 +524,5 @@ def read_text_file(path: str | Path, options: ReadOptions | None = None, known: 
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise TextFileError(source, 0, f"cannot read the file ({exc.strerror or exc}); check the path") from None
+        raise TextFileError(source, 0, f"cannot open the file ({exc.strerror or exc}); check the path") from None
     return decode_text_file(raw, source, options, known)
