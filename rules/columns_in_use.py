@@ -29,8 +29,6 @@ def columns_in_use(rules: RulesConfig) -> dict[str, dict[str, str]]:
     by_domain = sum(1 for entry in rules.named_accounts if entry.domain is not None)
     if by_domain:
         accounts["domain"] = f"{by_domain} named account(s) by domain and duplicates by domain cannot be found"
-    if "sourcing_rep" in rules.tiebreakers:
-        accounts["sourcing_rep_id"] = "the sourcing_rep tiebreaker cannot apply"
     if rules.channels.direct_only is not None:
         accounts["partner_id"] = "direct-only accounts that carry a partner cannot be found"
     if rules.coverage.potential.method == "annual_revenue":

@@ -212,15 +212,17 @@ def _guessed_wide(raw: bytes, source: str) -> Encoding:
 
 
 def _assumed_note(codec: str, lines: list[tuple[int, bytes]], others: list) -> str:
-    note = f"read as {_LABELS[codec]}: assumed, the file is not UTF-8"
-    for other in others[:1]:
+    """Say what was assumed and, where another European code page fits as well, the first
+    word it would read differently (the user can tell which is right)."""
+    note = f"read as {_LABELS[codec]}: assumed, as the file is not UTF-8"
+    for other in [m.encoding for m in others if m.encoding.startswith(("cp125", "iso8859"))][:1]:
         for number, line in lines:
-            mine, theirs = line.decode(codec, "replace"), line.decode(other.encoding, "replace")
-            if mine != theirs:
-                note += (f"; {other.encoding} would fit too and read line {number} as {theirs.strip()[:60]!r} "
-                         f"instead of {mine.strip()[:60]!r}")
+            mine, theirs = line.decode(codec, "replace").split(), line.decode(other, "replace").split()
+            changed = next(((a, b) for a, b in zip(mine, theirs) if a != b), None)
+            if changed:
+                note += f"; in {other} line {number} would read {changed[1][:40]!r}, not {changed[0][:40]!r}"
                 break
-    return note + "; give the encoding if names read wrong"
+    return note + "; if names read wrong, give the encoding (--encoding)"
 
 
 def _unsure(source: str, why: str) -> TextFileError:
