@@ -16,7 +16,7 @@ from territory.rules.coverage import (
     workload_of,
 )
 from territory.rules.domains import DomainIndex, normalize_domain
-from territory.rules.errors import CsvInputError, RulesFileError
+from territory.rules.errors import CsvInputError, RulesFileError, TextFileError
 from territory.rules.evaluate import build_book_context, evaluate
 from territory.rules.explain import explain
 from territory.rules.facts import Outcome
@@ -62,6 +62,7 @@ __all__ = [
     "STATUS_PRECEDENCE",
     "Status",
     "Territory",
+    "TextFileError",
     "assign_tiers",
     "balance",
     "build_book_context",
