@@ -17,6 +17,7 @@ import typer
 
 from territory.cli.errors import EXIT_CONFIG, InputError
 from territory.cli.plan_output import make_console, run_plan
+from territory.cli.shared import DecimalOption, DelimiterOption, EncodingOption, read_options
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
     from territory.planner.instance import Instance, Plan
@@ -104,6 +105,9 @@ def plan_command(
         str | None,
         typer.Option("--scenario", help="Store mode: save the plan under this scenario name (default: a timestamped one)."),
     ] = None,
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    decimal: DecimalOption = None,
 ) -> None:
     """Plan balanced territories with the fewest moves, then the least travel.
 
@@ -112,6 +116,8 @@ def plan_command(
     Balance: each active rep's potential and workload within --tolerance of its target; if that cannot be met, the plan is the best achievable and the output explains what binds.
 
     Without --accounts the plan is built from the synced store (run `territory sync` first): potential and workload come from the rules file's coverage math, accounts with open opportunities are locked when grandfathering is on, --reps optionally gives home locations, capacities and industries, and the plan is saved as a named --scenario (compare them with `territory scenarios list`).
+
+    The CSVs may come from Excel or a CRM export: UTF-8 (with or without byte-order mark), UTF-16 ("Unicode text") or cp1252, separated by , ; or tabs, with decimal commas; they are read exactly as `territory rules evaluate` reads them, and what was assumed is said on stderr.
 
     Exit codes: 0 ok (the tolerance may still be out of reach: see the notes), 2 bad input (the message names file, line and problem), 4 the plan still breaks a hard rule for a reason the notes give (capacity or specialists the instance lacks, time limit too short).
     """
@@ -125,6 +131,7 @@ def plan_command(
         tolerances = _parse_tolerances(tradeoff_tolerances) if tradeoff else []
         options = PlanOptions(tolerance=tolerance, reach=reach, time_limit=time_limit, seed=seed, solver=solver)
         on_plan = None
+        file_options = read_options(encoding, delimiter, decimal)
         if accounts is None:
             from territory.cli.plan_store import (
                 default_scenario_name,
@@ -132,13 +139,13 @@ def plan_command(
                 scenario_saver,
             )
 
-            store, instance = load_store_instance(console, rules_path, reps)
+            store, instance = load_store_instance(console, rules_path, reps, file_options)
             name = scenario or default_scenario_name(options)
             on_plan = scenario_saver(console, store, name, options)
         else:
             if out is None and not tradeoff:
                 raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
-            instance = load_csv_instance(accounts, reps)
+            instance = load_csv_instance(accounts, reps, file_options)
     except InputError as exc:
         typer.secho(f"Input error: {exc}", err=True, fg="red")
         raise typer.Exit(EXIT_CONFIG) from None
@@ -180,16 +187,22 @@ def solver_budget(time_limit: float, spent: float, accounts: int) -> float:
     return max(min(1.0, time_limit), time_limit - spent - reserve)
 
 
-def load_csv_instance(accounts: Path | None, reps: Path | None) -> Instance:
-    """Read the two CSV files; any problem becomes an InputError naming file, line and fix."""
+def load_csv_instance(accounts: Path | None, reps: Path | None, file_options: Any = None) -> Instance:
+    """Read the two CSV files (``file_options``: a ``ReadOptions``, None: detect); notes go to
+    stderr and any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
         raise InputError("--accounts and --reps are both required for CSV planning")
+    from territory.cli.shared import print_read_report
     from territory.planner.csv_io import PlanInputError, read_instance
+    from territory.rules.text_files import ReadReport
 
+    report = ReadReport()
     try:
-        return read_instance(accounts, reps)
+        instance = read_instance(accounts, reps, options=file_options, report=report)
     except PlanInputError as exc:
         raise InputError(str(exc)) from None
+    print_read_report(report)
+    return instance
 
 
 def _parse_tolerances(text: str) -> list[float]:

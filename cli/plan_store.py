@@ -35,12 +35,14 @@ def default_scenario_name(options: PlanOptions) -> str:
 
 
 def load_store_instance(
-    console: Console, rules_path: Path, reps_overlay: Path | None
+    console: Console, rules_path: Path, reps_overlay: Path | None, file_options: Any = None
 ) -> tuple[Any, Instance]:
-    """Open the configured store and build the planner instance from the synced book."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store
+    """Open the configured store and build the planner instance from the synced book
+    (``file_options``: how the --reps file is written, a ``ReadOptions``; None: detected)."""
+    from territory.cli.shared import load_rules_or_exit, open_configured_store, print_read_report
     from territory.config import load_settings
     from territory.planner.csv_io import PlanInputError, read_reps
+    from territory.rules.text_files import ReadReport
     from territory.sync.planning import build_store_instance
 
     settings = load_settings()
@@ -50,9 +52,11 @@ def load_store_instance(
     overlay: dict[str, PlanRep] = {}
     if reps_overlay is not None:
         try:
-            overlay = {rep.id: rep for rep in read_reps(reps_overlay)}
+            report = ReadReport()
+            overlay = {rep.id: rep for rep in read_reps(reps_overlay, options=file_options, report=report)}
         except PlanInputError as exc:
             raise InputError(str(exc)) from None
+        print_read_report(report)
     try:
         built = build_store_instance(store, crm, rule_config, overlay)
     except ValueError as exc:

@@ -16,10 +16,15 @@ import typer
 
 from territory.cli.errors import InputError
 from territory.cli.shared import (
+    DecimalOption,
+    DelimiterOption,
+    EncodingOption,
     RepSource,
     call_csv_reader,
     csv_rep_source,
     load_rules_or_exit,
+    print_read_report,
+    read_options,
     store_rep_source,
 )
 
@@ -35,9 +40,17 @@ def _rules_option() -> Any:
 def validate_command(
     rules_path: Path = _rules_option(),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids (default: the synced owners, when a store is configured)."),
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    decimal: DecimalOption = None,
 ) -> None:
     """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps."""
-    validate_rules_file(rules_path, csv_rep_source(reps) if reps else store_rep_source())
+    from territory.rules.text_files import ReadReport
+
+    report = ReadReport()
+    options = read_options(encoding, delimiter, decimal)
+    validate_rules_file(rules_path, csv_rep_source(reps, options, report) if reps else store_rep_source())
+    print_read_report(report)
 
 
 @rules_app.command("draft")
@@ -91,26 +104,46 @@ def evaluate_command(
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: id,name,active[,capacity,is_partner] (the planner's reps.csv works too)."),
     opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv: id,account_id,owner_id,amount,stage,is_closed"),
     json_out: Path | None = typer.Option(None, "--json", help="Write a summary (counts per status and territory, coverage, timings) as JSON."),
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    decimal: DecimalOption = None,
 ) -> None:
-    """Evaluate every account: matching territories, expected owner, status and reason."""
+    """Evaluate every account: matching territories, expected owner, status and reason.
+
+    The CSVs may come from Excel or a CRM export in any usual encoding and separator; what
+    was assumed, and optional columns the rules need but a file lacks, are said on stderr.
+    """
     from territory.rules import evaluate
-    from territory.rules.csv_io import (
-        read_accounts_csv,
-        read_opportunities_csv,
-        write_decisions_csv,
-    )
+    from territory.rules.csv_io import write_decisions_csv
 
     started = time.perf_counter()
-    rep_list = csv_rep_source(reps)() if reps else None
     rules = load_rules_or_exit(rules_path)
-    table = call_csv_reader(read_accounts_csv, accounts)
-    opps = call_csv_reader(read_opportunities_csv, opportunities) if opportunities else None
+    table, rep_list, opps = read_rules_inputs(rules, accounts, reps, opportunities, read_options(encoding, delimiter, decimal))
     evaluation = evaluate(table, rules, reps=rep_list, opportunities=opps)
     write_decisions_csv(out, evaluation)
     summary = build_summary(evaluation, time.perf_counter() - started)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print_summary(summary, out)
+
+
+def read_rules_inputs(rules: Any, accounts: Path, reps: Path | None, opportunities: Path | None,
+                      options: Any, with_names: bool = False) -> tuple[Any, Any, Any]:
+    """accounts, reps and opportunities CSVs as ``rules.evaluate`` takes them; notes and the
+    missing columns that matter to ``rules`` are printed on stderr."""
+    from territory.rules.columns_in_use import columns_in_use
+    from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv
+    from territory.rules.text_files import ReadReport
+
+    report = ReadReport()
+    rep_list = csv_rep_source(reps, options, report)() if reps else None
+    table = call_csv_reader(lambda p: read_accounts_csv(p, with_names=with_names, options=options, report=report), accounts)
+    opps = None
+    if opportunities:
+        opps = call_csv_reader(lambda p: read_opportunities_csv(p, options=options, report=report), opportunities)
+    in_use = columns_in_use(rules)
+    print_read_report(report, {str(accounts): in_use["accounts"], str(opportunities): in_use["opportunities"]})
+    return table, rep_list, opps
 
 
 def build_summary(evaluation: Any, elapsed_seconds: float) -> dict[str, Any]:
@@ -163,6 +196,9 @@ def explain_command(
     accounts: Path | None = typer.Option(None, "--accounts", help="accounts.csv with the whole book (duplicates and loads need it). Without it: the synced store."),
     opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv (grandfathering, potential)."),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv (inactive and partner reps, capacity)."),
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    decimal: DecimalOption = None,
 ) -> None:
     """Print the full decision path for one account: territories, named entry, tiebreakers, checks, status."""
     from territory.rules import evaluate, explain
@@ -171,11 +207,8 @@ def explain_command(
     if accounts is None:
         evaluation, source = _store_evaluation(rules), "the synced store"
     else:
-        from territory.rules.csv_io import read_accounts_csv, read_opportunities_csv
-
-        rep_list = csv_rep_source(reps)() if reps else None
-        table = call_csv_reader(lambda path: read_accounts_csv(path, with_names=True), accounts)
-        opps = call_csv_reader(read_opportunities_csv, opportunities) if opportunities else None
+        options = read_options(encoding, delimiter, decimal)
+        table, rep_list, opps = read_rules_inputs(rules, accounts, reps, opportunities, options, with_names=True)
         evaluation, source = evaluate(table, rules, reps=rep_list, opportunities=opps), str(accounts)
     try:
         lines = explain(evaluation, account_id)

@@ -3,16 +3,18 @@ printing sync and conflict reports. Commands import from here, never from each o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from territory.cli.errors import InputError
 
 if TYPE_CHECKING:  # the heavy modules load inside the functions, so --help stays fast
+    from territory.rules.text_files import ReadOptions, ReadReport
     from territory.sync import Store, SyncSummary
 
 RepSource = Callable[[], list[Any]]  # returns rules.Rep records
@@ -56,11 +58,44 @@ def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
         raise InputError(f"{exc}\n  Fix the rules file at that line and run `territory rules validate` again.") from None
 
 
-def csv_rep_source(path: Path) -> RepSource:
+EncodingOption = Annotated[str | None, typer.Option(
+    "--encoding", help="Encoding of the input CSVs (utf-8, cp1252, latin-1, utf-16...). Default: detected "
+    "(a byte-order mark, else UTF-8, else cp1252 when it fits, said on stderr; otherwise you are asked for it).")]
+DelimiterOption = Annotated[str | None, typer.Option(
+    "--delimiter", help="Field separator of the input CSVs: , ; tab or |. Default: detected from the first lines.")]
+DecimalOption = Annotated[str | None, typer.Option(
+    "--decimal", help="How the input CSVs write decimals: point (1,234.5) or comma (1.234,5). Default: as the "
+    "files' numbers show; a value like 1.234 that nothing explains is an error at its line.")]
+
+
+def read_options(encoding: str | None, delimiter: str | None, decimal: str | None) -> ReadOptions:
+    """The three file options as one value; a bad one is an input error (exit 2)."""
+    from territory.rules.text_files import ReadOptions, normalize_delimiter
+
+    try:
+        return ReadOptions(encoding, normalize_delimiter(delimiter) if delimiter else None, decimal)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def print_read_report(report: ReadReport, columns_that_matter: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """On stderr: what was assumed reading the files, and each missing optional column that
+    changes the results (``columns_that_matter``: file -> column -> why)."""
+    for note in report.notes:
+        typer.secho(f"note: {note}", err=True, fg="yellow")
+    for source, missing in report.missing.items():
+        matter = (columns_that_matter or {}).get(source, {})
+        for column in missing:
+            if column in matter:
+                typer.secho(f"warning: {source} has no column {column}: {matter[column]}; add the column "
+                            "(or check the header's spelling and separator)", err=True, fg="yellow")
+
+
+def csv_rep_source(path: Path, options: ReadOptions | None = None, report: ReadReport | None = None) -> RepSource:
     """A rep source reading reps.csv (``id,name,active[,capacity,is_partner]``)."""
     from territory.rules.csv_io import read_reps_csv
 
-    return lambda: call_csv_reader(read_reps_csv, path)
+    return lambda: call_csv_reader(lambda p: read_reps_csv(p, options=options, report=report), path)
 
 
 def call_csv_reader(reader: Callable[[Path], Any], path: Path) -> Any:

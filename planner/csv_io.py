@@ -1,6 +1,9 @@
 """CSV adapter for the planner: accounts.csv + reps.csv in, plan.csv out.
 
-Formats (extra columns are ignored; a UTF-8 byte-order mark from spreadsheet exports is fine):
+Formats (extra columns are ignored). Files are read as :mod:`territory.rules.text_files`
+reads them, like ``rules evaluate`` does: UTF-8 with or without a byte-order mark, UTF-16
+(Excel "Unicode text"), cp1252; ``,`` ``;`` or tab separators; decimal commas where a number
+is expected.
 
 - accounts.csv: ``id,name,owner_id,lat,lon,potential,workload,locked,industry``;
   ``locked`` is true/false/1/0/yes/no (empty = false); empty ``owner_id`` = no owner yet;
@@ -23,6 +26,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from territory.planner.instance import Instance, Plan, PlanAccount, PlanRep
+from territory.rules.text_files import (
+    NotANumber,
+    ReadOptions,
+    ReadReport,
+    TextFile,
+    TextFileError,
+    read_text_file,
+)
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "lat", "lon", "potential", "workload", "locked", "industry")
 REP_COLUMNS = ("id", "name", "lat", "lon", "capacity", "active", "industries")
@@ -47,8 +58,8 @@ class PlanInputError(ValueError):
 class _Row:
     """One CSV record with typed getters that raise PlanInputError naming file and line."""
 
-    def __init__(self, path: Path, line: int, values: dict[str, str]) -> None:
-        self.path, self.line, self.values = path, line, values
+    def __init__(self, path: Path, line: int, values: dict[str, str], file: TextFile) -> None:
+        self.path, self.line, self.values, self.file = path, line, values, file
 
     def fail(self, problem: str) -> PlanInputError:
         return PlanInputError(self.path, self.line, problem)
@@ -74,9 +85,12 @@ class _Row:
         if not raw and default is not None:
             return default
         try:
-            value = float(raw)
-        except ValueError:
+            parsed = self.file.parse_number(raw, line=self.line, column=column)
+        except NotANumber:
             raise self.fail(f"column '{column}' must be a number, got {raw!r}") from None
+        except TextFileError as exc:  # 1.234 with nothing telling how the file writes decimals
+            raise self.fail(exc.problem) from None
+        value = math.nan if parsed is None else parsed
         if not math.isfinite(value):
             raise self.fail(f"column '{column}' must be a finite number, got {raw!r}")
         if low is not None and value < low:
@@ -97,42 +111,38 @@ class _Row:
         raise self.fail(f"column '{column}' must be true/false/1/0, got {raw!r}")
 
 
-def _iter_rows(path: Path, required: Sequence[str]) -> Iterator[_Row]:
+def _iter_rows(
+    path: Path, required: Sequence[str], options: ReadOptions | None = None, report: ReadReport | None = None,
+    optional: Sequence[str] = (),
+) -> Iterator[_Row]:
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
+        file = read_text_file(path, options, known=(*required, *optional))
+    except TextFileError as exc:
+        raise PlanInputError(path, exc.line, exc.problem) from None
+    header = file.header
+    if not any(header):
+        raise PlanInputError(path, 1, f"the file is empty; expected a header with {', '.join(required)}")
+    missing = [column for column in required if column not in header]
+    if missing:
         raise PlanInputError(
-            path, 0, f"cannot open the file ({exc.strerror or exc}); check the path"
-        ) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        try:
-            header = [name.strip() for name in (reader.fieldnames or [])]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise PlanInputError(path, 1, f"unreadable header ({exc}); save the file as UTF-8 CSV") from None
-        if not header:
-            raise PlanInputError(path, 1, f"the file is empty; expected a header with {', '.join(required)}")
-        reader.fieldnames = header
-        missing = [column for column in required if column not in header]
-        if missing:
-            raise PlanInputError(
-                path, 1, f"missing column(s) {', '.join(missing)}; the header needs {', '.join(required)}"
-            )
-        try:
-            for values in reader:
-                if not any((v or "").strip() for k, v in values.items() if k is not None):
-                    continue  # blank line
-                yield _Row(path, reader.line_num, values)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise PlanInputError(path, reader.line_num, f"unreadable CSV ({exc})") from None
+            path, 1, f"missing column(s) {', '.join(missing)}; the header needs {', '.join(required)}"
+        )
+    if report is not None:
+        report.add(file.source, file.notes, header, optional)
+    try:
+        for line, fields in file.records():
+            yield _Row(path, line, dict(zip(header, fields)), file)
+    except TextFileError as exc:
+        raise PlanInputError(path, exc.line, f"unreadable CSV ({exc.problem})") from None
 
 
 def _read_unique(
-    path: Path, required: Sequence[str], parse: Callable[[_Row], T], key: Callable[[T], str]
+    path: Path, required: Sequence[str], parse: Callable[[_Row], T], key: Callable[[T], str],
+    options: ReadOptions | None = None, report: ReadReport | None = None, optional: Sequence[str] = (),
 ) -> list[tuple[int, T]]:
     seen: dict[str, int] = {}
     items: list[tuple[int, T]] = []
-    for row in _iter_rows(path, required):
+    for row in _iter_rows(path, required, options, report, optional):
         item = parse(row)
         ident = key(item)
         if ident in seen:
@@ -173,17 +183,24 @@ def _parse_account(row: _Row) -> PlanAccount:
     )
 
 
-def read_reps(path: str | Path) -> tuple[PlanRep, ...]:
-    """Read reps.csv. Raises PlanInputError on any bad row, naming file and line."""
+def read_reps(
+    path: str | Path, *, options: ReadOptions | None = None, report: ReadReport | None = None
+) -> tuple[PlanRep, ...]:
+    """Read reps.csv. Raises PlanInputError on any bad row, naming file and line.
+
+    ``options`` say how the file is written (else detected); ``report`` collects notes.
+    """
     path = Path(path)
-    reps = tuple(rep for _, rep in _read_unique(path, REP_COLUMNS, _parse_rep, lambda r: r.id))
+    rows = _read_unique(path, REP_COLUMNS, _parse_rep, lambda r: r.id, options, report, ("target_weight",))
+    reps = tuple(rep for _, rep in rows)
     if not reps:
         raise PlanInputError(path, 0, "no reps found; add at least one row below the header")
     return reps
 
 
 def read_accounts(
-    path: str | Path, rep_ids: set[str] | None = None, reps_path: str | Path = "reps.csv"
+    path: str | Path, rep_ids: set[str] | None = None, reps_path: str | Path = "reps.csv", *,
+    options: ReadOptions | None = None, report: ReadReport | None = None,
 ) -> tuple[PlanAccount, ...]:
     """Read accounts.csv; with ``rep_ids``, an owner id that is not a rep is an error.
 
@@ -191,9 +208,11 @@ def read_accounts(
         path: The accounts file.
         rep_ids: Known rep ids; ``None`` skips the owner check.
         reps_path: Named in the message when an owner is unknown.
+        options: How the file is written (None: detected).
+        report: Collects notes (the encoding assumed) and missing optional columns.
     """
     path = Path(path)
-    rows = _read_unique(path, ACCOUNT_COLUMNS, _parse_account, lambda a: a.id)
+    rows = _read_unique(path, ACCOUNT_COLUMNS, _parse_account, lambda a: a.id, options, report)
     if rep_ids is not None:
         for line, account in rows:
             if account.owner_id is not None and account.owner_id not in rep_ids:
@@ -208,10 +227,13 @@ def read_accounts(
     return tuple(account for _, account in rows)
 
 
-def read_instance(accounts_path: str | Path, reps_path: str | Path) -> Instance:
+def read_instance(
+    accounts_path: str | Path, reps_path: str | Path, *, options: ReadOptions | None = None,
+    report: ReadReport | None = None,
+) -> Instance:
     """Read both files into an Instance (reps first, so owners can be checked)."""
-    reps = read_reps(reps_path)
-    accounts = read_accounts(accounts_path, {r.id for r in reps}, reps_path)
+    reps = read_reps(reps_path, options=options, report=report)
+    accounts = read_accounts(accounts_path, {r.id for r in reps}, reps_path, options=options, report=report)
     return Instance(accounts=accounts, reps=reps)
 
 

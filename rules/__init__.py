@@ -23,7 +23,7 @@ from territory.rules.coverage import (
     workload_of,
 )
 from territory.rules.domains import DomainIndex, normalize_domain
-from territory.rules.errors import CsvInputError, RulesFileError
+from territory.rules.errors import CsvInputError, RulesFileError, TextFileError
 from territory.rules.evaluate import build_book_context, evaluate
 from territory.rules.explain import explain
 from territory.rules.facts import Outcome
@@ -71,6 +71,7 @@ __all__ = [
     "STATUS_PRECEDENCE",
     "Status",
     "Territory",
+    "TextFileError",
     "Verdict",
     "approving_manager",
     "assign_tiers",

@@ -12,14 +12,63 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from territory.rules.errors import CsvInputError
+from territory.rules.text_files import (
+    Encoding,
+    ReadOptions,
+    TextFile,
+    TextFileError,
+    decode,
+    detect_delimiter,
+    detect_encoding,
+    number_form,
+)
 
-_BOM = b"\xef\xbb\xbf"
 _DIGITS_MAX = 15  # longer digit strings may exceed float64's exact integers
+
+
+@dataclass
+class CsvColumns:
+    """The wanted columns of one file plus what reading it found.
+
+    Attributes:
+        source: The file name for messages.
+        columns: The wanted columns present in the file, as UTF-8 byte arrays.
+        header: Every column name of the file.
+        notes: Things assumed while reading (the encoding) that the user should hear.
+    """
+
+    source: str
+    columns: dict[str, np.ndarray]
+    header: list[str]
+    notes: list[str]
+    _body: np.ndarray | None = field(default=None, repr=False)  # a view of the read buffer
+    _delimiter: str = ","
+    _encoding: Encoding | None = None
+    _options: ReadOptions = field(default_factory=ReadOptions)
+    _text: TextFile | None = field(default=None, repr=False)
+
+    def numbers(self, name: str) -> np.ndarray:
+        """Column ``name`` as floats (missing column or empty value: NaN); see :func:`parse_numbers`."""
+        values = self.columns.get(name)
+        if values is None:
+            values = np.zeros(len(next(iter(self.columns.values()), ())), dtype="S1")
+        return parse_numbers(self.source, name, values, self)
+
+    def text_file(self) -> TextFile:
+        """The whole file as a :class:`TextFile` (built on first use: only numbers that could
+        be read two ways need the rest of the file)."""
+        if self._text is None:
+            header = (self._delimiter.join(self.header) + "\n").encode("utf-8")
+            body = b"" if self._body is None else self._body.tobytes()
+            text = (header + body).decode("utf-8")
+            self._text = TextFile(self.source, text, self._delimiter, self._encoding or Encoding("utf-8", "UTF-8", 0), self._options)
+        return self._text
 
 
 def read_csv_columns(path: str | Path, wanted: Sequence[str], required: Sequence[str]) -> dict[str, np.ndarray]:
@@ -28,31 +77,55 @@ def read_csv_columns(path: str | Path, wanted: Sequence[str], required: Sequence
     Raises:
         CsvInputError: unreadable file, missing required column, or a malformed row.
     """
+    return read_csv_file(path, wanted, required).columns
+
+
+def read_csv_file(path: str | Path, wanted: Sequence[str], required: Sequence[str],
+                  options: ReadOptions | None = None) -> CsvColumns:
+    """Read the ``wanted`` columns of a delimited file in any encoding and separator that
+    :mod:`rules.text_files` understands; plain UTF-8 stays on the vectorised path.
+
+    Raises:
+        CsvInputError: unreadable file or byte, missing required column, or a malformed row.
+    """
     source = str(path)
+    options = options or ReadOptions()
     try:
         buffer = _read_padded(Path(path))
     except OSError as exc:
         raise CsvInputError(source, 1, f"cannot read the file: {exc.strerror or exc}") from exc
     size = len(buffer) - _PAD
-    start = len(_BOM) if bytes(buffer[: len(_BOM)]) == _BOM else 0
-    head = bytes(buffer[start: min(size, start + (1 << 16))])
-    header_end = head.find(b"\n")
-    header_line = (head if header_end < 0 else head[:header_end]).decode("utf-8", "replace").rstrip("\r")
-    names = [name.strip() for name in next(csv.reader([header_line]), [])]
+    try:
+        encoding = detect_encoding(buffer.data[:size], source, options.encoding)
+        start = encoding.utf8_offset
+        if start is None:  # not UTF-8 as it is: decode once, then read the UTF-8 copy
+            text = decode(buffer.data[:size], encoding, source).encode("utf-8")
+            buffer, size, start = _padded(text), len(text), 0
+        head = bytes(buffer[start: min(size, start + (1 << 16))]).decode("utf-8", "ignore")
+        delimiter = detect_delimiter(head, wanted, options.delimiter)
+    except TextFileError as exc:
+        raise CsvInputError(source, exc.line or 1, exc.problem) from None
+    except ValueError as exc:  # a --delimiter that is no single character
+        raise CsvInputError(source, 1, str(exc)) from None
+    header_end = head.find("\n")
+    names = [name.strip() for name in next(csv.reader([head if header_end < 0 else head[:header_end]], delimiter=delimiter), [])]
     missing = [name for name in required if name not in names]
     if missing:
         raise CsvInputError(source, 1, f"missing column(s) {', '.join(missing)}; the header has: {', '.join(names) or '(nothing)'}")
     positions = {name: names.index(name) for name in wanted if name in names}
+    notes = [f"{source}: {encoding.note}"] if encoding.note else []
+    found = CsvColumns(source, {}, names, notes, None, delimiter, encoding, options)
     if header_end < 0:
-        return {name: np.zeros(0, dtype="S1") for name in positions}
-    body_start = start + header_end + 1
+        found.columns = {name: np.zeros(0, dtype="S1") for name in positions}
+        return found
+    body_start = start + len(head[:header_end + 1].encode("utf-8"))
     if size > body_start and buffer[size - 1] != 10:
         buffer[size] = 10  # a missing final newline; the padding has room for it
         size += 1
-    columns = _fast_columns(buffer, body_start, size, len(names), positions)
-    if columns is not None:
-        return columns
-    return _csv_module_columns(source, bytes(buffer[body_start:size]), names, positions)
+    found._body = buffer[body_start:size]
+    columns = _fast_columns(buffer, body_start, size, len(names), positions, delimiter) if len(delimiter.encode()) == 1 else None
+    found.columns = columns if columns is not None else _csv_module_columns(source, found._body.tobytes(), names, positions, delimiter)
+    return found
 
 
 _PAD = 128
@@ -74,10 +147,17 @@ def _read_padded(path: Path) -> np.ndarray:
     return buffer[: done + _PAD]
 
 
-def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, positions: dict[str, int]) -> dict[str, np.ndarray] | None:
+def _padded(data: bytes) -> np.ndarray:
+    buffer = np.zeros(len(data) + _PAD, dtype=np.uint8)
+    buffer[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    return buffer
+
+
+def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, positions: dict[str, int],
+                  delimiter: str = ",") -> dict[str, np.ndarray] | None:
     """Vectorised split; None when the file is not in the simple shape."""
     data = buffer[body_start:size]
-    found = _separator_positions(data)
+    found = _separator_positions(data, ord(delimiter))
     if found is None or len(found[0]) % width:
         return None
     separators, newlines = found
@@ -104,8 +184,8 @@ def _fast_columns(buffer: np.ndarray, body_start: int, size: int, width: int, po
     return columns
 
 
-def _separator_positions(data: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """Positions of commas and newlines (and the number of newlines), found block by block
+def _separator_positions(data: np.ndarray, separator: int = 44) -> tuple[np.ndarray, int] | None:
+    """Positions of separators (commas unless told) and newlines (and the number of newlines), found block by block
     in one reused buffer; None when the data contains a quote character (the csv module
     handles quoting).
 
@@ -124,7 +204,7 @@ def _separator_positions(data: np.ndarray) -> tuple[np.ndarray, int] | None:
         np.equal(chunk, 34, out=is_separator[:count])
         if is_separator[:count].any():
             return None
-        np.equal(chunk, 44, out=is_separator[:count])
+        np.equal(chunk, separator, out=is_separator[:count])
         np.equal(chunk, 10, out=is_newline[:count])
         newlines += int(np.count_nonzero(is_newline[:count]))
         np.logical_or(is_separator[:count], is_newline[:count], out=is_separator[:count])
@@ -160,9 +240,10 @@ def _gather(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
     return words.view(f"S{width}").ravel()  # trailing NULs are padding for numpy bytes
 
 
-def _csv_module_columns(source: str, raw: bytes, names: list[str], positions: dict[str, int]) -> dict[str, np.ndarray]:
+def _csv_module_columns(source: str, raw: bytes, names: list[str], positions: dict[str, int],
+                        delimiter: str = ",") -> dict[str, np.ndarray]:
     text = raw.decode("utf-8", "replace")
-    reader = csv.reader(text.splitlines(keepends=True))  # the body: the header is line 1
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)  # the body: the header is line 1
     values: dict[str, list[bytes]] = {name: [] for name in positions}
     try:
         for row in reader:
@@ -177,11 +258,13 @@ def _csv_module_columns(source: str, raw: bytes, names: list[str], positions: di
     return {name: np.array(items, dtype=np.bytes_) if items else np.zeros(0, dtype="S1") for name, items in values.items()}
 
 
-def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
-    """A byte column as floats (empty -> NaN).
+def parse_numbers(source: str, name: str, values: np.ndarray, file: CsvColumns | None = None) -> np.ndarray:
+    """A byte column as floats (empty -> NaN), read as :meth:`TextFile.parse_number` reads
+    numbers: decimal commas and thousands separators where unambiguous, ``1.234`` as the
+    rest of ``file`` shows (or its ``--decimal``), else an error.
 
-    Plain non-negative integers (the usual export) are parsed on the byte matrix; anything
-    else goes through numpy's float conversion.
+    Plain non-negative integers (the usual export) are parsed on the byte matrix, and plain
+    decimals with numpy's float conversion; only the rest goes value by value.
 
     Raises:
         CsvInputError: naming the first row whose value is not a number (line = row + 2).
@@ -189,17 +272,36 @@ def parse_numbers(source: str, name: str, values: np.ndarray) -> np.ndarray:
     digits = _parse_digit_strings(values)
     if digits is not None:
         return digits
-    filled = np.where(values == b"", b"nan", values)
-    try:
-        return filled.astype(np.float64)
-    except ValueError:
-        for row, item in enumerate(values.tolist()):
-            text = item.decode("utf-8", "replace").strip()
-            try:
-                float(text or "nan")
-            except ValueError:
-                raise CsvInputError(source, row + 2, f"column {name}: {text!r} is not a number") from None
-        raise
+    decimal = file._options.decimal if file is not None else None
+    if decimal != "comma" and not _needs_number_style(values):
+        try:
+            return np.where(values == b"", b"nan", values).astype(np.float64)
+        except ValueError:
+            pass
+    text = file.text_file() if file is not None else TextFile(source, "", ",", Encoding("utf-8", "UTF-8", 0))
+    uniques, first_rows, inverse = np.unique(values, return_index=True, return_inverse=True)
+    numbers = np.empty(len(uniques), dtype=np.float64)
+    for index in np.argsort(first_rows, kind="stable").tolist():  # in file order: the first bad line is named
+        item = uniques[index].decode("utf-8", "replace")
+        try:
+            value = text.parse_number(item, line=int(first_rows[index]) + 2, column=name)
+        except TextFileError as exc:
+            raise CsvInputError(source, exc.line, exc.problem) from None
+        numbers[index] = np.nan if value is None else value
+    return numbers[inverse.ravel()]
+
+
+def _needs_number_style(values: np.ndarray) -> bool:
+    """True when a value holds a comma or a space, or reads ``1.234``-like (one point, three
+    digits after it, 1-3 before): those need :func:`text_files.parse_number`."""
+    count, width = len(values), values.dtype.itemsize
+    matrix = values.view(np.uint8).reshape(count, width)
+    if np.any((matrix == 44) | (matrix == 32)):
+        return True
+    dot_at = np.count_nonzero(matrix, axis=1) - 4
+    has_dot = (dot_at >= 1) & (matrix[np.arange(count), np.clip(dot_at, 0, width - 1)] == 46)
+    candidates = np.unique(values[has_dot]).tolist()
+    return any(number_form(item.decode("ascii", "replace")) == "ambiguous" for item in candidates)
 
 
 def _parse_digit_strings(values: np.ndarray) -> np.ndarray | None:

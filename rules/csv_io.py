@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from territory.rules.book import OpportunityTable
-from territory.rules.csv_columns import parse_booleans, parse_numbers, read_csv_columns
+from territory.rules.csv_columns import CsvColumns, parse_booleans, read_csv_file
 from territory.rules.errors import CsvInputError
 from territory.rules.facts import Outcome
 from territory.rules.outcomes import Evaluation
 from territory.rules.records import Rep
 from territory.rules.table import AccountTable, factorize, gc_paused
+from territory.rules.text_files import ReadOptions, ReadReport
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "country", "postal_code", "industry", "employees", "annual_revenue", "domain", "sourcing_rep_id", "partner_id")
 OPPORTUNITY_COLUMNS = ("id", "account_id", "owner_id", "amount", "stage", "is_closed")
@@ -37,22 +38,31 @@ _NEEDS_QUOTES[list(b',"\n\r')] = True
 DECISION_COLUMNS = ("account_id", "current_owner_id", "expected_owner_id", "territory_ids", "status", "reason")
 
 
-def read_accounts_csv(path: str | Path, *, with_names: bool = False) -> AccountTable:
+def _read(path: str | Path, wanted: tuple[str, ...], required: tuple[str, ...], options: ReadOptions | None,
+          report: ReadReport | None) -> CsvColumns:
+    found = read_csv_file(path, wanted, required, options)
+    if report is not None:
+        report.add(found.source, found.notes, found.header, [c for c in wanted if c not in required])
+    return found
+
+
+def read_accounts_csv(path: str | Path, *, with_names: bool = False, options: ReadOptions | None = None,
+                      report: ReadReport | None = None) -> AccountTable:
     """Accounts from CSV as a table. Raises :class:`CsvInputError` on bad input.
 
     Names are only needed for display (``explain``); skipping them saves time on big files.
+    ``options`` say how the file is written (else detected); ``report`` collects notes and
+    the optional columns the file lacks.
     """
     source = str(path)
     wanted = ACCOUNT_COLUMNS if with_names else tuple(c for c in ACCOUNT_COLUMNS if c != "name")
-    columns = read_csv_columns(path, wanted, required=("id",))
+    found = _read(path, wanted, ("id",), options, report)
+    columns = found.columns
     ids = columns["id"]
     empty = np.flatnonzero(ids == b"")
     if len(empty):
         raise CsvInputError(source, int(empty[0]) + 2, "empty id: every account needs an id")
-    count = len(ids)
-    blank = np.zeros(count, dtype="S1")
-    numbers = {name: parse_numbers(source, name, columns.get(name, blank)) for name in ("employees", "annual_revenue")}
-    table = AccountTable.from_byte_columns(columns, numbers["employees"], numbers["annual_revenue"])
+    table = AccountTable.from_byte_columns(columns, found.numbers("employees"), found.numbers("annual_revenue"))
     _reject_duplicate_ids(source, table)
     return table
 
@@ -70,31 +80,34 @@ def _reject_duplicate_ids(source: str, table: AccountTable) -> None:
         seen[account_id] = row
 
 
-def read_opportunities_csv(path: str | Path) -> OpportunityTable:
+def read_opportunities_csv(path: str | Path, *, options: ReadOptions | None = None,
+                           report: ReadReport | None = None) -> OpportunityTable:
     """Opportunities from CSV. ``id`` and ``account_id`` are required."""
     source = str(path)
-    columns = read_csv_columns(path, OPPORTUNITY_COLUMNS, required=("id", "account_id"))
+    found = _read(path, OPPORTUNITY_COLUMNS, ("id", "account_id"), options, report)
+    columns = found.columns
     count = len(columns["id"])
     blank = np.zeros(count, dtype="S1")
     return OpportunityTable(
         ids=columns["id"],
         account_ids=columns["account_id"],
         owner=factorize(columns.get("owner_id", blank)),
-        amount=parse_numbers(source, "amount", columns.get("amount", blank)),
+        amount=found.numbers("amount"),
         stage=factorize(columns.get("stage", blank)),
         is_closed=parse_booleans(source, "is_closed", columns.get("is_closed", blank), default=False),
     )
 
 
-def read_reps_csv(path: str | Path) -> list[Rep]:
+def read_reps_csv(path: str | Path, *, options: ReadOptions | None = None, report: ReadReport | None = None) -> list[Rep]:
     """Reps from CSV (ours or the planner's shape). ``active`` defaults to true."""
     source = str(path)
-    columns = read_csv_columns(path, REP_COLUMNS, required=("id",))
+    found = _read(path, REP_COLUMNS, ("id",), options, report)
+    columns = found.columns
     count = len(columns["id"])
     blank = np.zeros(count, dtype="S1")
     active = parse_booleans(source, "active", columns.get("active", blank), default=True)
     partner = parse_booleans(source, "is_partner", columns.get("is_partner", blank), default=False)
-    capacity = parse_numbers(source, "capacity", columns.get("capacity", blank))
+    capacity = found.numbers("capacity")
     names = columns.get("name", blank)
     reps = []
     for row, rep_id in enumerate(columns["id"].tolist()):

@@ -3,7 +3,9 @@
 ```
 ValueError
 ├── RulesFileError      the rules file is unreadable or invalid (file, line, column, problem)
-└── CsvInputError       an input CSV is unreadable or has a bad row (file, line, problem)
+├── CsvInputError       an input CSV is unreadable or has a bad row (file, line, problem)
+└── TextFileError       a text file cannot be read as written (file, line or 0, problem)
+    └── NotANumber      a value where a number is expected is none
 ```
 """
 
@@ -42,3 +44,16 @@ class CsvInputError(ValueError):
         self.line = line
         self.problem = problem
         super().__init__(f"{path}: row {line}: {problem}")
+
+
+class TextFileError(ValueError):
+    """A file that cannot be read as written. Attributes: ``path``, ``line`` (1-based; 0 when
+    the whole file is meant) and ``problem`` (what is wrong and what to do)."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        super().__init__(f"{path}, line {line}: {problem}" if line else f"{path}: {problem}")
+
+
+class NotANumber(TextFileError):
+    """A value where a number is expected that is none (in the given ``decimal`` style)."""

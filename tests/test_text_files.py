@@ -143,3 +143,24 @@ def test_one_separator_and_three_digits_is_never_guessed(head: int, tail: int) -
     with pytest.raises(AmbiguousNumber):
         parse_number(f"{head}.{tail:03d}")
     assert parse_number(f"{head}.{tail:03d}", "comma") == head * 1000 + tail
+
+
+def test_dot_grouped_thousands_tell_a_column_without_commas_how_decimals_are_written(tmp_path: Path) -> None:
+    rows = [["id", "revenue"], ["A1", "1.234.567"], ["A2", "2.500"]]
+    file = read_text_file(_write(tmp_path / "groups.csv", rows, ";", "utf-8"))
+    assert [file.parse_number(f[1], line=n, column="revenue") for n, f in file.records()] == [1234567.0, 2500.0]
+
+
+def test_utf16_without_byte_order_mark_is_read_with_a_note(tmp_path: Path) -> None:
+    file = read_text_file(_write(tmp_path / "nobom.txt", ROWS, "\t", "utf-16-le"))
+    assert file.encoding.codec == "utf-16-le" and file.notes
+    assert [fields[1] for _, fields in file.records()][0] == "Müller GmbH"
+
+
+def test_rules_columns_fast_path_reads_semicolon_and_tab_files(tmp_path: Path) -> None:
+    from territory.rules.csv_columns import read_csv_file
+
+    for delimiter in (";", "\t"):
+        path = _write(tmp_path / "fast.csv", [["id", "name"], ["A1", "x"], ["A2", "Müller"]], delimiter, "utf-8", "\n")
+        found = read_csv_file(path, ["id", "name"], ["id"])
+        assert found.columns["name"].tolist() == [b"x", "Müller".encode()]
