@@ -13,6 +13,7 @@ from territory.cli import (
     agent_cmd,
     check_cmd,
     demo_cmd,
+    market_cmd,
     plan_cmd,
     plan_store,
     rules_cmd,
@@ -47,7 +48,7 @@ def version() -> None:
     typer.echo(dist_version("territory-agent"))
 
 
-for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, agent_cmd, demo_cmd):
+for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, agent_cmd, demo_cmd, market_cmd):
     module.register(app)
 
 
