@@ -16,6 +16,7 @@ from territory.cli import (
     market_cmd,
     plan_cmd,
     plan_store,
+    report_cmd,
     rules_cmd,
     sandbox_cmd,
     sync_cmd,
@@ -31,12 +32,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version as dist_version
+
+        typer.echo(dist_version("territory-agent"))
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
     """territory-agent command line. Settings come from the environment or a .env file."""
 
 
@@ -48,7 +63,8 @@ def version() -> None:
     typer.echo(dist_version("territory-agent"))
 
 
-for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, agent_cmd, demo_cmd, market_cmd):
+for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, report_cmd, agent_cmd,
+               demo_cmd, market_cmd):
     module.register(app)
 
 

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
 
     hubspot_access_token: SecretStr | None = None
     hubspot_base_url: str | None = None
+    hubspot_portal_id: str | None = Field(
+        default=None, description="HubSpot account (portal) id, for links to company pages in reports"
+    )
+
+    territory_currency: str = Field(
+        default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
+    )
 
     @model_validator(mode="after")
     def _check_db_url(self) -> Settings:

@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+CLOSED_HISTORY_QUARTERS = 4
+"""Closed opportunities kept by a first sync: those closing in the current quarter and the
+three before it (win rate and deal velocity in the quarterly report read them)."""
+
+
+def closed_history_start(today: date) -> date:
+    """First day of the oldest quarter whose closed opportunities a first sync keeps."""
+    quarter_index = today.year * 4 + (today.month - 1) // 3 - (CLOSED_HISTORY_QUARTERS - 1)
+    return date(quarter_index // 4, (quarter_index % 4) * 3 + 1, 1)
+
 
 class ObjectKind(str, Enum):
     """The CRM objects the agent syncs."""
@@ -56,7 +66,8 @@ class AccountRecord:
 
 @dataclass(frozen=True)
 class OpportunityRecord:
-    """An opportunity / deal. Only open ones matter for grandfathering."""
+    """An opportunity / deal. Open ones matter for grandfathering; closed ones (``is_won``
+    set) feed win rate and deal velocity (``created_at`` to ``close_date``)."""
 
     id: str
     name: str
@@ -68,6 +79,8 @@ class OpportunityRecord:
     close_date: date | None = None
     is_closed: bool = False
     is_deleted: bool = False
+    created_at: datetime | None = None
+    is_won: bool | None = None
 
 
 Record = OwnerRecord | AccountRecord | OpportunityRecord

@@ -28,6 +28,7 @@ ASSOCIATION_TYPE_IDS = {
     ("deals", "companies"): 341, ("companies", "deals"): 342,
     ("notes", "companies"): 190, ("companies", "notes"): 189,
     ("tasks", "companies"): 192, ("companies", "tasks"): 191,
+    ("contacts", "companies"): 279, ("companies", "contacts"): 280,
 }
 
 
@@ -114,7 +115,8 @@ class BatchRoutes:
             if record is None:
                 missing.append(raw)
             else:
-                results.append(render_object(t, record, body.get("properties") or []))
+                results.append(render_object(t, record, body.get("properties") or [], self._require_state(),
+                                             body.get("propertiesWithHistory") or []))
         return self._batch_result(200, results, missing, t.singular)
 
     def _batch_update(self, req: Request, t: HsType) -> Response:
@@ -140,7 +142,7 @@ class BatchRoutes:
         results = []
         for record, changes, names in planned:
             state.touch(record, **changes)
-            results.append(render_object(t, record, names))
+            results.append(render_object(t, record, names, state))
         return self._batch_result(200, results, missing, t.singular)
 
     def _batch_create(self, req: Request, t: HsType) -> Response:
@@ -159,7 +161,7 @@ class BatchRoutes:
         results = []
         for (record, names), item in zip(built, inputs):
             self._store(t, record)
-            body = render_object(t, record, names)
+            body = render_object(t, record, names, self._require_state())
             if item.get("objectWriteTraceId") is not None:
                 body["objectWriteTraceId"] = str(item["objectWriteTraceId"])
             results.append(body)

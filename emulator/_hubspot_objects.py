@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from territory.emulator.hubspot.contacts import contact_changes, render_contact
+from territory.emulator.hubspot.properties import split_custom
 from territory.emulator.state import (
     CrmState,
     EmuAccount,
@@ -23,6 +25,7 @@ from territory.emulator.state import (
     EmuOwner,
     hs_id,
 )
+from territory.emulator.store import Change, Record
 
 Props = dict[str, str | None]
 
@@ -177,6 +180,10 @@ TYPES: dict[str, HsType] = {
                ("dealname", "amount", "dealstage", "closedate", "pipeline", *_ALWAYS),
                _render_deal, frozenset({"createdate", "hs_lastmodifieddate", "closedate"}),
                frozenset({"amount", "hs_object_id"})),
+        HsType("contacts", "0-1", "contact", "contact", None,
+               ("firstname", "lastname", "email", "createdate", "lastmodifieddate", "hs_object_id"),
+               lambda rec: render_contact(rec, iso), frozenset({"createdate", "lastmodifieddate"}),
+               frozenset({"hs_object_id", "associatedcompanyid"})),
         HsType("tasks", "0-27", "task", "task", "task", ("hs_timestamp", *_ACT_ALWAYS),
                _render_task, frozenset({"hs_timestamp", "hs_createdate", "hs_lastmodifieddate"}),
                frozenset({"hs_object_id"})),
@@ -235,9 +242,13 @@ class IdIndex:
         return out, (out[-1].n + 1 if out and more else None)
 
 
-def render_object(t: HsType, record: Any, wanted: list[str] | None) -> dict[str, Any]:
-    """The v3 object JSON with ``wanted`` properties (or the type's defaults)."""
+def render_object(t: HsType, record: Any, wanted: list[str] | None, state: CrmState | None = None,
+                  history: list[str] | None = None) -> dict[str, Any]:
+    """The v3 object JSON with ``wanted`` properties (or the type's defaults); with ``state``,
+    custom property values and ``propertiesWithHistory`` for the ``history`` names."""
     full = t.render(record)
+    if state is not None:
+        full.update(state.store.extension.get((t.table, record.n), {}))
     names = wanted if wanted else t.defaults
     props = {name: full[name] for name in names if name in full}
     for name in always_props(t):
@@ -251,7 +262,29 @@ def render_object(t: HsType, record: Any, wanted: list[str] | None) -> dict[str,
     }
     if record.deleted:
         body["archivedAt"] = iso(record.modified_at)
+    if state is not None and history:
+        body["propertiesWithHistory"] = {
+            name: property_history(state, t.table, record, name, full.get(name)) for name in history}
     return body
+
+
+def property_history(state: CrmState, kind: str, record: Any, name: str, current: str | None) -> list[dict[str, Any]]:
+    """Newest first; a value never written through the emulator shows as one IMPORT entry."""
+    changes = state.store.property_changes(kind, record.n, name)
+    if not changes:
+        if current is None:
+            return []
+        changes = [Change(current, record.created_at, "IMPORT")]
+    out = []
+    for c in changes:
+        entry: dict[str, Any] = {"value": c.value if c.value is not None else "", "timestamp": iso(c.timestamp),
+                                 "sourceType": c.source_type}
+        if c.source_id is not None:
+            entry["sourceId"] = c.source_id
+        if c.user_id is not None:
+            entry["updatedByUserId"] = c.user_id
+        out.append(entry)
+    return out
 
 
 def render_owner(o: EmuOwner) -> dict[str, Any]:
@@ -373,13 +406,35 @@ def _activity_changes(state: CrmState, t: HsType, props: dict[str, Any], extra: 
     return out
 
 
-def changes_for(state: CrmState, t: HsType, record: Any, props: dict[str, Any]) -> dict[str, Any]:
-    """Translate written HubSpot properties into state field changes (validated)."""
+API_SOURCE = Change(None, _EPOCH, "INTEGRATION", "777")  # the private app's writes
+
+
+def changes_for(state: CrmState, t: HsType, record: Any, props: dict[str, Any],
+                source: Change = API_SOURCE) -> dict[str, Any]:
+    """Translate written HubSpot properties into state field changes (validated).
+
+    Custom properties land in ``extension``; every written value is noted in the property
+    history with ``source`` (the private app by default, a user for UI edits).
+    """
+    standard, custom, problems = split_custom(state, t.name, props)
+    if problems:
+        raise PropertyError(problems[0][0], problems[0][1])
     if t.name == "companies":
-        return _company_changes(state, props)
-    if t.name == "deals":
-        return _deal_changes(state, props)
-    return _activity_changes(state, t, props, record.extra if record is not None else {})
+        changes = _company_changes(state, standard)
+    elif t.name == "deals":
+        changes = _deal_changes(state, standard)
+    elif t.name == "contacts":
+        try:
+            changes = contact_changes(state, standard, _owner_ref)
+        except ValueError as exc:
+            raise PropertyError(getattr(exc, "name", "?"), str(exc), "PROPERTY_DOESNT_EXIST") from None
+    else:
+        changes = _activity_changes(state, t, standard, record.extra if record is not None else {})
+    if custom:
+        changes["extension"] = custom
+    written = {k: None if v is None or v == "" else str(v) for k, v in props.items()}
+    changes["property_history"] = (source, written)
+    return changes
 
 
 def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
@@ -390,8 +445,11 @@ def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
     if t.activity_kind is not None and not props.get("hs_timestamp"):
         raise PropertyError("hs_timestamp", "hs_timestamp is required", "REQUIRED_PROPERTY")
     changes = changes_for(state, t, None, props)
-    if t.name == "companies":
-        record: Any = EmuAccount(n=n, name="", owner_n=None)
+    extension, history = changes.pop("extension", None), changes.pop("property_history", None)
+    if t.name == "contacts":
+        record: Any = Record(n=n, kind="contact")
+    elif t.name == "companies":
+        record = EmuAccount(n=n, name="", owner_n=None)
     elif t.name == "deals":
         record = EmuOpportunity(n=n, name="", account_n=None, owner_n=None, amount=None,
                                 stage="appointmentscheduled", close_date=date.today())
@@ -399,6 +457,10 @@ def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
         record = EmuActivity(n=n, kind=t.activity_kind or "", account_n=None, owner_n=None,
                              subject="", body="")
     for key, value in changes.items():
-        setattr(record, key, value)
+        if isinstance(record, Record):
+            record.values[key] = value
+        else:
+            setattr(record, key, value)
     record.created_at = record.modified_at = state.tick()
+    state.note_extras(record, extension, history)
     return record

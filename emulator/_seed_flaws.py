@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from territory.emulator import _seed_words as words
 from territory.emulator._seed_owners import OwnerRoles
-from territory.emulator.cities import GERMAN_CITIES, city_by_name
-
-if TYPE_CHECKING:
-    from territory.emulator.seed import _DraftedAccounts
+from territory.emulator.cities import GERMAN_CITIES, City, city_by_name
+from territory.emulator.state import EmuAccount
 
 _DUPLICATE_SHARE = 0.03
 _CHILD_SHARE = 0.02
@@ -20,7 +18,26 @@ _MALFORMED_SHARE = 0.002
 _YEAR_MS = 365 * 86_400_000
 
 
-def plant_parents(rng: random.Random, out: _DraftedAccounts) -> None:
+class DomainMaker(Protocol):
+    """What the flaws need from the seed's account drafter: fresh, unused domains."""
+
+    def unique_domain(self, used: set[str], core: str, city: City) -> str | None: ...
+
+
+class DraftedAccounts:
+    """Accounts under construction plus the side tables the later steps need."""
+
+    def __init__(self) -> None:
+        self.accounts: list[EmuAccount] = []
+        self.cores: list[str] = []  # name without legal form, for variants and subsidiaries
+        self.legal: list[str] = []
+        self.named: list[int] = []  # indices of the well-known named accounts
+        self.used_domains: set[str] = set()
+        self.drafter: DomainMaker | None = None
+
+
+
+def plant_parents(rng: random.Random, out: DraftedAccounts) -> None:
     """Make ~2% of accounts subsidiaries of larger ones (renamed and re-domained to match)."""
     accounts = out.accounts
     named = set(out.named)
@@ -42,7 +59,7 @@ def plant_parents(rng: random.Random, out: _DraftedAccounts) -> None:
             child.domain = out.drafter.unique_domain(out.used_domains, core, city)
 
 
-def plant_duplicates(rng: random.Random, out: _DraftedAccounts, roles: OwnerRoles) -> None:
+def plant_duplicates(rng: random.Random, out: DraftedAccounts, roles: OwnerRoles) -> None:
     """Give ~3% of accounts the domain of another account, under a different owner."""
     accounts = out.accounts
     count = max(1, round(len(accounts) * _DUPLICATE_SHARE))
@@ -77,7 +94,7 @@ def _name_variant(rng: random.Random, core: str, legal: str, city: str | None) -
     return f"{core.translate(str.maketrans({'ä': 'ae', 'ö': 'oe', 'ü': 'ue', 'ß': 'ss'}))} {legal}".strip()
 
 
-def plant_malformed(rng: random.Random, out: _DraftedAccounts) -> None:
+def plant_malformed(rng: random.Random, out: DraftedAccounts) -> None:
     named = set(out.named)
     pool = [i for i in range(len(out.accounts)) if i not in named]
     for i in rng.sample(pool, min(len(pool), max(1, round(len(out.accounts) * _MALFORMED_SHARE)))):
@@ -99,7 +116,7 @@ def plant_ties(rng: random.Random, records: list[Any], now: datetime) -> int:
     return batches
 
 
-def guarantee_minimums(out: _DraftedAccounts, roles: OwnerRoles) -> None:
+def guarantee_minimums(out: DraftedAccounts, roles: OwnerRoles) -> None:
     """Even a tiny seed has each flaw at least once: an account of the inactive owner, an
     unowned account and one without postal code (picked among plain, non-duplicate accounts)."""
     accounts = out.accounts

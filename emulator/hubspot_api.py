@@ -32,6 +32,7 @@ from territory.emulator._hubspot_objects import (
     resolve_type,
 )
 from territory.emulator._hubspot_search import SearchError, run_search
+from territory.emulator.hubspot.properties_api import PropertiesApi
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState
 
@@ -41,7 +42,8 @@ ALL_SCOPES = frozenset({
     "crm.objects.contacts.read", "crm.objects.contacts.write",  # notes and tasks
     "crm.objects.owners.read",
 })
-_SCOPE_OBJECT = {"companies": "companies", "deals": "deals", "notes": "contacts", "tasks": "contacts"}
+_SCOPE_OBJECT = {"companies": "companies", "deals": "deals", "notes": "contacts", "tasks": "contacts",
+                 "contacts": "contacts"}
 SEARCH_CAP = 10_000
 _OBJ = r"/crm/v3/objects/(?P<type>[A-Za-z0-9_-]+)"
 
@@ -87,6 +89,8 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         ]
         for method, pattern, handler, scope in routes:
             router.add(method, pattern, self._guard(handler, scope))
+        for method, pattern, handler in PropertiesApi(self._require_state()).routes():
+            router.add(method, pattern, self._guard(handler, None))
 
     def _guard(self, handler: Callable[..., Response], scope: str | None) -> Callable[[Request], Response]:
         """Resolve the object type, check the scope, hold the lock, add rate-limit headers."""
@@ -213,8 +217,9 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
     def _list(self, req: Request, t: HsType) -> Response:
         state = self._require_state()
         limit = int(req.arg("limit", "10") or 10)
-        if not 1 <= limit <= 100:
-            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 100")
+        cap = 50 if req.args("propertiesWithHistory") else 100
+        if not 1 <= limit <= cap:
+            return error(400, "VALIDATION_ERROR", f"limit must be between 1 and {cap}")
         after = req.arg("after") or "0"
         if not after.isdigit():
             return error(400, "VALIDATION_ERROR", f"Invalid paging cursor: {after}")
@@ -222,7 +227,8 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         records, next_start = self._index.page(state, t, int(after), limit, archived)
         wanted = req.args("properties")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
-        results = [self._with_assoc(t, r, render_object(t, r, wanted), assoc) for r in records]
+        history = req.args("propertiesWithHistory")
+        results = [self._with_assoc(t, r, render_object(t, r, wanted, state, history), assoc) for r in records]
         body: dict[str, Any] = {"results": results}
         if next_start is not None:
             link = f"{_OBJ.split('(')[0]}{t.name}?after={next_start}"
@@ -259,7 +265,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         if record is None:
             return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
-        return Response(200, self._with_assoc(t, record, render_object(t, record, req.args("properties")), assoc))
+        return Response(200, self._with_assoc(t, record, render_object(t, record, req.args("properties"), self._require_state(), req.args("propertiesWithHistory")), assoc))
 
     def _create(self, req: Request, t: HsType) -> Response:
         body = req.json() or {}
@@ -268,7 +274,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         except PropertyError as exc:
             return invalid([exc])
         self._store(t, record)
-        return Response(201, render_object(t, record, list((body.get("properties") or {}).keys())))
+        return Response(201, render_object(t, record, list((body.get("properties") or {}).keys()), self._require_state()))
 
     def _build(self, t: HsType, item: dict[str, Any]) -> Any:
         state = self._require_state()
@@ -298,7 +304,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         except PropertyError as exc:
             return invalid([exc])
         self._require_state().touch(record, **changes)
-        return Response(200, render_object(t, record, list(props.keys())))
+        return Response(200, render_object(t, record, list(props.keys()), self._require_state()))
 
     def _archive(self, req: Request, t: HsType) -> Response:
         record = self._find(t, req.match["id"] if req.match else "")
@@ -326,7 +332,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
             return error(400, "VALIDATION_ERROR", str(exc))
         page = matches[after:end]
         out: dict[str, Any] = {"total": total,
-                               "results": [render_object(t, r, body.get("properties")) for r in page]}
+                               "results": [render_object(t, r, body.get("properties"), state) for r in page]}
         if end < total:
             out["paging"] = {"next": {"after": str(end), "link": None}}
         return Response(200, out)

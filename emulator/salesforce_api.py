@@ -18,12 +18,14 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from territory.emulator.salesforce.describe import describe, object_summary
+from territory.emulator.salesforce.metadata_api import MetadataApi
+from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
 from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
 from territory.emulator.salesforce_objects import (
     FieldProblem,
     SObjectDef,
     apply_writes,
-    build_sobjects,
     json_value,
 )
 from territory.emulator.salesforce_query import MAX_BATCH, QueryEngine
@@ -32,6 +34,7 @@ from territory.emulator.soql import SoqlError, parse_soql
 from territory.emulator.state import parse_sf_id, sf_id
 
 COLLECTION_LIMIT = 200
+ORG_ID = "00D000000000001AAA"
 _V = r"/services/data/v(?P<v>\d+\.\d+)"
 
 
@@ -53,6 +56,7 @@ class SalesforceApi(ApiFlavour):
 
     name = "salesforce"
     path_prefix = "/services"
+    extra_prefixes = ("/id/",)
 
     def __init__(
         self, denied_objects: Iterable[str] = (), read_only_objects: Iterable[str] = (), locked_ids: Iterable[str] = ()
@@ -63,14 +67,16 @@ class SalesforceApi(ApiFlavour):
 
     def bind(self, server: EmulatorServer) -> None:
         super().bind(server)
-        self.defs = build_sobjects(self.state)
+        self.defs = build_sobjects_all(self.state)
         self.engine = QueryEngine(self.state, self.defs)
+        self.metadata = MetadataApi(self.state, self.defs, server.tokens)
 
     # ApiFlavour --------------------------------------------------------------------------
     def register(self, router: Router) -> None:
         routes = [
             ("GET", r"/services/data/?", self._versions),
             ("GET", _V + r"/?", self._resources),
+            ("GET", r"/id/(?P<org>00D\w{12,15})/(?P<user>005\w{12,15})/?", self._identity),
             ("GET", _V + r"/(?P<ep>query|queryAll)/?", self._query),
             ("GET", _V + r"/(?P<ep>query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)", self._query_more),
             ("GET", _V + r"/limits/?", self._limits),
@@ -85,6 +91,8 @@ class SalesforceApi(ApiFlavour):
             ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
             ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
             ("POST", r"/services/oauth2/token", self._token),
+            ("POST", r"/services/Soap/m/(?P<v>\d+\.\d+)/?", self.metadata.soap),
+            ("POST", _V + r"/tooling/sobjects/CustomField/?", self.metadata.tooling_custom_field),
         ]
         for method, pattern, handler in routes:
             router.add(method, pattern, self._guarded(handler))
@@ -153,31 +161,44 @@ class SalesforceApi(ApiFlavour):
         return body
 
     def _apply(self, sobject: SObjectDef, rec: Any, changes: dict[str, Any]) -> None:
-        if "extra" in changes:
-            changes["extra"] = {**rec.extra, **changes["extra"]}
-        self.state.touch(rec, **changes)
+        save(self.state, self.defs, sobject, rec, changes, default_actor(self.state))
 
     def _insert(self, sobject: SObjectDef, changes: dict[str, Any]) -> Any:
-        assert sobject.factory is not None
-        table = self.state.table(sobject.kind)
-        n = self.state.next_n()
-        while n in table:
-            n = self.state.next_n()
-        rec = sobject.factory(n)
-        for key, value in changes.items():
-            setattr(rec, key, value)
-        rec.created_at = rec.modified_at = self.state.tick()
-        table[n] = rec
-        return rec
+        return save(self.state, self.defs, sobject, None, changes, default_actor(self.state))
 
     # read endpoints ----------------------------------------------------------------------
     def _versions(self, req: Request) -> Response:
-        return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+        versions = [("Winter '24", "59.0"), ("Spring '24", "60.0"), ("Summer '24", "61.0"),
+                    ("Winter '25", "62.0"), ("Spring '25", "63.0")]
+        return Response(200, [{"label": label, "url": f"/services/data/v{v}", "version": v} for label, v in versions])
 
     def _resources(self, req: Request) -> Response:
         v = req.match["v"]  # type: ignore[index]
-        names = ("sobjects", "query", "queryAll", "limits", "composite")
-        return Response(200, {n: f"/services/data/v{v}/{n}" for n in names})
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "tooling")
+        body = {n: f"/services/data/v{v}/{n}" for n in names}
+        body["identity"] = self._identity_url()
+        return Response(200, body)
+
+    def _identity_url(self) -> str:
+        return f"{self.server.https_url}/id/{ORG_ID}/{sf_id('owner', default_actor(self.state))}"
+
+    def _identity(self, req: Request) -> Response:
+        user = self.state.owners.get(int(req.match["user"][3:15]))  # type: ignore[index]
+        base = self.server.https_url
+        name = f"{user.first_name} {user.last_name}" if user else "Territory Integration"
+        email = user.email if user else "integration@territory-sandbox.example"
+        v = "59.0"
+        return Response(200, {
+            "id": f"{base}/id/{ORG_ID}/{req.match['user']}", "asserted_user": True,  # type: ignore[index]
+            "user_id": req.match["user"], "organization_id": ORG_ID, "username": email,  # type: ignore[index]
+            "nick_name": email.split("@")[0], "display_name": name, "email": email, "email_verified": True,
+            "first_name": user.first_name if user else "Territory", "last_name": user.last_name if user else "Integration",
+            "active": True, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": 0,
+            "urls": {k: f"{base}/services/data/v{v}/{p}" for k, p in (
+                ("enterprise", "../Soap/c/59.0"), ("rest", ""), ("sobjects", "sobjects/"), ("query", "query/"),
+                ("metadata", "../Soap/m/59.0"), ("tooling_rest", "tooling/"), ("limits", "limits/"))},
+            "is_app_installed": True, "last_modified_date": "2026-01-01T00:00:00.000+0000",
+        })
 
     def _query(self, req: Request) -> Response:
         text = req.arg("q")
@@ -204,28 +225,17 @@ class SalesforceApi(ApiFlavour):
         return Response(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - used)}})
 
     def _global_describe(self, req: Request) -> Response:
-        items = [self._object_summary(d) for d in self.defs.values() if d.name.lower() not in self.denied]
+        v = req.match["v"]  # type: ignore[index]
+        items = [object_summary(d, v, writable=d.name.lower() not in self.read_only)
+                 for d in self.defs.values() if d.name.lower() not in self.denied]
         return Response(200, {"encoding": "UTF-8", "maxBatchSize": COLLECTION_LIMIT, "sobjects": items})
-
-    def _object_summary(self, sobject: SObjectDef) -> dict[str, Any]:
-        writable = sobject.name.lower() not in self.read_only and sobject.factory is not None
-        return {
-            "name": sobject.name, "label": sobject.name, "queryable": True, "retrieveable": True,
-            "createable": writable, "updateable": sobject.name.lower() not in self.read_only,
-            "deletable": writable, "keyPrefix": sf_id(sobject.kind, 0)[:3],
-        }
 
     def _describe(self, req: Request) -> Response:
         sobject = self._sobject(req.match["t"])  # type: ignore[index]
         if isinstance(sobject, Response):
             return sobject
         writable = sobject.name.lower() not in self.read_only
-        fields = [
-            {"name": name, "updateable": writable and name in sobject.writers,
-             "createable": writable and name in sobject.writers, "nillable": name not in sobject.required}
-            for name in sobject.getters
-        ]
-        return Response(200, {**self._object_summary(sobject), "fields": fields})
+        return Response(200, describe(sobject, self.defs, req.match["v"], writable=writable))  # type: ignore[index]
 
     def _get(self, req: Request) -> Response:
         m = req.match
@@ -321,7 +331,7 @@ class SalesforceApi(ApiFlavour):
             self.server.tokens.add(f"emu-{secrets.token_urlsafe(24)}")
         token = sorted(self.server.tokens)[0]
         return Response(200, {
-            "access_token": token, "instance_url": self.server.https_url, "id": f"{self.server.https_url}/id/00D000000000001AAA/{sf_id('owner', 0)}",
+            "access_token": token, "instance_url": self.server.https_url, "id": self._identity_url(),
             "token_type": "Bearer", "issued_at": "1700000000000", "signature": "emulator", "scope": "api",
         })
 

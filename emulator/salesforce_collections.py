@@ -7,14 +7,25 @@ applied when any record fails and the good ones report ALL_OR_NONE_OPERATION_ROL
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes
 from territory.emulator.server import Response
-from territory.emulator.state import sf_id
+from territory.emulator.state import CrmState, sf_id
 
-if TYPE_CHECKING:
-    from territory.emulator.salesforce_api import SalesforceApi
+
+class SalesforceApi(Protocol):
+    """What collections need from the Salesforce API flavour (kept here so neither module
+    imports the other)."""
+
+    state: CrmState
+    defs: dict[str, SObjectDef]
+    locked_ids: set[str]
+
+    def _sobject(self, name: str, *, write: bool = False) -> SObjectDef | Response: ...
+    def _record(self, sobject: SObjectDef, record_id: str) -> Any | Response: ...
+    def _insert(self, sobject: SObjectDef, changes: dict[str, Any]) -> Any: ...
+    def _apply(self, sobject: SObjectDef, rec: Any, changes: dict[str, Any]) -> None: ...
 
 _ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",

@@ -68,8 +68,13 @@ class SObjectDef:
     factory: Callable[[int], Any] | None = None
     relations: dict[str, tuple[str, str]] = field(default_factory=dict)  # Owner -> (User, owner_n)
     lower: dict[str, str] = field(default_factory=dict)
+    schema: Any = None  # the registry's ObjectDef (territory.emulator.store.ObjectDef)
 
     def __post_init__(self) -> None:
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Refresh the case-insensitive name index after getters were added."""
         self.lower = {name.lower(): name for name in self.getters}
 
     def canonical(self, name: str) -> str | None:
@@ -309,14 +314,16 @@ def resolve_getter(defs: dict[str, SObjectDef], state: CrmState, sobject: SObjec
     relation = next((v for k, v in sobject.relations.items() if k.lower() == rel.lower()), None)
     if relation is None or "." in target_field:
         return None
-    target_def = defs[relation[0].lower()]
+    target_def = defs.get(relation[0].lower())
+    if target_def is None:
+        return None
     canonical = target_def.canonical(target_field)
     if canonical is None:
         return None
     inner, attr, table = target_def.getters[canonical], relation[1], state.table(target_def.kind)
 
     def get(rec: Any) -> Any:
-        target = table.get(getattr(rec, attr))
+        target = table.get(attr(rec) if callable(attr) else getattr(rec, attr))
         return inner(target) if target is not None else None
 
     return get
@@ -355,8 +362,9 @@ def apply_writes(sobject: SObjectDef, body: dict[str, Any], *, creating: bool) -
             problem.fields = [canonical]
             problem.message = problem.message.replace("[field]", f"[{canonical}]")
             raise
-        if "extra" in update and "extra" in changes:
-            changes["extra"].update(update.pop("extra"))
+        for merged in ("extra", "extension"):
+            if merged in update and merged in changes:
+                changes[merged].update(update.pop(merged))
         changes.update(update)
     if creating:
         missing = [f for f in sobject.required if f not in {sobject.canonical(k) for k in body}]

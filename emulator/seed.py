@@ -28,6 +28,7 @@ from itertools import accumulate
 
 from territory.emulator import _seed_words as words
 from territory.emulator._seed_flaws import (
+    DraftedAccounts,
     guarantee_minimums,
     plant_duplicates,
     plant_malformed,
@@ -161,18 +162,6 @@ def draft_account(rng: random.Random, n: int, now: datetime, used_domains: set[s
     return account
 
 
-class _DraftedAccounts:
-    """Accounts under construction plus the side tables the later steps need."""
-
-    def __init__(self) -> None:
-        self.accounts: list[EmuAccount] = []
-        self.cores: list[str] = []  # name without legal form, for variants and subsidiaries
-        self.legal: list[str] = []
-        self.named: list[int] = []  # indices of the well-known named accounts
-        self.used_domains: set[str] = set()
-        self.drafter: _AccountDrafter | None = None
-
-
 class _AccountDrafter:
     """Draws every account attribute from one ``random.Random`` in a fixed order."""
 
@@ -188,8 +177,8 @@ class _AccountDrafter:
             for country, forms in words.LEGAL_FORMS.items()
         }
 
-    def draft(self, count: int) -> _DraftedAccounts:
-        out = _DraftedAccounts()
+    def draft(self, count: int) -> DraftedAccounts:
+        out = DraftedAccounts()
         out.drafter = self
         named = words.NAMED_ACCOUNTS[: max(0, min(len(words.NAMED_ACCOUNTS), count // 50))]
         cities = self.rng.choices(CITIES, cum_weights=self.city_cum, k=count)
@@ -305,7 +294,7 @@ def _city_weights() -> list[float]:
     return weights
 
 
-def _link_named_parents(out: _DraftedAccounts) -> None:
+def _link_named_parents(out: DraftedAccounts) -> None:
     by_domain = {out.accounts[i].domain: out.accounts[i].n for i in out.named}
     for i, row in zip(out.named, words.NAMED_ACCOUNTS):
         parent_domain = row[5]
@@ -315,7 +304,7 @@ def _link_named_parents(out: _DraftedAccounts) -> None:
 
 def _build_opportunities(
     rng: random.Random,
-    out: _DraftedAccounts,
+    out: DraftedAccounts,
     roles: OwnerRoles,
     count: int,
     first_n: int,

@@ -91,10 +91,12 @@ class Router:
 @dataclass
 class FaultPlan:
     """Inject failures at ``rate`` (0..1); ``kinds`` from rate_limit, server_error,
-    expired_session, drop_connection. ``script`` forces the next faults in order (tests)."""
+    expired_session, drop_connection, lost_response. ``script`` forces the next faults in
+    order (tests)."""
 
     rate: float = 0.0
     kinds: tuple[str, ...] = ("rate_limit", "server_error", "expired_session", "drop_connection")
+    # also "lost_response": the handler runs and commits, then the connection drops unanswered
     seed: int = 0
     script: list[str] = field(default_factory=list)
     injected: dict[str, int] = field(default_factory=dict)  # kind -> how many were served
@@ -221,6 +223,9 @@ class EmulatorServer:
         fault = self.faults.next_fault()
         if fault == "drop_connection":
             return None
+        if fault == "lost_response":  # the write is applied, then the connection drops
+            self._dispatch(req, flavour)
+            return None
         if fault is not None:
             return flavour.fault_response(fault)
         public = getattr(req, "public", False) or _is_public(req.path)
@@ -238,11 +243,30 @@ class EmulatorServer:
         return handler(req)
 
 
-_PUBLIC = ("/services/oauth2/token", "/services/Soap/u/")
+def _read_body(stream: Any, headers: Any) -> bytes:
+    """The request body by Content-Length or, for ``Transfer-Encoding: chunked``, chunk by chunk
+    (so the next request on a keep-alive connection starts where this one ended)."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        parts: list[bytes] = []
+        while True:
+            size_line = stream.readline(65537)
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while stream.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer headers
+                return b"".join(parts)
+            parts.append(stream.read(size))
+            stream.readline(65537)  # the CRLF after each chunk
+    length = int(headers.get("Content-Length") or 0)
+    return stream.read(length) if length else b""
+
+
+_PUBLIC = ("/services/oauth2/token", "/services/Soap/u/", "/services/Soap/m/")
 
 
 def _is_public(path: str) -> bool:
-    return path.startswith(_PUBLIC)
+    # the version list needs no session, as on Salesforce
+    return path.startswith(_PUBLIC) or path.rstrip("/") == "/services/data"
 
 
 def _authorized(req: Request, tokens: set[str]) -> bool:
@@ -277,8 +301,7 @@ def _make_server(
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = _read_body(self.rfile, self.headers)
             req = Request(
                 method=self.command,
                 path=parts.path,

@@ -8,12 +8,20 @@ API shows. Every mutation goes through :class:`CrmState` methods under one lock 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from territory.emulator.store import RecordStore, Schema
+
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
+_LEGACY_TABLES = ("owner", "account", "opportunity", "task", "note")
+
+
+def register_prefix(kind: str, prefix: str) -> None:
+    """Let :func:`sf_id` and :func:`parse_sf_id` spell ids of a schema-defined ``kind``."""
+    SF_PREFIX.setdefault(kind, prefix)
 
 
 def sf_id(kind: str, n: int) -> str:
@@ -44,6 +52,7 @@ class EmuOwner:
     email: str
     is_active: bool = True
     manager_n: int | None = None
+    role: str = "rep"  # "rep" | "admin" | "integration" (managers are reps others report to)
     teams: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
     modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
@@ -102,6 +111,14 @@ class EmuActivity:
     deleted: bool = False
 
 
+def record_kind(record: Any) -> str:
+    """The table kind of any record (``"account"``, ``"task"``, ``"contact"``, ...)."""
+    kind = getattr(record, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    return type(record).__name__.removeprefix("Emu").lower()
+
+
 class CrmState:
     """All records plus the clock, guarded by one re-entrant lock."""
 
@@ -115,6 +132,10 @@ class CrmState:
         self._next_n = 1
         self.api_calls: dict[str, int] = {"salesforce": 0, "hubspot": 0}
         self.daily_limit = 5_000_000
+        self.schema = Schema()
+        self.store = RecordStore()
+        self.integration_n: int | None = None  # the user the API token belongs to, once provisioned
+        self.admin_n: int | None = None
 
     # clock -------------------------------------------------------------------------------
     def tick(self, ms: int = 1) -> datetime:
@@ -134,20 +155,41 @@ class CrmState:
 
     # human-like edits --------------------------------------------------------------------
     def touch(self, record: Any, **changes: Any) -> Any:
-        """Apply ``changes`` to ``record`` and bump its modified time, like a CRM edit."""
+        """Apply ``changes`` to ``record`` and bump its modified time, like a CRM edit.
+
+        Two keys are not attributes: ``extension`` (values of fields added at run time) and
+        ``property_history`` (a :class:`~territory.emulator.store.Change` template plus the
+        written HubSpot values, noted with the new modified time).
+        """
         with self.lock:
+            extension = changes.pop("extension", None)
+            history = changes.pop("property_history", None)
             for key, value in changes.items():
                 if not hasattr(record, key):
                     raise KeyError(f"{type(record).__name__} has no field {key!r}")
                 setattr(record, key, value)
             record.modified_at = self.tick()
+            self.note_extras(record, extension, history)
             return record
+
+    def note_extras(self, record: Any, extension: dict[str, Any] | None, history: Any) -> None:
+        """Store run-time field values and HubSpot property history for ``record``."""
+        kind = record_kind(record)
+        if extension:
+            self.store.extension_values(kind, record.n).update(extension)
+        if history:
+            template, values = history
+            for name, value in values.items():
+                self.store.note_property(kind, record.n, name, replace(template, value=value,
+                                                                         timestamp=record.modified_at))
 
     def delete(self, record: Any) -> None:
         """Soft-delete (Salesforce recycle bin / HubSpot archive)."""
         self.touch(record, deleted=True)
 
     def table(self, kind: str) -> dict[int, Any]:
+        if kind not in _LEGACY_TABLES:
+            return self.store.table(kind)
         return {
             "owner": self.owners,
             "account": self.accounts,

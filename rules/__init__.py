@@ -4,6 +4,13 @@ Pure: plain data in, decisions out (no CRM, no database). The only I/O is readin
 rules file (:func:`load_rules`) and the CSV adapters in :mod:`rules.csv_io` used by the CLI.
 """
 
+from territory.rules.approval import (
+    ApprovalContext,
+    Verdict,
+    approving_manager,
+    authorize,
+    build_approval_context,
+)
 from territory.rules.book import BookContext, OpportunityTable, RepDirectory
 from territory.rules.coverage import (
     Balance,
@@ -34,12 +41,14 @@ from territory.rules.records import (
     Status,
 )
 from territory.rules.resolve import Resolution, resolve
-from territory.rules.schema import DEFAULT_TIEBREAKERS, RulesConfig, Territory
+from territory.rules.schema import DEFAULT_TIEBREAKERS, Approvers, RulesConfig, Territory
 from territory.rules.table import AccountTable
 
 __all__ = [
     "Account",
     "AccountTable",
+    "ApprovalContext",
+    "Approvers",
     "Balance",
     "BookContext",
     "CONFLICT_STATUSES",
@@ -62,8 +71,12 @@ __all__ = [
     "STATUS_PRECEDENCE",
     "Status",
     "Territory",
+    "Verdict",
+    "approving_manager",
     "assign_tiers",
+    "authorize",
     "balance",
+    "build_approval_context",
     "build_book_context",
     "check_known_reps",
     "criteria_results",

@@ -73,7 +73,7 @@ def parse_rules(text: str, source: str = "<rules>", *, known_reps: Collection[st
 
 
 def check_known_reps(rules: RulesConfig, known_reps: Collection[str]) -> None:
-    """Every owner and partner rep in the rules must be a known rep id.
+    """Every owner, partner rep and approver in the rules must be a known rep id.
 
     Raises:
         RulesFileError: the first unknown rep, located in the file when it was parsed from one.
@@ -83,6 +83,9 @@ def check_known_reps(rules: RulesConfig, known_reps: Collection[str]) -> None:
     places: list[tuple[Loc, str]] = [(("territories", i, "owner"), t.owner) for i, t in enumerate(rules.territories)]
     places += [(("named_accounts", i, "owner"), n.owner) for i, n in enumerate(rules.named_accounts)]
     places += [(("partner_reps", i), rep) for i, rep in enumerate(rules.partner_reps)]
+    places += [(("approvers", "users", i), rep) for i, rep in enumerate(rules.approvers.users)]
+    for rep, manager in rules.approvers.managers.items():
+        places += [(("approvers", "managers", rep), rep), (("approvers", "managers", rep), manager)]
     for loc, rep in places:
         if rep not in known:
             problem = f"unknown rep {rep!r}: not among the {len(known)} known reps (check the id or sync owners)"

@@ -45,7 +45,7 @@ def outcome_builder(facts: RowFacts) -> Callable[[int, int, int, int, int, int, 
     :class:`Outcome`, with every per-evaluation lookup bound once (it runs per outcome)."""
     texts_of: dict[tuple[int, int], tuple[str, str, tuple[str, ...]]] = {}
     labels = [*facts.rep_labels, None]  # code -1 -> None
-    reasons = [_REASONS[status] for status in STATUS_PRECEDENCE]
+    reasons = [REASON_WRITERS[status] for status in STATUS_PRECEDENCE]
     territories = facts.rules.territories
 
     def build(row: int, status_code: int, cur_code: int, rule_code: int, expected_code: int, resolution_id: int, named: int) -> Outcome:
@@ -144,7 +144,8 @@ def _as_expected(facts: RowFacts, row: int, cur: str | None, rule: str | None, t
     return text
 
 
-_REASONS = {
+# One reason writer per status (what the tests check every status has).
+REASON_WRITERS = {
     Status.INACTIVE_OWNER: _inactive,
     Status.DUPLICATE: _duplicate,
     Status.PARTNER_CONFLICT: _partner,

@@ -221,6 +221,39 @@ class Coverage(_Strict):
         return tiers
 
 
+class Approvers(_Strict):
+    """Who may decide reassignment proposals besides the CRM's managers.
+
+    ``users`` may decide any proposal. ``managers`` maps a rep to their manager where the
+    CRM does not say (HubSpot has no manager field) or says it wrongly; it adds to and
+    overrides the CRM's manager of that rep.
+    """
+
+    users: list[str] = Field(default_factory=list)
+    managers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("users")
+    @classmethod
+    def _unique_users(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not str(value).strip():
+                raise ValueError("an approver id is empty")
+        if len(set(values)) != len(values):
+            twice = next(v for v in values if values.count(v) > 1)
+            raise ValueError(f"approver {twice!r} is listed twice")
+        return values
+
+    @field_validator("managers")
+    @classmethod
+    def _no_self_managers(cls, values: dict[str, str]) -> dict[str, str]:
+        for rep, manager in values.items():
+            if not str(manager).strip():
+                raise ValueError(f"the manager of {rep!r} is empty")
+            if rep == manager:
+                raise ValueError(f"{rep!r} is named as their own manager")
+        return values
+
+
 class RulesConfig(_Strict):
     """The whole rules file."""
 
@@ -232,6 +265,7 @@ class RulesConfig(_Strict):
     tiebreakers: list[Tiebreaker] = Field(default_factory=lambda: list(DEFAULT_TIEBREAKERS))
     grandfather_open_opportunities: bool = True
     auto_assign: bool = False
+    approvers: Approvers = Field(default_factory=Approvers)
     coverage: Coverage = Field(default_factory=Coverage)
     # Where each value came from (set by the loader) so later checks can cite lines.
     _origin: Any = PrivateAttr(default=None)

@@ -23,10 +23,11 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "opportunities": (
         "id", "name", "account_id", "owner_id", "amount", "stage", "close_date", "is_closed",
-        "modified_at", "crm",
+        "modified_at", "crm", "created_at", "is_won",
     ),
 }
-"""Column order per kind: a contract for scripts that read the export."""
+"""Column order per kind: a contract for scripts that read the export (columns are only ever
+appended: ``created_at`` and ``is_won`` came with the quarterly report)."""
 
 
 def _json_value(value: Any) -> Any:

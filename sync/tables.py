@@ -115,6 +115,8 @@ class OpportunityRow(SQLModel, table=True):
     modified_at: datetime = _ts()
     is_deleted: bool = False
     synced_at: datetime = _ts()
+    created_at: datetime | None = _ts(default=None, nullable=True)
+    is_won: bool | None = None
 
 
 class SyncCursorRow(SQLModel, table=True):
@@ -217,6 +219,66 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=200)
     acquired_until: datetime = _ts()
+
+
+PROPOSAL_STATES = ("Proposed", "Approved", "Rejected", "Applied", "Superseded", "Failed")
+"""Every state a reassignment proposal can be in (the CRM's status picklist has the same)."""
+OPEN_PROPOSAL_STATES = ("Proposed", "Approved")
+"""States in which a proposal may still change the account's owner."""
+
+
+class ProposalRow(SQLModel, table=True):
+    """One planned account move published to the CRM for a manager's decision.
+
+    ``key`` is the proposal key the CRM record carries (Salesforce external id, HubSpot
+    company property), so publishing twice never makes two. ``state`` follows the CRM's
+    status once the agent has accepted a decision; ``decided_*`` name the accepted decider.
+    """
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        sa.Index("ix_proposals_crm_state", "crm", "state"),
+        sa.Index("ix_proposals_crm_account", "crm", "account_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=16)
+    key: str = Field(unique=True, max_length=64)
+    scenario: str = Field(max_length=200)
+    account_id: str = Field(max_length=64)
+    account_name: str | None = None
+    from_owner_id: str | None = None
+    to_owner_id: str | None = None
+    reason: str | None = None
+    state: str = Field(default="Proposed", max_length=16)
+    crm_record_id: str | None = None
+    approver_id: str | None = None  # the manager asked to decide (HubSpot task assignee)
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    published_at: datetime = _ts()
+    applied_at: datetime | None = _ts(default=None, nullable=True)
+    updated_at: datetime = _ts()
+    error: str | None = None
+    note: str | None = None
+
+
+class ProposalDecisionRow(SQLModel, table=True):
+    """A decision someone made in the CRM, as the agent saw it (accepted or not)."""
+
+    __tablename__ = "proposal_decisions"
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "actor_id", "value", "decided_at",
+                            name="uq_proposal_decisions_event"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", index=True, ondelete="CASCADE")
+    value: str = Field(max_length=16)  # the status the person set: Approved | Rejected | ...
+    actor_id: str | None = None
+    decided_at: datetime = _ts()
+    accepted: bool = False
+    reason: str | None = None  # why it counted, or why it did not
+    seen_at: datetime = _ts()
 
 
 RECORD_TABLES: dict[str, type[SQLModel]] = {

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from territory.config.settings import SettingsError, load_settings
 from territory.connector.hubspot import HubSpotConnector
-from territory.connector.records import AccountRecord, ChangeCursor, ObjectKind, OpportunityRecord
+from territory.connector.records import (
+    AccountRecord,
+    ChangeCursor,
+    ObjectKind,
+    OpportunityRecord,
+    closed_history_start,
+)
 from territory.emulator.state import EmuAccount
 from tests.hubspot_support import T0, add_deal, connector_for, drain, ids, make_state, running
 
@@ -148,22 +154,27 @@ def test_malformed_company_is_skipped_and_reported_when_employees_is_not_a_numbe
     assert "1002" not in ids(pages) and len(ids(pages)) == 4
 
 
-def test_deals_first_sync_keeps_open_deals_with_company_and_later_sees_closing() -> None:
+def test_deals_first_sync_keeps_open_and_recently_closed_deals_and_later_sees_closing() -> None:
     state = make_state(3)
+    today = datetime.now(UTC).date()
     add_deal(state, 7001, 1000)
-    add_deal(state, 7002, 1001, closed=True)
+    add_deal(state, 7002, 1001, closed=True).close_date = closed_history_start(today) - timedelta(days=1)
     add_deal(state, 7003, None)
+    add_deal(state, 7004, 1002, closed=True).close_date = closed_history_start(today)
     with running(state) as server:
         conn = connector_for(server)
         pages, cursor = drain(conn, DEALS)
         first = {r.id: r for p in pages for r in p.records}
-        assert set(first) == {"7001", "7003"}
+        assert set(first) == {"7001", "7003", "7004"}
+        assert first["7004"].is_won is True and first["7004"].created_at == T0
+        assert first["7001"].is_won is None
         assert first["7001"].account_id == "1000" and first["7003"].account_id is None
         state.touch(state.opportunities[7001], is_closed=True, stage="Closed Lost")
         pages2, _ = drain(conn, DEALS, cursor)
     later = [r for p in pages2 for r in p.records]
     assert len(later) == 1 and isinstance(later[0], OpportunityRecord)
     assert later[0].is_closed and later[0].account_id == "1000" and later[0].stage == "closedlost"
+    assert later[0].is_won is False
 
 
 def test_owners_listed_with_deactivated_ones_inactive_and_only_changes_later() -> None:

@@ -244,9 +244,9 @@ def test_subset_evaluation_uses_whole_book_for_duplicates() -> None:
 
 @pytest.mark.parametrize("status", list(Status))
 def test_every_status_has_a_reason_formatter_when_listed(status: Status) -> None:
-    from territory.rules.reasons import _REASONS
+    from territory.rules.reasons import REASON_WRITERS
 
-    assert status in _REASONS
+    assert status in REASON_WRITERS
 
 
 def test_auto_assignments_list_unowned_accounts_when_enabled() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from territory.connector.records import (
     AccountRecord,
@@ -10,6 +10,7 @@ from territory.connector.records import (
     ObjectKind,
     OpportunityRecord,
     OwnerRecord,
+    closed_history_start,
 )
 from tests.salesforce_support import (
     T0,
@@ -111,20 +112,28 @@ def test_resume_from_a_mid_stream_cursor_reads_exactly_the_rest_when_killed_afte
     assert len(rest) == 2  # the first resumed page drops the one record already seen at the cursor
 
 
-def test_first_read_takes_open_opportunities_and_later_reads_learn_closures() -> None:
+def test_first_read_takes_open_and_recently_closed_opportunities_and_later_reads_learn_closures() -> None:
     state = make_state(3)
+    today = datetime.now(UTC).date()
     add_opportunity(state, 7001, 1000)
-    add_opportunity(state, 7002, 1001, closed=True)
+    add_opportunity(state, 7002, 1001, closed=True).close_date = closed_history_start(today) - timedelta(days=1)
     add_opportunity(state, 7003, 1002, at=T0 + timedelta(hours=1))
+    won = add_opportunity(state, 7004, 1002, closed=True, at=T0 + timedelta(hours=2))
+    won.close_date = closed_history_start(today)
     with running(state) as server:
         conn = connector_for(server)
         first = drain(conn, ObjectKind.OPPORTUNITIES)
         state.touch(state.opportunities[7001], stage="Closed Lost", is_closed=True)
         later = drain(conn, ObjectKind.OPPORTUNITIES, first[-1].cursor)
-    assert [r.id for r in first[0].records] == ["006000000007001AAA", "006000000007003AAA"]
+    got = {r.id: r for r in first[0].records}
+    assert list(got) == ["006000000007001AAA", "006000000007003AAA", "006000000007004AAA"]
+    recent = got["006000000007004AAA"]
+    assert isinstance(recent, OpportunityRecord) and recent.is_closed and recent.is_won is True
+    assert recent.created_at == T0 + timedelta(hours=2) and got["006000000007001AAA"].is_won is None
     closed = [r for r in later[0].records if r.id == "006000000007001AAA"]
     assert isinstance(closed[0], OpportunityRecord) and closed[0].is_closed and closed[0].stage == "Closed Lost"
     assert closed[0].account_id == account_id(1000) and closed[0].amount == 5000.0
+    assert closed[0].is_won is False
 
 
 def test_owners_carry_active_flag_and_manager_when_read() -> None:

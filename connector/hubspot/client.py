@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -98,8 +99,11 @@ class HubSpotClient:
     def access_token(self) -> str:
         return self._token
 
-    def call(self, invoke: Callable[[dict[str, Any]], Any]) -> HubSpotResponse:
+    def call(self, invoke: Callable[[dict[str, Any]], Any], *, attempts: int | None = None) -> HubSpotResponse:
         """Run one API call with retries; ``invoke(kw)`` must pass ``**kw`` to the client.
+
+        ``attempts=1`` sends it once (a create whose answer got lost must be reconciled by
+        the caller before it is sent again, or it would be created twice).
 
         Raises:
             connector.errors.CrmError: translated; a 401 that survives one rebuild is fatal.
@@ -121,7 +125,8 @@ class HubSpotClient:
         expired: SessionExpiredError | None = None
         for _ in range(REAUTH_ROUNDS):
             try:
-                return call_with_retry(attempt, policy=self.policy, reauthenticate=self.rebuild,
+                policy = self.policy if attempts is None else replace(self.policy, max_attempts=attempts)
+                return call_with_retry(attempt, policy=policy, reauthenticate=self.rebuild,
                                        sleep=self.sleep, on_retry=self.on_retry)
             except FatalCrmError as exc:
                 if not isinstance(exc.__cause__, SessionExpiredError):
@@ -179,6 +184,10 @@ def _resolve(hub: HubSpot, name: str) -> Any:
         "tasks.batch": lambda: crm.objects.tasks.batch_api,
         "notes.basic": lambda: crm.objects.notes.basic_api,
         "notes.batch": lambda: crm.objects.notes.batch_api,
+        "contacts.basic": lambda: crm.contacts.basic_api,
+        "contacts.batch": lambda: crm.contacts.batch_api,
+        "properties.core": lambda: crm.properties.core_api,
+        "properties.groups": lambda: crm.properties.groups_api,
         "owners": lambda: crm.owners.owners_api,
         "associations.batch": lambda: crm.associations.v4.batch_api,
     }

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
 from territory.connector.hubspot import access
+from territory.connector.hubspot.approval import HubSpotApproval
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
 from territory.connector.hubspot.writes import HubSpotWriter
+from territory.connector.proposals import (
+    ChildMove,
+    ChildMoveResult,
+    DecisionPage,
+    InstallStep,
+    ProposalRecord,
+    ProposalRef,
+    ProposalUpdate,
+)
 from territory.connector.records import (
     ActivityRecord,
     ActivityRequest,
@@ -53,6 +63,7 @@ class HubSpotConnector:
         self.client = HubSpotClient(access_token, host, policy=policy, sleep=sleep, on_retry=on_retry)
         self.reader = HubSpotReader(self.client, search_cap=search_cap, search_lag=search_lag)
         self.writer = HubSpotWriter(self.client)
+        self.approval = HubSpotApproval(self.client, self.writer)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: object) -> HubSpotConnector:
@@ -103,3 +114,51 @@ class HubSpotConnector:
     def check_access(self) -> list[tuple[str, bool, str]]:
         """Token, scopes and usage checks for ``territory doctor``."""
         return access.check_access(self.client)
+
+    # approval loop ---------------------------------------------------------------------------
+    def install(self, *, dry_run: bool, approvers: Sequence[str] = ()) -> list[InstallStep]:
+        """The property group and proposal properties on companies (HubSpot has no
+        per-property permissions below Enterprise: approvers are checked by the agent)."""
+        return self.approval.install(dry_run=dry_run)
+
+    def uninstall(self, *, dry_run: bool) -> list[InstallStep]:
+        """Archive the proposal properties and their group."""
+        return self.approval.uninstall(dry_run=dry_run)
+
+    def check_install(self) -> list[tuple[str, bool, str]]:
+        """Doctor checks for the installed properties."""
+        return self.approval.check()
+
+    def count_open_proposals(self) -> int:
+        """Companies whose proposal is still proposed or approved (0 when not installed)."""
+        if not self.approval._property_exists("tr_status"):
+            return 0
+        return self.approval.count_open()
+
+    def publish_proposals(self, items: Sequence[ProposalRecord]) -> list[WriteResult]:
+        """Batch update of the proposal properties, 100 per call."""
+        return self.approval.publish(items)
+
+    def fetch_decisions(self, refs: Sequence[ProposalRef], cursor: datetime | None) -> DecisionPage:
+        """``tr_status`` history of the proposals' companies (batch read, 100 per call)."""
+        return self.approval.fetch_decisions(refs)
+
+    def agent_user_ids(self) -> set[str]:
+        """None: the private app's writes carry no user (sourceType INTEGRATION)."""
+        return set()
+
+    def update_proposals(self, updates: Sequence[ProposalUpdate]) -> list[WriteResult]:
+        """Status and note properties, 100 per call."""
+        return self.approval.update(updates)
+
+    def move_children(self, moves: Sequence[ChildMove]) -> list[ChildMoveResult]:
+        """Contacts, and open deals where asked, still owned by the old owner."""
+        return self.approval.move_children(moves)
+
+    def fetch_user_names(self) -> dict[str, str]:
+        """Owner id -> name."""
+        return self.approval.user_names()
+
+    def fetch_current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """Company id -> hubspot_owner_id now."""
+        return self.approval.current_owners(account_ids)

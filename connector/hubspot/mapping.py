@@ -25,8 +25,9 @@ COMPANY_PROPERTIES = [
 ]
 DEAL_PROPERTIES = [
     "dealname", "amount", "dealstage", "closedate", "hubspot_owner_id", "hs_is_closed",
-    "hs_lastmodifieddate", "pipeline",
+    "hs_lastmodifieddate", "pipeline", "createdate", "hs_is_closed_won",
 ]
+WON_STAGE = "closedwon"  # the default pipeline's won stage, where hs_is_closed_won is absent
 TASK_PROPERTIES = ["hs_task_subject", "hs_task_body", "hs_task_status", "hs_timestamp", "hubspot_owner_id"]
 NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hubspot_owner_id"]
 MODIFIED = "hs_lastmodifieddate"
@@ -134,6 +135,7 @@ def to_opportunity(obj: dict[str, Any], account_id: str | None) -> OpportunityRe
         close = parse_time(props.get("closedate"))
     except ValueError:
         raise MappingError(f"closedate {props.get('closedate')!r} is not a date") from None
+    is_closed = str(props.get("hs_is_closed") or "false").lower() == "true"
     return OpportunityRecord(
         id=str(obj["id"]),
         name=_text(props, "dealname") or f"Deal {obj['id']}",
@@ -143,9 +145,28 @@ def to_opportunity(obj: dict[str, Any], account_id: str | None) -> OpportunityRe
         amount=_number(props, "amount"),
         stage=_text(props, "dealstage"),
         close_date=close.date() if close else None,
-        is_closed=str(props.get("hs_is_closed") or "false").lower() == "true",
+        is_closed=is_closed,
         is_deleted=bool(obj.get("archived")),
+        created_at=_created_at(obj),
+        is_won=_deal_won(props) if is_closed else None,
     )
+
+
+def _created_at(obj: dict[str, Any]) -> datetime | None:
+    """``createdate`` (falling back to ``createdAt``); None when unreadable."""
+    value = (obj.get("properties") or {}).get("createdate") or obj.get("createdAt")
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
+def _deal_won(props: dict[str, Any]) -> bool:
+    """``hs_is_closed_won`` where HubSpot sends it, else whether the stage is the won stage."""
+    flag = props.get("hs_is_closed_won")
+    if flag not in (None, ""):
+        return str(flag).lower() == "true"
+    return str(props.get("dealstage") or "").lower() == WON_STAGE
 
 
 def to_owner(obj: dict[str, Any]) -> OwnerRecord:

@@ -6,7 +6,7 @@ Companies and deals
     so a crash resumes at the page after the last committed one. Before the first page one
     search (newest ``hs_lastmodifieddate``, limit 1) fixes the load's start on the CRM's own
     clock; every edit made during the load is stamped later, so the first incremental run
-    catches it. Only open deals are kept by the initial load.
+    catches it. The initial load keeps open deals and those closed in the last four quarters.
 
     *Incremental*: first the archived list (deletions; archived records are never
     searchable) keeping those archived after the cursor's mark (token ``archived=<ms>``, the
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from territory.connector.errors import FatalCrmError
@@ -55,6 +55,7 @@ from territory.connector.records import (
     OpportunityRecord,
     Record,
     SkippedRecord,
+    closed_history_start,
 )
 
 LIST_LIMIT = 100
@@ -168,9 +169,11 @@ class HubSpotReader:
     def _initial(
         self, spec: ObjectSpec, cursor: ChangeCursor | None, *, keep_closed: bool = False
     ) -> Iterator[ChangePage]:
-        """List everything by id. The first sync keeps open deals only; a ``--full`` re-read
-        keeps closed ones too, so deals that closed since the last sync are marked closed."""
+        """List everything by id. The first sync keeps open deals and those closed in the last
+        four quarters; a ``--full`` re-read keeps every closed one too, so deals that closed
+        since the last sync are marked closed."""
         phase = PHASE_INITIAL_FULL if keep_closed else PHASE_INITIAL
+        recent_since = closed_history_start(datetime.now(UTC).date())
         if cursor is None:
             start, after = self._load_start(spec), None
         else:
@@ -184,7 +187,7 @@ class HubSpotReader:
                 associations=associations, archived=False, **kw))
             records, skipped = self._map(spec, resp.data.get("results") or [], None)
             if spec.is_deal and not keep_closed:
-                records = [r for r in records if not getattr(r, "is_closed", False)]
+                records = [r for r in records if _open_or_recent(r, recent_since)]
             after = _next_after(resp.data, tokens, spec.name)
             if after is not None:
                 yield ChangePage(records, ChangeCursor(modified_at=start, token=after, phase=phase), skipped)
@@ -400,6 +403,14 @@ def _next_after(data: dict[str, Any], tokens: set[str], what: str) -> str | None
         tokens, str(nxt), crm="hubspot", what=what, code="REPEATED_PAGING_TOKEN",
         next_step="run `territory sync --full`; report it to HubSpot support if it repeats",
     )
+
+
+def _open_or_recent(record: Record, since: date) -> bool:
+    """An open deal, or one closed on or after ``since`` (kept by a first load)."""
+    if not getattr(record, "is_closed", False):
+        return True
+    close_date = getattr(record, "close_date", None)
+    return close_date is not None and close_date >= since
 
 
 def _deleted_record(spec: ObjectSpec, obj: dict[str, Any], gone: datetime) -> Record:

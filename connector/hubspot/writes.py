@@ -11,7 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from territory.connector.errors import CrmError, FatalCrmError, RetriableCrmError
+from territory.connector.errors import (
+    CrmError,
+    FatalCrmError,
+    RetriableCrmError,
+    SessionExpiredError,
+)
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.mapping import (
     NOTE_PROPERTIES,
@@ -122,26 +127,29 @@ class HubSpotWriter:
         inputs: list[dict[str, Any]],
         keys: list[tuple[int, str]],
         single: Callable[[dict[str, Any], dict[str, Any]], Any],
+        attempts: int | None = None,
     ) -> dict[int, WriteResult]:
-        """One batch call; per-record results; a 400 batch is retried one record at a time."""
+        """One batch call; per-record results; a 400 batch is retried one record at a time.
+        ``attempts=1`` (creates) sends each call once; the caller reconciles and resends."""
         batch = self.client.api(f"{object_name}.batch")
         method = getattr(batch, op)
         try:
-            data = self.client.call(lambda kw: method({"inputs": inputs}, **kw)).data or {}
+            data = self.client.call(lambda kw: method({"inputs": inputs}, **kw), attempts=attempts).data or {}
         except FatalCrmError as exc:
             if exc.status != 400 or len(inputs) == 1:
                 if exc.status == 400:
                     return {keys[0][0]: _failure(keys[0][1], exc)}
                 raise
-            return self._one_by_one(inputs, keys, single)
+            return self._one_by_one(inputs, keys, single, attempts)
         return self._match_results(op, data, inputs, keys)
 
     def _one_by_one(self, inputs: list[dict[str, Any]], keys: list[tuple[int, str]],
-                    single: Callable[[dict[str, Any], dict[str, Any]], Any]) -> dict[int, WriteResult]:
+                    single: Callable[[dict[str, Any], dict[str, Any]], Any],
+                    attempts: int | None = None) -> dict[int, WriteResult]:
         out: dict[int, WriteResult] = {}
         for item, (i, record_id) in zip(inputs, keys):
             try:
-                data = self.client.call(lambda kw: single(item, kw)).data
+                data = self.client.call(lambda kw: single(item, kw), attempts=attempts).data
             except FatalCrmError as exc:
                 out[i] = _failure(record_id, exc)
                 continue
@@ -181,16 +189,42 @@ class HubSpotWriter:
         for kind in ("task", "note"):
             indexed = [(i, r) for i, r in enumerate(requests) if r.kind == kind]
             for chunk in _chunks(indexed):
-                inputs = [_activity_input(r, stamp, pos) for pos, (_, r) in enumerate(chunk)]
-                keys = [(i, r.account_id) for i, r in chunk]
-                basic = self.client.api(f"{kind}s.basic")
-                results.update(self._batch_write(f"{kind}s", "create", inputs, keys,
-                                                 lambda item, kw: basic.create(_without_trace(item), **kw)))
+                results.update(self._create_reconciled(kind, list(chunk), stamp))
         for i, r in enumerate(requests):
             if i not in results:
                 results[i] = WriteResult(r.account_id, False, error_code="UNKNOWN_KIND",
                                          message=f"activity kind {r.kind!r} is neither task nor note")
         return [results[i] for i in range(len(requests))]
+
+    def _create_reconciled(self, kind: str, chunk: list[tuple[int, ActivityRequest]], stamp: str) -> dict[int, WriteResult]:
+        """Create one batch, each call sent once: after a failure that may have been applied
+        (a dropped connection, a lost answer, a 5xx), the markers are read back first and
+        only what is still missing is sent again, so a retry never makes a second copy."""
+        basic = self.client.api(f"{kind}s.basic")
+        out: dict[int, WriteResult] = {}
+        todo = chunk
+        for attempt in range(1, self.client.policy.max_attempts + 1):
+            if attempt > 1:
+                keys = {r.external_key for _, r in todo if r.external_key}
+                found = {a.external_key: a.id for a in self.fetch_activities([r.account_id for _, r in todo])
+                         if a.external_key in keys}
+                out.update({i: WriteResult(r.account_id, True, created_id=found[r.external_key])
+                            for i, r in todo if r.external_key in found})
+                todo = [(i, r) for i, r in todo if r.external_key not in found]
+                if not todo:
+                    return out
+            inputs = [_activity_input(r, stamp, pos) for pos, (_, r) in enumerate(todo)]
+            try:
+                out.update(self._batch_write(f"{kind}s", "create", inputs, [(i, r.account_id) for i, r in todo],
+                                             lambda item, kw: basic.create(_without_trace(item), **kw), attempts=1))
+                return out
+            except RetriableCrmError as exc:
+                if attempt == self.client.policy.max_attempts:
+                    raise
+                if isinstance(exc, SessionExpiredError):
+                    self.client.rebuild()
+                self.client.sleep(self.client.policy.wait_for(attempt, exc))
+        return out
 
     def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
         out: list[ActivityRecord] = []

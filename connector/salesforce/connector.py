@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -20,6 +21,15 @@ from simple_salesforce.exceptions import SalesforceError
 
 from territory.config.settings import Settings
 from territory.connector.errors import CrmError, FatalCrmError, SessionExpiredError
+from territory.connector.proposals import (
+    ChildMove,
+    ChildMoveResult,
+    DecisionPage,
+    InstallStep,
+    ProposalRecord,
+    ProposalRef,
+    ProposalUpdate,
+)
 from territory.connector.records import (
     ActivityRecord,
     ActivityRequest,
@@ -31,9 +41,10 @@ from territory.connector.records import (
     WriteResult,
 )
 from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from territory.connector.salesforce import writer
+from territory.connector.salesforce import proposals, writer
+from territory.connector.salesforce.approval_schema import SalesforceApprovalSchema
 from territory.connector.salesforce.client import build_client, build_session
-from territory.connector.salesforce.errors import translate_error
+from territory.connector.salesforce.errors import translate_error, translate_metadata_error
 from territory.connector.salesforce.reader import iter_change_pages
 from territory.connector.salesforce.soql import probe_query
 
@@ -61,6 +72,7 @@ class SalesforceConnector:
         self._sleep = sleep
         self.session, self._adapter = build_session(settings)
         self._sf: Salesforce | None = None
+        self._agent_ids: set[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SalesforceConnector:
@@ -161,6 +173,81 @@ class SalesforceConnector:
     def complete_activities(self, activity_ids: Sequence[str]) -> list[WriteResult]:
         """Mark Tasks completed."""
         return writer.complete_activities(self._call, activity_ids)
+
+    # approval loop -----------------------------------------------------------------------
+    def _metadata(self, fn: Callable[[Any], T], what: str = "") -> T:
+        """Run ``fn(sf.mdapi)``; zeep gets our session (its own would ignore the CA we trust
+        and our call counting), and its plain exceptions are translated like REST ones."""
+
+        def once() -> T:
+            mdapi = self._client().mdapi
+            transport = getattr(getattr(mdapi, "_client", None), "transport", None)
+            if transport is not None and transport.session is not self.session:
+                transport.session = self.session
+            try:
+                return fn(mdapi)
+            except (SalesforceError, requests.RequestException) as exc:
+                raise translate_error(exc, retry_after=self._adapter.last_retry_after, what=what) from exc
+            except Exception as exc:
+                raise translate_metadata_error(exc, what) from exc
+
+        return self._retry(once)
+
+    @property
+    def _schema(self) -> SalesforceApprovalSchema:
+        return SalesforceApprovalSchema(self._call, self._metadata)
+
+    def install(self, *, dry_run: bool, approvers: Sequence[str] = ()) -> list[InstallStep]:
+        """Custom object, list view, approver permission set and its assignments."""
+        return self._schema.install(dry_run=dry_run, approvers=approvers)
+
+    def uninstall(self, *, dry_run: bool) -> list[InstallStep]:
+        """Remove exactly what install created."""
+        return self._schema.uninstall(dry_run=dry_run)
+
+    def check_install(self) -> list[tuple[str, bool, str]]:
+        """Doctor checks for the installed components."""
+        return self._schema.check()
+
+    def approver_ids(self) -> set[str]:
+        """Users holding the approver permission set."""
+        return self._schema.approver_ids()
+
+    def count_open_proposals(self) -> int:
+        """Proposal records still Proposed or Approved (0 when not installed)."""
+        if self._schema.described_fields() is None:
+            return 0
+        return proposals.count_open(self._call)
+
+    def publish_proposals(self, items: Sequence[ProposalRecord]) -> list[WriteResult]:
+        """Collections upsert by the proposal key, 200 per call."""
+        return proposals.publish(self._call, items)
+
+    def fetch_decisions(self, refs: Sequence[ProposalRef], cursor: datetime | None) -> DecisionPage:
+        """Status history rows of these proposals since ``cursor``."""
+        return proposals.fetch_decisions(self._call, refs, cursor)
+
+    def agent_user_ids(self) -> set[str]:
+        """The integration user (creator of the proposal records)."""
+        if self._agent_ids is None or not self._agent_ids:
+            self._agent_ids = proposals.agent_user_ids(self._call)
+        return set(self._agent_ids)
+
+    def update_proposals(self, updates: Sequence[ProposalUpdate]) -> list[WriteResult]:
+        """Statuses, notes, decider and times, 200 per call."""
+        return proposals.update(self._call, updates)
+
+    def move_children(self, moves: Sequence[ChildMove]) -> list[ChildMoveResult]:
+        """Contacts, and open opportunities where asked, of the old owner."""
+        return proposals.move_children(self._call, moves)
+
+    def fetch_user_names(self) -> dict[str, str]:
+        """User id -> name."""
+        return proposals.user_names(self._call)
+
+    def fetch_current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """Account id -> OwnerId now."""
+        return writer.current_owners(self._call, account_ids)
 
     # doctor ------------------------------------------------------------------------------
     def check_access(self) -> list[tuple[str, bool, str]]:

@@ -114,3 +114,20 @@ def _from_salesforce(exc: SalesforceError, retry_after: float | None, doing: str
     if status is not None and 300 <= status < 400:
         return FatalCrmError(f"Salesforce returned {status}{doing}: {message}", **kw, next_step=_SQL_HINT)
     return RetriableCrmError(f"Salesforce is temporarily unavailable{doing}: {message}", retry_after=retry_after, **kw)
+
+
+def translate_metadata_error(exc: BaseException, what: str = "") -> CrmError:
+    """Our error for what ``sf.mdapi`` (zeep) raises: a SOAP ``Fault`` or the plain
+    ``Exception("\\nName: (CODE, message), ")`` simple-salesforce makes of a failed SaveResult."""
+    doing = f" while trying to {what}" if what else ""
+    fault_code = getattr(exc, "code", None)
+    if type(exc).__name__ == "Fault":
+        code = str(fault_code or "").removeprefix("sf:")
+        if code == "INVALID_SESSION_ID":
+            return SessionExpiredError(f"Salesforce session expired or invalid{doing}", crm=CRM, status=401, code=code)
+        return FatalCrmError(f"Salesforce Metadata API fault{doing}: {getattr(exc, 'message', exc)}", crm=CRM, code=code,
+                             next_step="check that the integration user has 'Modify Metadata' / 'Customize Application'")
+    text = str(exc).strip()
+    code = text.split("(", 1)[1].split(",", 1)[0] if "(" in text else None
+    return FatalCrmError(f"Salesforce Metadata API refused{doing}: {text}", crm=CRM, code=code,
+                         next_step="check the message; `territory install --dry-run` shows what install would create")

@@ -125,6 +125,8 @@ def map_opportunity(row: dict[str, Any], stamp: datetime) -> OpportunityRecord:
         close_date = date.fromisoformat(close) if close else None
     except (TypeError, ValueError):
         raise MappingProblem(f"CloseDate is not a date: {close!r}") from None
+    created = row.get("CreatedDate")
+    is_closed = bool(row.get("IsClosed"))
     return OpportunityRecord(
         id=row["Id"],
         name=_text(row, "Name") or "",
@@ -134,8 +136,10 @@ def map_opportunity(row: dict[str, Any], stamp: datetime) -> OpportunityRecord:
         amount=_number(row, "Amount"),
         stage=_text(row, "StageName"),
         close_date=close_date,
-        is_closed=bool(row.get("IsClosed")),
+        is_closed=is_closed,
         is_deleted=bool(row.get("IsDeleted")),
+        created_at=parse_stamp(created) if created else None,
+        is_won=bool(row.get("IsWon")) if is_closed else None,
     )
 
 

@@ -15,13 +15,20 @@ Cursor rules (see :class:`~connector.records.ChangeCursor`):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simple_salesforce import Salesforce
 
 from territory.connector.paging import refuse_repeated_token
-from territory.connector.records import ChangeCursor, ChangePage, ObjectKind, Record, SkippedRecord
+from territory.connector.records import (
+    ChangeCursor,
+    ChangePage,
+    ObjectKind,
+    Record,
+    SkippedRecord,
+    closed_history_start,
+)
 from territory.connector.salesforce.mapping import MappingProblem, parse_stamp
 from territory.connector.salesforce.soql import SPECS, ObjectSpec, changes_query
 
@@ -81,16 +88,18 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
 
     Every read uses ``queryAll``, so deletions (recycle-bin rows, ``IsDeleted = true``)
     arrive as tombstones. The first read takes open opportunities only; full and incremental
-    reads include closed ones so the store learns which opportunities closed.
+    reads include closed ones so the store learns which opportunities closed. The first read
+    also keeps the opportunities closed in the last four quarters (win rate and velocity).
     """
     spec = SPECS[kind]
     resume = None if full or cursor is None or cursor.modified_at is None else cursor
     initial = resume is None
     since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None
-    # a first read takes open opportunities only; a --full re-read takes closed ones too, so
-    # opportunities that closed since the last sync are marked closed in the store
-    open_only = initial and not full and kind is ObjectKind.OPPORTUNITIES
-    soql = changes_query(spec, since, open_only=open_only)
+    # a first read takes open opportunities and those closed in the last quarters; a --full
+    # re-read takes every closed one too, so those that closed since are marked closed
+    recent_only = initial and not full and kind is ObjectKind.OPPORTUNITIES
+    closed_since = closed_history_start(datetime.now(UTC).date()) if recent_only else None
+    soql = changes_query(spec, since, closed_since=closed_since)
     tracker = _CursorTracker(resume)
     what = f"read {spec.sobject} records"
     page = call(lambda sf: sf.query(soql, include_deleted=True), what)

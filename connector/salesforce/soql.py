@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from simple_salesforce import format_soql
@@ -38,7 +38,10 @@ SPECS: dict[ObjectKind, ObjectSpec] = {
     ),
     ObjectKind.OPPORTUNITIES: ObjectSpec(
         "Opportunity",
-        ("Id", "Name", "AccountId", "OwnerId", "Amount", "StageName", "CloseDate", "IsClosed", "SystemModstamp", "IsDeleted"),
+        (
+            "Id", "Name", "AccountId", "OwnerId", "Amount", "StageName", "CloseDate", "IsClosed", "IsWon",
+            "CreatedDate", "SystemModstamp", "IsDeleted",
+        ),
         map_opportunity,
     ),
 }
@@ -46,8 +49,11 @@ SPECS: dict[ObjectKind, ObjectSpec] = {
 TASK_FIELDS = ("Id", "WhatId", "Subject", "Description", "Status", "IsClosed")
 
 
-def changes_query(spec: ObjectSpec, since: datetime | None, *, open_only: bool) -> str:
+def changes_query(spec: ObjectSpec, since: datetime | None, *, closed_since: date | None = None) -> str:
     """Rows of ``spec`` changed at or after ``since`` (all rows if None), oldest first.
+
+    ``closed_since`` keeps open rows and only those closed rows whose CloseDate is on or
+    after it (a first opportunity read: open pipeline plus the last quarters' outcomes).
 
     Ordering by (SystemModstamp, Id) makes the stream deterministic, so a cursor of
     (last stamp, ids seen at that stamp) resumes it without gaps or duplicates.
@@ -55,8 +61,8 @@ def changes_query(spec: ObjectSpec, since: datetime | None, *, open_only: bool) 
     conditions: list[str] = []
     if since is not None:
         conditions.append(format_soql("SystemModstamp >= {}", since))
-    if open_only:
-        conditions.append(format_soql("IsClosed = {}", False))
+    if closed_since is not None:
+        conditions.append(format_soql("(IsClosed = {} OR CloseDate >= {})", False, closed_since))
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     return format_soql(
         "SELECT {:literal} FROM {:literal}{:literal} ORDER BY SystemModstamp, Id",

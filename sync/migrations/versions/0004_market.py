@@ -1,7 +1,7 @@
 """Market data: imported prospect lists, their matches, and users' match decisions.
 
 Revision ID: 0002_market
-Revises: 0001
+Revises: 0002_report (re-chained after main's approval and report migrations)
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_market"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_report"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
