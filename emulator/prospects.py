@@ -167,7 +167,11 @@ def _website(domain: object, rng: random.Random) -> str | None:
 
 
 def _add_new_companies(market: PlantedMarket, count: int, rng: random.Random, seed: int) -> None:
-    from territory.rules.market.normalize import normalize_company_name, normalize_postal, postal_area
+    from territory.rules.market.normalize import (
+        normalize_company_name,
+        normalize_postal,
+        postal_area,
+    )
 
     taken = {(normalize_company_name(str(a["name"])), postal_area(normalize_postal(str(a["postal_code"] or ""))))
              for a in market.accounts}

@@ -6,7 +6,11 @@ import pytest
 
 from territory.emulator.prospects import planted_market
 from territory.rules.market.matching import Party, match_prospects, summarize
-from territory.rules.market.normalize import normalize_company_name, normalize_postal, registrable_domain
+from territory.rules.market.normalize import (
+    normalize_company_name,
+    normalize_postal,
+    registrable_domain,
+)
 
 
 @pytest.mark.parametrize("variant", [

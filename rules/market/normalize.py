@@ -47,15 +47,11 @@ _PHRASES = (
     ("a.s.", "as"),
 )
 LEGAL_FORM_TOKENS = frozenset(
-    """gmbh mbh gesmbh ag se kg kgaa ohg gbr ek ev eg ug haftungsbeschrankt co cie
-    ltd limited plc inc incorporated llc llp corp corporation company
-    sa sas sarl sasu bv nv vof spa srl sl slu sro as aps ab oy oyj kft spzoo""".split()
+    ["gmbh", "mbh", "gesmbh", "ag", "se", "kg", "kgaa", "ohg", "gbr", "ek", "ev", "eg", "ug", "haftungsbeschrankt", "co", "cie", "ltd", "limited", "plc", "inc", "incorporated", "llc", "llp", "corp", "corporation", "company", "sa", "sas", "sarl", "sasu", "bv", "nv", "vof", "spa", "srl", "sl", "slu", "sro", "as", "aps", "ab", "oy", "oyj", "kft", "spzoo"]
 )
 _CONNECTORS = frozenset({"und", "and", "et", "y"})
 FREEMAIL_DOMAINS = frozenset(
-    """gmail.com googlemail.com yahoo.com yahoo.de hotmail.com hotmail.de outlook.com
-    outlook.de live.com live.de web.de gmx.de gmx.net gmx.at gmx.ch t-online.de freenet.de
-    aol.com icloud.com me.com posteo.de mail.de arcor.de bluewin.ch""".split()
+    ["gmail.com", "googlemail.com", "yahoo.com", "yahoo.de", "hotmail.com", "hotmail.de", "outlook.com", "outlook.de", "live.com", "live.de", "web.de", "gmx.de", "gmx.net", "gmx.at", "gmx.ch", "t-online.de", "freenet.de", "aol.com", "icloud.com", "me.com", "posteo.de", "mail.de", "arcor.de", "bluewin.ch"]
 )
 _COUNTRY_PREFIX = re.compile(r"^(?:[A-Z]{1,3})-(?=\d)")
 
