@@ -13,6 +13,7 @@ from territory.cli import (
     agent_cmd,
     check_cmd,
     demo_cmd,
+    market_cmd,
     plan_cmd,
     plan_store,
     report_cmd,
@@ -63,7 +64,7 @@ def version() -> None:
 
 
 for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, report_cmd, agent_cmd,
-               demo_cmd):
+               demo_cmd, market_cmd):
     module.register(app)
 
 

@@ -171,6 +171,10 @@ class Potential(_Strict):
     # Upper bound per account: one giant account (a Siemens-sized revenue) would otherwise
     # outweigh a whole territory and make balance impossible; such accounts are named accounts.
     cap: float | None = Field(default=None, gt=0)
+    # Prospect lists (``territory market``): revenue estimated from employees where a list has
+    # no revenue, and a weight per industry (missing industries weigh 1).
+    revenue_per_employee: float | None = Field(default=None, gt=0)
+    industry_weights: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("stage_probabilities")
     @classmethod

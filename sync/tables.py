@@ -287,3 +287,58 @@ RECORD_TABLES: dict[str, type[SQLModel]] = {
     "opportunities": OpportunityRow,
 }
 """Record table per ``ObjectKind`` value."""
+
+
+class MarketSourceRow(SQLModel, table=True):
+    """An imported prospect list (``territory market import``); re-importing replaces it."""
+
+    __tablename__ = "market_sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    imported_at: datetime = _ts()
+    file_name: str
+    file_hash: str = Field(max_length=64)
+    format: str = Field(max_length=16)
+    rows: int = 0
+    contacts_dropped: int = 0
+
+
+class MarketProspectRow(SQLModel, table=True):
+    """One company of a market source with its current match to a CRM account."""
+
+    __tablename__ = "market_prospects"
+    __table_args__ = (sa.UniqueConstraint("source_id", "key", name="uq_market_prospects_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="market_sources.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=300)
+    line: int = 0
+    name: str
+    domain: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    employees: float | None = None
+    annual_revenue: float | None = None
+    phone: str | None = None
+    contacts: list[dict[str, str]] = _json(default_factory=list)
+    crm: str | None = Field(default=None, max_length=16)
+    account_id: str | None = None
+    score: float = 0.0
+    method: str = Field(default="none", max_length=16)
+    alternatives: list[str] = _json(default_factory=list)
+
+
+class MarketDecisionRow(SQLModel, table=True):
+    """A user's confirm/reject of a match; kept across re-imports of the source."""
+
+    __tablename__ = "market_decisions"
+
+    source_name: str = Field(primary_key=True, max_length=200)
+    prospect_key: str = Field(primary_key=True, max_length=300)
+    decision: str = Field(max_length=16)  # confirmed | rejected
+    account_id: str | None = None
+    decided_at: datetime = _ts()
