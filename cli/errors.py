@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_FATAL_CRM = 3
 EXIT_PARTIAL = 4
+EXIT_BUSY = 5
 
 
 class InputError(Exception):
@@ -42,7 +43,11 @@ def _known_error_exit(exc: Exception) -> int | None:
     """
     from territory.config import SettingsError
     from territory.connector.errors import CrmError, FatalCrmError
+    from territory.sync.lease import LeaseBusy
 
+    if isinstance(exc, LeaseBusy):
+        typer.secho(f"Busy: {exc}", err=True, fg="yellow")
+        return EXIT_BUSY
     if isinstance(exc, SettingsError):
         typer.secho(f"Configuration error: {exc.variable}: {exc.problem}", err=True, fg="red")
         return EXIT_CONFIG

@@ -1,6 +1,7 @@
 """``territory`` command line: parses arguments and prints; the work lives in the packages.
 
-Exit codes: 0 ok, 2 configuration or input error, 3 fatal CRM error, 4 partial success.
+Exit codes: 0 ok, 2 configuration or input error, 3 fatal CRM error, 4 partial success,
+5 the store is busy (another command or agent holds the store lease).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ _HOMES = {
     "territory.sync.export": ("EXPORT_COLUMNS", "iter_export_rows", "write_csv", "write_json"),
     "territory.sync.jobs": ("SYNC_LEASE", "run_incremental_sync"),
     "territory.sync.history": ("AppendOnlyViolation", "HistoryEntry", "OwnershipHistory"),
-    "territory.sync.lease": ("Leases",),
+    "territory.sync.lease": ("LeaseBusy", "Leases", "STORE_LEASE", "store_lease"),
     "territory.sync.outbox": ("Outbox",),
     "territory.sync.scenarios": ("MoveInput", "ScenarioExistsError", "Scenarios"),
     "territory.sync.store": ("Store", "head_revision", "open_store", "schema_revision"),
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from territory.sync.export import EXPORT_COLUMNS, iter_export_rows, write_csv, write_json
     from territory.sync.history import AppendOnlyViolation, HistoryEntry, OwnershipHistory
     from territory.sync.jobs import SYNC_LEASE, run_incremental_sync
-    from territory.sync.lease import Leases
+    from territory.sync.lease import STORE_LEASE, LeaseBusy, Leases, store_lease
     from territory.sync.outbox import Outbox
     from territory.sync.scenarios import MoveInput, ScenarioExistsError, Scenarios
     from territory.sync.store import Store, head_revision, open_store, schema_revision

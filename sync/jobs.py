@@ -1,33 +1,25 @@
 """Scheduled jobs, referenced textually by the scheduler (``"territory.sync.jobs:run_agent_cycle"``).
 
-A job first takes the ``sync`` lease in the store, so two agents pointed at one database never
+A job first takes the store lease in the store, so two agents pointed at one database never
 sync at the same time; the lease is renewed while pages commit and released at the end. A
 killed agent's lease simply expires after ``lease_ttl_s``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from territory.config import load_settings
 from territory.connector import factory
 from territory.connector.base import CrmConnector
 from territory.sync.engine import KindCounts, SyncSummary, run_sync
+from territory.sync.lease import DEFAULT_TTL_S, STORE_LEASE, LeaseBusy, store_lease
 from territory.sync.store import Store, open_store
-from territory.sync.tables import utc_now
 
-SYNC_LEASE = "sync"
-DEFAULT_LEASE_TTL_S = 600.0
+SYNC_LEASE = STORE_LEASE
+DEFAULT_LEASE_TTL_S = DEFAULT_TTL_S
 T = TypeVar("T")
-
-
-def default_holder() -> str:
-    """This process's lease holder name: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _under_lease(
@@ -37,25 +29,15 @@ def _under_lease(
 ) -> T | None:
     """Run ``work`` with the store, a connector and a lease-renewing progress hook.
 
-    Returns None (without running) when another agent holds the lease.
+    Returns None (without running) when another process holds the store lease.
     """
     settings = load_settings()
     store = open_store(settings.territory_db_url)
-    me = holder or default_holder()
     try:
-        if not store.leases.acquire(SYNC_LEASE, me, lease_ttl_s):
-            return None
-        renew_at = [utc_now() + timedelta(seconds=lease_ttl_s / 2)]
-
-        def renew(_kind: str, _counts: KindCounts) -> None:
-            if utc_now() >= renew_at[0]:
-                store.leases.acquire(SYNC_LEASE, me, lease_ttl_s)
-                renew_at[0] = utc_now() + timedelta(seconds=lease_ttl_s / 2)
-
-        try:
-            return work(store, factory.build_connector(settings), renew)
-        finally:
-            store.leases.release(SYNC_LEASE, me)
+        with store_lease(store.leases, holder, ttl_s=lease_ttl_s) as lease:
+            return work(store, factory.build_connector(settings), lease.renew)
+    except LeaseBusy:
+        return None
     finally:
         store.close()
 

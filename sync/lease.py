@@ -6,6 +6,8 @@ when the caller already holds it (renewal). Holders renew well before ``acquired
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -63,3 +65,55 @@ class Leases:
                 )
             ).first()
         return (row[0], row[1]) if row else None
+
+
+STORE_LEASE = "store"
+DEFAULT_TTL_S = 600.0
+
+
+class LeaseBusy(RuntimeError):
+    """Another process holds the store lease: who, and until when."""
+
+    def __init__(self, name: str, holder: str, until: datetime | None) -> None:
+        when = f" until {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
+        super().__init__(
+            f"the store is busy: lease {name!r} is held by {holder}{when}. Wait for it to finish "
+            "(a killed process's lease expires by itself) and run the command again."
+        )
+        self.name, self.holder, self.until = name, holder, until
+
+
+class HeldLease:
+    """A lease this process holds; ``renew()`` is cheap to call often (renews at half-time)."""
+
+    def __init__(self, leases: Leases, name: str, holder: str, ttl_s: float) -> None:
+        self._leases, self.name, self.holder, self._ttl = leases, name, holder, ttl_s
+        self._renew_at = utc_now() + timedelta(seconds=ttl_s / 2)
+
+    def renew(self, *_args: object) -> None:
+        """Extend the lease once half of it has passed (accepts and ignores progress args)."""
+        if utc_now() >= self._renew_at:
+            self._leases.acquire(self.name, self.holder, self._ttl)
+            self._renew_at = utc_now() + timedelta(seconds=self._ttl / 2)
+
+
+def default_holder() -> str:
+    """This process's lease holder name: host and pid."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def store_lease(leases: Leases, holder: str | None = None, *, name: str = STORE_LEASE,
+                ttl_s: float = DEFAULT_TTL_S) -> Iterator[HeldLease]:
+    """Hold lease ``name`` for the block, or raise :class:`LeaseBusy` naming who holds it."""
+    me = holder or default_holder()
+    if not leases.acquire(name, me, ttl_s):
+        current = leases.current(name)
+        raise LeaseBusy(name, current[0] if current else "another process", current[1] if current else None)
+    try:
+        yield HeldLease(leases, name, me, ttl_s)
+    finally:
+        leases.release(name, me)
