@@ -121,6 +121,16 @@ class ChildMoveResult:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class UiEdit:
+    """What a person changes in the CRM's own UI to make an edit: the CRM's object, record
+    and field names (sandbox and demo play managers and reps with it)."""
+
+    object: str
+    record_id: str
+    fields: dict[str, str | None]
+
+
 @runtime_checkable
 class ApprovalConnector(Protocol):
     """What the approval loop needs from a CRM on top of :class:`CrmConnector`."""
@@ -169,6 +179,14 @@ class ApprovalConnector(Protocol):
 
     def fetch_current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Account id -> owner id as the CRM has it now (missing accounts absent)."""
+        ...
+
+    def status_edit(self, crm_record_id: str, status: str) -> UiEdit:
+        """The UI edit by which a manager sets a proposal's status (Approved, Rejected)."""
+        ...
+
+    def owner_edit(self, account_id: str, owner_id: str) -> UiEdit:
+        """The UI edit by which a person hands an account to another owner."""
         ...
 
 

@@ -16,6 +16,8 @@ Two faces over the same operations:
                                                  ``modified_at``)
   POST    /_emulator/records/{kind}              create a record
   DELETE  /_emulator/records/{kind}/{id}         soft delete / archive (owners: deactivate)
+  POST    /_emulator/ui/{crm}/{object}/{id}   edit as a user in the CRM's UI: ``{"as": user,
+                                                 "set": {field: value}}`` (:mod:`emulator.ui`)
   POST    /_emulator/mutate                      ``{"fraction": 0.01, "seed": 1}``
   GET     /_emulator/faults                      the current fault plan
   POST    /_emulator/faults                      ``{"rate": 0.1, "script": [...], "kinds":
@@ -47,6 +49,7 @@ from territory.emulator.records_view import (
 )
 from territory.emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
 from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner
+from territory.emulator.ui import UiEditRefused, ui_edit
 
 CONTROL_PREFIX = "/_emulator"
 
@@ -120,6 +123,12 @@ class EmulatorControl:
             record = _new_record(skind, self.state.next_n(), values, stamp)
             self.state.table(skind)[record.n] = record
             return view(skind, record)
+
+    def ui_edit(self, crm: str, obj: str, record_id: str, as_user: str | int,
+                changes: dict[str, Any]) -> dict[str, Any]:
+        """Save ``changes`` (CRM field names) as ``as_user`` would in the CRM's UI
+        (see :mod:`emulator.ui`); raises :class:`~territory.emulator.ui.UiEditRefused`."""
+        return ui_edit(self.server, crm, obj, record_id, as_user, changes)
 
     def delete(self, kind: str, ref: str | int) -> dict[str, Any]:
         """Soft-delete (recycle bin / archive); owners are deactivated. Idempotent."""
@@ -232,6 +241,7 @@ class ControlApi:
             ("POST", one, lambda r: c.update(r.match["kind"], r.match["ref"], _body(r))),
             ("POST", rec, lambda r: Response(201, c.create(r.match["kind"], _body(r)))),
             ("DELETE", one, lambda r: c.delete(r.match["kind"], r.match["ref"])),
+            ("POST", p + r"/ui/(?P<crm>[a-z]+)/(?P<obj>[A-Za-z0-9_]+)/(?P<ref>[A-Za-z0-9]+)/?", self._ui_edit),
             ("POST", p + r"/mutate/?", self._mutate),
             ("GET", p + r"/faults/?", lambda r: c.faults()),
             ("POST", p + r"/faults/?", self._faults),
@@ -252,6 +262,15 @@ class ControlApi:
         include_deleted = (req.arg("include_deleted", "true") or "true").lower() != "false"
         return self.control.records(req.match["kind"], include_deleted=include_deleted,  # type: ignore[index]
                                     since=moment, offset=offset, limit=limit)
+
+    def _ui_edit(self, req: Request) -> Any:
+        body, m = _body(req), req.match or {}
+        if "as" not in body or not isinstance(body.get("set"), dict):
+            raise RecordProblem(400, 'send {"as": "<user>", "set": {"<field>": value}}')
+        try:
+            return self.control.ui_edit(m["crm"], m["obj"], m["ref"], body["as"], body["set"])
+        except UiEditRefused as exc:
+            return Response(exc.status, exc.body)
 
     def _mutate(self, req: Request) -> Any:
         body = _body(req)

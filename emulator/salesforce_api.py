@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from territory.emulator.salesforce.describe import describe, object_summary
 from territory.emulator.salesforce.metadata_api import MetadataApi
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
-from territory.emulator.salesforce_collections import run_collection_delete, run_collection_write
+from territory.emulator.salesforce_collections import run_collection_delete, run_collection_upsert, run_collection_write
 from territory.emulator.salesforce_objects import (
     FieldProblem,
     SObjectDef,
@@ -90,6 +90,7 @@ class SalesforceApi(ApiFlavour):
             ("PATCH", _V + r"/composite/sobjects/?", self._collection_write),
             ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
             ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
+            ("PATCH", _V + r"/composite/sobjects/(?P<t>\w+)/(?P<f>\w+)/?", self._collection_upsert),
             ("POST", r"/services/oauth2/token", self._token),
             ("POST", r"/services/Soap/m/(?P<v>\d+\.\d+)/?", self.metadata.soap),
             ("POST", _V + r"/tooling/sobjects/CustomField/?", self.metadata.tooling_custom_field),
@@ -296,6 +297,15 @@ class SalesforceApi(ApiFlavour):
         if len(body["records"]) > COLLECTION_LIMIT:
             return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
         return Response(200, run_collection_write(self, body["records"], bool(body.get("allOrNone")), creating=req.method == "POST"))
+
+    def _collection_upsert(self, req: Request) -> Response:
+        body, m = req.json(), req.match or {}
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            return sf_error(400, "JSON_PARSER_ERROR", "The request body must hold a records list")
+        if len(body["records"]) > COLLECTION_LIMIT:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
+        answer = run_collection_upsert(self, m["t"], m["f"], body["records"], bool(body.get("allOrNone")))
+        return answer if isinstance(answer, Response) else Response(200, answer)
 
     def _collection_get(self, req: Request) -> Response:
         m = req.match

@@ -123,3 +123,66 @@ def run_collection_delete(api: SalesforceApi, ids: list[str], all_or_none: bool)
                 api.state.delete(rec)
                 results.append({"id": record_id, "success": True, "errors": []})
         return results
+
+
+def external_id_field(sobject: SObjectDef, name: str) -> str | dict[str, Any]:
+    """The proper spelling of an external-id field of ``sobject``, or a failure result."""
+    canonical = sobject.canonical(name)
+    schema_field = sobject.schema.field(canonical) if canonical and sobject.schema is not None else None
+    if canonical is None:
+        return _failure(None, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name}")
+    if canonical != "Id" and (schema_field is None or not schema_field.external_id):
+        return _failure(None, "INVALID_FIELD", f"Field {canonical} is not an external id field on {sobject.name}")
+    return canonical
+
+
+def matches_by_external_id(api: SalesforceApi, sobject: SObjectDef, field: str, value: Any) -> list[Any]:
+    """Live records of ``sobject`` whose ``field`` equals ``value``."""
+    getter = sobject.getters[field]
+    return [r for r in api.state.table(sobject.kind).values()
+            if not getattr(r, "deleted", False) and sobject.include(r) and value is not None and getter(r) == value]
+
+
+def run_collection_upsert(api: SalesforceApi, type_name: str, field_name: str, records: list[Any],
+                          all_or_none: bool) -> list[dict[str, Any]] | Response:
+    """``PATCH /composite/sobjects/{Type}/{ExtIdField}``: create or update each record by its
+    external id; results carry ``created``."""
+    sobject = api._sobject(type_name, write=True)
+    if isinstance(sobject, Response):
+        return sobject
+    field = external_id_field(sobject, field_name)
+    if isinstance(field, dict):
+        return Response(400, [{"errorCode": field["errors"][0]["statusCode"], "message": field["errors"][0]["message"]}])
+    with api.state.lock:
+        prepared: list[Any] = []
+        for record in records:
+            if not isinstance(record, dict) or record.get(field) in (None, ""):
+                prepared.append(_failure(None, "MISSING_ARGUMENT", f"{field} not specified"))
+                continue
+            found = matches_by_external_id(api, sobject, field, record[field])
+            if len(found) > 1:
+                prepared.append(_failure(None, "DUPLICATE_EXTERNAL_ID",
+                                         f"{field}: more than one record found for external id field"))
+                continue
+            try:
+                changes = apply_writes(sobject, record, creating=not found)
+            except FieldProblem as problem:
+                prepared.append(_failure(None, problem.code, problem.message, problem.fields))
+                continue
+            prepared.append((found[0] if found else None, changes))
+        if all_or_none and any(isinstance(p, dict) for p in prepared):
+            return [p if isinstance(p, dict) else {"success": False, "errors": [dict(_ROLLED_BACK)]} for p in prepared]
+        results: list[dict[str, Any]] = []
+        for item in prepared:
+            if isinstance(item, dict):
+                results.append(item)
+                continue
+            existing, changes = item
+            if existing is None:
+                rec = api._insert(sobject, changes)
+            else:
+                api._apply(sobject, existing, changes)
+                rec = existing
+            results.append({"id": sf_id(sobject.kind, rec.n), "success": True, "errors": [],
+                            "created": existing is None})
+        return results

@@ -5,6 +5,9 @@ rules file (:func:`load_rules`) and the CSV adapters in :mod:`rules.csv_io` used
 """
 
 from territory.rules.approval import (
+    APPROVE,
+    DECISION_VALUES,
+    REJECT,
     ApprovalContext,
     Verdict,
     approving_manager,
@@ -45,6 +48,9 @@ from territory.rules.schema import DEFAULT_TIEBREAKERS, Approvers, RulesConfig, 
 from territory.rules.table import AccountTable
 
 __all__ = [
+    "APPROVE",
+    "DECISION_VALUES",
+    "REJECT",
     "Account",
     "AccountTable",
     "ApprovalContext",

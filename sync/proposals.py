@@ -72,6 +72,10 @@ class People:
     def name(self, user_id: str | None) -> str:
         return self.context.name(user_id)
 
+    def approver_ids(self) -> list[str]:
+        """Everyone who may decide some proposal: managers of reps and named approvers."""
+        return sorted(set(self.context.managers.values()) | self.context.named)
+
     def in_words(self, text: str | None) -> str:
         """``text`` with every known user id replaced by the person's name."""
         if not text:

@@ -33,10 +33,11 @@ from territory.connector.records import WriteResult
 
 GROUP = "territory_mgmt"
 STATUS = "tr_status"
+KEY = "tr_proposal_key"
 _TEXT = {"type": "string", "fieldType": "text"}
 _AREA = {"type": "string", "fieldType": "textarea"}
 PROPERTIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "tr_proposal_key": ("Territory proposal key", _TEXT),
+    KEY: ("Territory proposal key", _TEXT),
     STATUS: ("Territory proposal status", {"type": "enumeration", "fieldType": "select", "options": [
         {"label": s, "value": s.lower(), "displayOrder": i, "hidden": False} for i, s in enumerate(STATUSES)]}),
     "tr_proposed_owner": ("Proposed owner (owner id)", _TEXT),
@@ -131,7 +132,7 @@ class HubSpotApproval:
     # proposals ---------------------------------------------------------------------------
     def publish(self, proposals: Sequence[ProposalRecord]) -> list[WriteResult]:
         inputs = [{"id": p.account_id, "properties": {
-            "tr_proposal_key": p.key, STATUS: p.status.lower(), "tr_proposed_owner": p.to_owner_id,
+            KEY: p.key, STATUS: p.status.lower(), "tr_proposed_owner": p.to_owner_id,
             "tr_from_owner": p.from_owner_id or "", "tr_reason": p.reason, "tr_scenario": p.scenario,
             "tr_proposed_at": _iso(p.proposed_at), "tr_agent_note": "", "tr_decided_by": "",
         }} for p in proposals]
@@ -177,15 +178,17 @@ class HubSpotApproval:
         batch = self.client.api("companies.batch")
         events: list[DecisionEvent] = []
         for chunk in _chunks(list(by_company), BATCH):
-            body = {"properties": [STATUS, "tr_proposal_key"], "propertiesWithHistory": [STATUS],
+            body = {"properties": [STATUS, KEY], "propertiesWithHistory": [STATUS, KEY],
                     "inputs": [{"id": x} for x in chunk]}
             data = self.client.call(lambda kw: batch.read(body, archived=False, **kw)).data or {}
             for obj in data.get("results") or []:
                 ref = by_company.get(str(obj["id"]))
-                if ref is None or (obj.get("properties") or {}).get("tr_proposal_key") != ref.key:
+                if ref is None or (obj.get("properties") or {}).get(KEY) != ref.key:
                     continue
-                for entry in (obj.get("propertiesWithHistory") or {}).get(STATUS) or []:
-                    event = _event(ref, entry, owner_of)
+                history = obj.get("propertiesWithHistory") or {}
+                since = _key_written_at(ref.key, history.get(KEY) or []) or ref.published_at
+                for entry in history.get(STATUS) or []:
+                    event = _event(ref, entry, owner_of, since)
                     if event is not None:
                         events.append(event)
         events.sort(key=lambda e: e.at)
@@ -268,10 +271,21 @@ class HubSpotApproval:
         return inputs, company_by_child
 
 
-def _event(ref: ProposalRef, entry: dict[str, Any], owner_of: dict[str, str]) -> DecisionEvent | None:
+def _key_written_at(key: str, entries: Sequence[dict[str, Any]]) -> datetime | None:
+    """When (by the CRM's clock) the company started carrying this proposal key: status
+    entries before it belong to an older proposal of the same company."""
+    since = None
+    for entry in entries:  # newest first
+        if str(entry.get("value") or "") != key:
+            break
+        since = parse_time(entry.get("timestamp")) or since
+    return since
+
+
+def _event(ref: ProposalRef, entry: dict[str, Any], owner_of: dict[str, str], since: datetime) -> DecisionEvent | None:
     at = parse_time(entry.get("timestamp"))
     value = _BY_VALUE.get(str(entry.get("value") or "").lower())
-    if at is None or value is None or at < ref.published_at:
+    if at is None or value is None or at < since:
         return None
     person = entry.get("sourceType") == "CRM_UI"
     user = entry.get("updatedByUserId")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
 from territory.connector.hubspot import access
-from territory.connector.hubspot.approval import HubSpotApproval
+from territory.connector.hubspot.approval import STATUS, HubSpotApproval
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
 from territory.connector.hubspot.writes import HubSpotWriter
@@ -20,6 +20,7 @@ from territory.connector.proposals import (
     ProposalRecord,
     ProposalRef,
     ProposalUpdate,
+    UiEdit,
 )
 from territory.connector.records import (
     ActivityRecord,
@@ -162,3 +163,11 @@ class HubSpotConnector:
     def fetch_current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Company id -> hubspot_owner_id now."""
         return self.approval.current_owners(account_ids)
+
+    def status_edit(self, crm_record_id: str, status: str) -> UiEdit:
+        """The company's proposal status property (its internal option value)."""
+        return UiEdit("companies", crm_record_id, {STATUS: status.lower()})
+
+    def owner_edit(self, account_id: str, owner_id: str) -> UiEdit:
+        """Company owner on the company record."""
+        return UiEdit("companies", account_id, {"hubspot_owner_id": owner_id})

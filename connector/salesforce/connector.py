@@ -29,6 +29,7 @@ from territory.connector.proposals import (
     ProposalRecord,
     ProposalRef,
     ProposalUpdate,
+    UiEdit,
 )
 from territory.connector.records import (
     ActivityRecord,
@@ -42,7 +43,11 @@ from territory.connector.records import (
 )
 from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
 from territory.connector.salesforce import proposals, writer
-from territory.connector.salesforce.approval_schema import SalesforceApprovalSchema
+from territory.connector.salesforce.approval_schema import (
+    OBJECT,
+    STATUS_FIELD,
+    SalesforceApprovalSchema,
+)
 from territory.connector.salesforce.client import build_client, build_session
 from territory.connector.salesforce.errors import translate_error, translate_metadata_error
 from territory.connector.salesforce.reader import iter_change_pages
@@ -248,6 +253,14 @@ class SalesforceConnector:
     def fetch_current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Account id -> OwnerId now."""
         return writer.current_owners(self._call, account_ids)
+
+    def status_edit(self, crm_record_id: str, status: str) -> UiEdit:
+        """Status__c on the proposal record (list view inline edit or record page)."""
+        return UiEdit(OBJECT, crm_record_id, {STATUS_FIELD: status})
+
+    def owner_edit(self, account_id: str, owner_id: str) -> UiEdit:
+        """Change Owner on the account page."""
+        return UiEdit("Account", account_id, {"OwnerId": owner_id})
 
     # doctor ------------------------------------------------------------------------------
     def check_access(self) -> list[tuple[str, bool, str]]:
