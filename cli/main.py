@@ -12,6 +12,7 @@ import typer
 
 from territory.cli import (
     agent_cmd,
+    approval_cmd,
     check_cmd,
     demo_cmd,
     market_cmd,
@@ -20,6 +21,7 @@ from territory.cli import (
     report_cmd,
     rules_cmd,
     sandbox_cmd,
+    sandbox_ui,
     sync_cmd,
 )
 
@@ -64,8 +66,8 @@ def version() -> None:
     typer.echo(dist_version("territory-agent"))
 
 
-for module in (sandbox_cmd, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, report_cmd, agent_cmd,
-               demo_cmd, market_cmd):
+for module in (sandbox_cmd, sandbox_ui, sync_cmd, check_cmd, rules_cmd, plan_cmd, plan_store, approval_cmd, report_cmd,
+               agent_cmd, demo_cmd, market_cmd):
     module.register(app)
 
 

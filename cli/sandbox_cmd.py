@@ -22,7 +22,7 @@ sandbox_app = typer.Typer(
         "Built-in CRM emulator: a local server speaking the Salesforce REST and HubSpot CRM v3 "
         "APIs over seeded, realistically messy B2B data, so `territory sync` can run without a "
         "real org. Start it with `serve` (and `wait` for it in scripts); drive a running one with "
-        "`status`, `mutate`, `faults` and `expire-token`."
+        "`status`, `mutate`, `faults` and `expire-token`; play people in its UI with `ui-edit` and `decide`."
     ),
     no_args_is_help=True,
 )

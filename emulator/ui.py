@@ -38,11 +38,12 @@ class UiEditRefused(Exception):
 
 
 def find_user(state: CrmState, ref: str | int) -> EmuOwner:
-    """A user by n, Salesforce user id, HubSpot owner id / user id, or email."""
+    """A user by n, Salesforce user id, HubSpot owner id / user id, email or full name."""
     text = str(ref).strip()
     parsed = parse_sf_id(text)
     for owner in state.owners.values():
-        if text.lower() == owner.email.lower() or text == str(owner.n) \
+        full_name = f"{owner.first_name} {owner.last_name}".lower()
+        if text.lower() in (owner.email.lower(), full_name) or text == str(owner.n) \
                 or text == str(owner.n + HUBSPOT_USER_OFFSET) or (parsed == ("owner", owner.n)):
             return owner
     raise UiEditRefused(404, [{"errorCode": "NOT_FOUND", "message": f"no user {text!r}"}])

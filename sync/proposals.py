@@ -107,6 +107,14 @@ def list_proposals(store: Store, crm: str | None = None, *, scenario: str | None
         return list(session.exec(query).all())
 
 
+def find_open_proposal(store: Store, crm: str, account: str) -> ProposalRow | None:
+    """The newest open proposal of the account with this CRM id or (case-insensitive) name."""
+    wanted = account.strip().lower()
+    rows = [r for r in list_proposals(store, crm, states=OPEN_PROPOSAL_STATES)
+            if r.account_id == account.strip() or (r.account_name or "").lower() == wanted]
+    return rows[-1] if rows else None
+
+
 def set_states(store: Store, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """Update proposals' columns (``state``, ``note``...) in one transaction."""
     if not changes:
