@@ -64,6 +64,7 @@ class People:
                  extra_names: dict[str, str] | None = None, agent_ids: Sequence[str] = ()) -> None:
         reps, managers = load_reps(store, crm)
         self.names = {**(extra_names or {}), **{r.id: r.name for r in reps}}
+        self.active_reps = {r.id for r in reps if r.active}
         self.context = rules.build_approval_context(
             managers, rule_config.approvers, agent_ids=agent_ids,
             inactive={r.id for r in reps if not r.active}, names=self.names,
