@@ -134,13 +134,17 @@ def _play_people(emu: Any, connector: Any, people: Any, rows: list[Any]) -> list
     decidable = [r for r in rows if r.approver_id]
     if len(decidable) < 4:
         return ["too few proposals with an approver to play the managers"]
-    meddled, outsider = _meddled(people, decidable, connector.crm)
-    rejected, changed, *rest = [r for r in decidable if r is not meddled]
+    meddling = _meddled(people, decidable, connector.crm)
+    rejected, changed, *rest = [r for r in decidable if meddling is None or r is not meddling[0]]
     lines = []
     _ui(emu, connector, connector.status_edit(rejected.crm_record_id, "Rejected"), rejected.approver_id)
     lines.append(f"{people.name(rejected.approver_id)} rejects moving {rejected.account_name}.")
-    _ui(emu, connector, connector.status_edit(meddled.crm_record_id, "Approved"), outsider)
-    lines.append(f"{people.name(outsider)} approves moving {meddled.account_name}, which is not theirs to decide.")
+    if meddling is None:
+        lines.append("Every manager may decide every move in this small org: nobody to approve out of turn.")
+    else:
+        meddled, outsider = meddling
+        _ui(emu, connector, connector.status_edit(meddled.crm_record_id, "Approved"), outsider)
+        lines.append(f"{people.name(outsider)} approves moving {meddled.account_name}, which is not theirs to decide.")
     for row in [changed, *rest]:
         _ui(emu, connector, connector.status_edit(row.crm_record_id, "Approved"), row.approver_id)
     lines.append(f"The approving managers approve the other {len(rest) + 1} proposals.")
@@ -152,19 +156,17 @@ def _play_people(emu: Any, connector: Any, people: Any, rows: list[Any]) -> list
     return lines
 
 
-def _meddled(people: Any, rows: list[Any], crm: str) -> tuple[Any, str]:
+def _meddled(people: Any, rows: list[Any], crm: str) -> tuple[Any, str] | None:
     """A proposal and a manager who may decide others but not this one. Without such a pair
     (small orgs), HubSpot's gaining rep tries to approve their own move; on Salesforce only
-    approvers may edit the status at all, so the pair always exists there once managers do."""
+    approvers may edit the status at all, so there is nobody to try (None)."""
     for row in rows[1:]:
         allowed = {people.context.managers.get(row.from_owner_id), people.context.managers.get(row.to_owner_id),
                    *people.context.named, row.to_owner_id}
         outsiders = [c for c in people.approver_ids() if c not in allowed and c not in people.context.inactive]
         if outsiders:
             return row, str(outsiders[0])
-    if crm == "salesforce":
-        raise RuntimeError("no manager outside some proposal's chain of approval: seed more accounts")
-    return rows[1], str(rows[1].to_owner_id)
+    return None if crm == "salesforce" else (rows[1], str(rows[1].to_owner_id))
 
 
 def _ui(emu: Any, connector: Any, edit: Any, as_user: str | None) -> None:

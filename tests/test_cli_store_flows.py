@@ -20,19 +20,33 @@ from territory.sync.draft_rules import draft_rules_yaml
 runner = CliRunner()
 
 
-def test_demo_runs_every_step_and_writes_its_files_when_started_fresh(tmp_path: Path) -> None:
-    folder = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--accounts", "300", "--time-limit", "3", "--dir", str(folder)])
+def test_demo_runs_the_whole_loop_for_both_crms_and_writes_its_files(tmp_path: Path) -> None:
+    folder, figures = tmp_path / "demo", tmp_path / "demo.json"
+    result = runner.invoke(app, ["demo", "--accounts", "300", "--time-limit", "3", "--dir", str(folder),
+                                 "--json", str(figures)])
     assert result.exit_code == 0, result.output
-    for step in ("Initial sync", "drafted from the book", "Conflicts flagged", "incremental sync", "Rebalance plan"):
+    for step in ("Initial sync", "drafted from the book", "Conflicts flagged", "incremental sync", "Rebalance plan",
+                 "Install the approval objects", "Publish scenario", "Managers decide", "Apply approved moves"):
         assert step in result.output
     assert "Re-run: 0 new flags" in result.output
     assert "Saved scenario 'demo'" in result.output
-    for name in ("demo.db", "territory.yaml", "plan.csv", "metrics.json"):
-        assert (folder / name).exists(), name
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert not [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
-    assert metrics["moves"] == len((folder / "plan.csv").read_text().splitlines()) - 1
+    runs = json.loads(figures.read_text())["runs"]
+    assert [r["crm"] for r in runs] == ["salesforce", "hubspot"]
+    for run in runs:
+        assert list(run) == ["crm", "accounts", "conflicts_flagged", "proposals", "approved", "rejected",
+                             "unauthorized", "superseded", "applied", "audit_notes", "owners_match_plan",
+                             "max_dev_potential_before", "max_dev_potential_after", "elapsed_s"]
+        assert run["owners_match_plan"] is True
+        assert run["applied"] == run["audit_notes"] > 0
+        assert run["rejected"] == run["superseded"] == 1
+        assert run["max_dev_potential_after"] < run["max_dev_potential_before"]
+        crm_folder = folder / run["crm"]
+        for name in ("demo.db", "territory.yaml", "plan.csv", "metrics.json"):
+            assert (crm_folder / name).exists(), name
+        metrics = json.loads((crm_folder / "metrics.json").read_text())
+        assert not [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
+        assert metrics["moves"] == len((crm_folder / "plan.csv").read_text().splitlines()) - 1
+    assert runs[1]["unauthorized"] == 1  # HubSpot: someone always tries out of turn
 
 
 @pytest.fixture
