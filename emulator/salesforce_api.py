@@ -21,7 +21,11 @@ from urllib.parse import parse_qs
 from territory.emulator.salesforce.describe import describe, object_summary
 from territory.emulator.salesforce.metadata_api import MetadataApi
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
-from territory.emulator.salesforce_collections import run_collection_delete, run_collection_upsert, run_collection_write
+from territory.emulator.salesforce_collections import (
+    run_collection_delete,
+    run_collection_upsert,
+    run_collection_write,
+)
 from territory.emulator.salesforce_objects import (
     FieldProblem,
     SObjectDef,
