@@ -103,6 +103,10 @@ def uninstall_command(
             raise InputError(f"{still_open} proposals are still open (Proposed or Approved) in the CRM: "
                              "decide or apply them first, or pass --force to remove them with the rest.")
         steps = ctx.connector.uninstall(dry_run=dry_run)
+        if not dry_run:
+            from territory.sync.proposals import close_open_proposals
+
+            close_open_proposals(ctx.store, ctx.crm, "removed from the CRM by `territory uninstall --force`")
     _print_steps(steps, dry_run, as_json, ctx.crm, "uninstall", str)
 
 

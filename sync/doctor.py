@@ -22,6 +22,7 @@ from territory.sync.store import (
 AREA_CONFIG = "config"
 AREA_STORE = "store"
 AREA_CRM = "crm"
+AREA_INSTALL = "install"
 USAGE_WARN_SHARE = 0.9
 """Fail the usage check once this share of the CRM's API allowance is used."""
 
@@ -109,7 +110,23 @@ def check_crm(
         return results
     if not any("usage" in r.name for r in results):  # some connectors check usage themselves
         results.append(_check_usage(connector))
-    return results
+    return results + check_install(connector)
+
+
+def check_install(connector: CrmConnector) -> list[CheckResult]:
+    """What `territory install` put into the CRM is all still there (someone may have deleted
+    a field or property). Nothing installed yet is fine: the loop is then simply not in use."""
+    check = getattr(connector, "check_install", None)
+    if check is None:
+        return []
+    try:
+        found = check()
+    except Exception as exc:
+        return [CheckResult("install", False, _describe(exc), AREA_INSTALL)]
+    if len(found) == 1 and not found[0][1]:
+        return [CheckResult(f"install: {found[0][0]}", True,
+                            "not installed yet: run `territory install` to publish proposals in the CRM", AREA_INSTALL)]
+    return [CheckResult(f"install: {name}", passed, detail, AREA_INSTALL) for name, passed, detail in found]
 
 
 def _check_usage(connector: CrmConnector) -> CheckResult:
@@ -137,10 +154,10 @@ def _describe(exc: Exception) -> str:
 
 
 def doctor_exit_code(results: list[CheckResult]) -> int:
-    """0 all passed, 2 a settings/store problem, 3 a CRM problem."""
+    """0 all passed, 2 a settings/store problem, 3 a CRM problem (also a part of the install gone)."""
     failed = {r.area for r in results if not r.passed}
     if failed & {AREA_CONFIG, AREA_STORE}:
         return 2
-    if AREA_CRM in failed:
+    if failed & {AREA_CRM, AREA_INSTALL}:
         return 3
     return 0

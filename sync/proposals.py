@@ -116,6 +116,13 @@ def find_open_proposal(store: Store, crm: str, account: str) -> ProposalRow | No
     return rows[-1] if rows else None
 
 
+def close_open_proposals(store: Store, crm: str, note: str) -> int:
+    """Mark every open proposal of ``crm`` Superseded with ``note`` (their CRM records are gone)."""
+    rows = list_proposals(store, crm, states=OPEN_PROPOSAL_STATES)
+    set_states(store, [(r.id, {"state": SUPERSEDED, "note": note}) for r in rows if r.id is not None])
+    return len(rows)
+
+
 def set_states(store: Store, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """Update proposals' columns (``state``, ``note``...) in one transaction."""
     if not changes:
