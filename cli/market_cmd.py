@@ -207,5 +207,8 @@ def whitespace_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Attach `territory market`."""
+    """Attach `territory market` (``push`` lives in ``cli.market_push_cmd``)."""
+    from territory.cli.market_push_cmd import push_command
+
+    market_app.command("push")(push_command)
     app.add_typer(market_app, name="market")

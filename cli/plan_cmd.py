@@ -108,6 +108,18 @@ def plan_command(
     encoding: EncodingOption = None,
     delimiter: DelimiterOption = None,
     decimal: DecimalOption = None,
+    # market data (issue 15): plan on the whole market, see cli/plan_store.py
+    include_prospects: Annotated[
+        bool,
+        typer.Option("--include-prospects",
+                     help="Store mode: also place the whitespace prospects of the imported market lists (unmatched "
+                     "to CRM accounts) as unowned accounts, so balance covers potential the CRM does not hold yet; "
+                     "placing one is not a move. `territory market push --scenario NAME` creates them in the CRM."),
+    ] = False,
+    prospect_source: Annotated[
+        str | None,
+        typer.Option("--source", help="With --include-prospects: only this market source (default: every source)."),
+    ] = None,
 ) -> None:
     """Plan balanced territories with the fewest moves, then the least travel.
 
@@ -139,10 +151,13 @@ def plan_command(
                 scenario_saver,
             )
 
-            store, instance = load_store_instance(console, rules_path, reps, file_options)
+            store, instance, prospects = load_store_instance(
+                console, rules_path, reps, file_options, include_prospects=include_prospects, source=prospect_source)
             name = scenario or default_scenario_name(options)
-            on_plan = scenario_saver(console, store, name, options)
+            on_plan = scenario_saver(console, store, name, options, prospects)
         else:
+            if include_prospects or prospect_source:
+                raise InputError("--include-prospects and --source plan from the store: leave out --accounts")
             if out is None and not tradeoff:
                 raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
             instance = load_csv_instance(accounts, reps, file_options)

@@ -167,14 +167,14 @@ def run_plan(
             ).items()
             if key.startswith(("after_", "moves", "travel", "price", "moved_", "tolerance_met"))
         }
+    if on_plan is not None:  # before the files: the hook may correct figures (prospects are not moves)
+        on_plan(plan, metrics)
     if out is not None:
         rows = write_plan(out, plan)
         console.print(f"Wrote {out} ({rows} moved accounts)")
     if json_path is not None:
         json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         console.print(f"Wrote {json_path}")
-    if on_plan is not None:
-        on_plan(plan, metrics)
     print_summary(console, instance, plan, metrics)
     hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
     if not hard:

@@ -35,10 +35,13 @@ def default_scenario_name(options: PlanOptions) -> str:
 
 
 def load_store_instance(
-    console: Console, rules_path: Path, reps_overlay: Path | None, file_options: Any = None
-) -> tuple[Any, Instance]:
+    console: Console, rules_path: Path, reps_overlay: Path | None, file_options: Any = None,
+    *, include_prospects: bool = False, source: str | None = None,
+) -> tuple[Any, Instance, dict[str, Any]]:
     """Open the configured store and build the planner instance from the synced book
-    (``file_options``: how the --reps file is written, a ``ReadOptions``; None: detected)."""
+    (``file_options``: how the --reps file is written, a ``ReadOptions``; None: detected).
+    Returns the store, the instance and the whitespace prospects in it by planner id
+    (``include_prospects``: of market source ``source``, or of every source)."""
     from territory.cli.shared import load_rules_or_exit, open_configured_store, print_read_report
     from territory.config import load_settings
     from territory.planner.csv_io import PlanInputError, read_reps
@@ -58,30 +61,58 @@ def load_store_instance(
             raise InputError(str(exc)) from None
         print_read_report(report)
     try:
-        built = build_store_instance(store, crm, rule_config, overlay)
+        built = build_store_instance(store, crm, rule_config, overlay,
+                                     include_prospects=include_prospects, source=source)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     console.print(f"Planning from the synced {crm} store ({store.url}) with rules {rules_path}")
     for note in built.notes:
         console.print(f"  note: {note}")
-    return store, built.instance
+    return store, built.instance, built.prospects
 
 
 def scenario_saver(
-    console: Console, store: Any, name: str, options: PlanOptions
+    console: Console, store: Any, name: str, options: PlanOptions, prospects: dict[str, Any] | None = None
 ) -> Callable[[Plan, dict[str, Any]], None]:
-    """An ``on_plan`` hook for ``run_plan`` that stores the plan as scenario ``name``."""
-    from territory.sync.scenarios import MoveInput
+    """An ``on_plan`` hook for ``run_plan`` that stores the plan as scenario ``name``.
+
+    ``prospects`` (planner id -> whitespace prospect) are stored as placements, apart from
+    the CRM moves, and left out of the move figures (placing a prospect is not a move).
+    """
+    from territory.sync.scenarios import MoveInput, PlacementInput
 
     if store.scenarios.get(name) is not None:
         raise InputError(f"scenario {name!r} exists already: pass another --scenario name")
+    prospects = prospects or {}
 
     def save(plan: Plan, metrics: dict[str, Any]) -> None:
-        moves = [MoveInput(m.account_id, m.from_owner_id, m.to_owner_id, m.reason) for m in plan.moves]
-        store.scenarios.save(name, options.__dict__, json.loads(json.dumps(metrics, default=str)), moves)
-        console.print(f"Saved scenario {name!r} ({len(moves)} proposed moves) in the store.")
+        moves = [MoveInput(m.account_id, m.from_owner_id, m.to_owner_id, m.reason)
+                 for m in plan.moves if m.account_id not in prospects]
+        placements = [PlacementInput(p.source, p.key, p.name, plan.assignment[plan_id], p.territory_id,
+                                     p.potential, p.workload) for plan_id, p in prospects.items()]
+        if prospects:
+            count_crm_moves_only(metrics, plan, prospects)
+        store.scenarios.save(name, {**options.__dict__, "include_prospects": bool(prospects)},
+                             json.loads(json.dumps(metrics, default=str)), moves, placements)
+        placed = f" and {len(placements)} prospect placements (`territory market push --scenario {name}`)" if placements else ""
+        console.print(f"Saved scenario {name!r} ({len(moves)} proposed moves{placed}) in the store.")
 
     return save
+
+
+def count_crm_moves_only(metrics: dict[str, Any], plan: Plan, prospects: dict[str, Any]) -> None:
+    """Make the move figures count CRM accounts only and add the prospect figures."""
+    crm_moves = [m for m in plan.moves if m.account_id not in prospects]
+    placed_potential = sum(p.potential for p in prospects.values())
+    moved_potential = float(metrics.get("moved_potential") or 0.0)
+    crm_potential = moved_potential - placed_potential
+    share = float(metrics.get("moved_potential_share") or 0.0)
+    crm_total = (moved_potential / share if share > 0 else 0.0) - placed_potential
+    metrics.update(moves=len(crm_moves), moved_potential=max(0.0, crm_potential),
+                   moved_potential_share=max(0.0, crm_potential) / crm_total if crm_total > 0 else 0.0,
+                   prospects_placed=len(prospects), prospect_potential=placed_potential)
+    if isinstance(metrics.get("lp_lower_bound_moves"), (int, float)):
+        metrics["lp_lower_bound_moves"] = max(0.0, metrics["lp_lower_bound_moves"] - len(prospects))
 
 
 scenarios_app = typer.Typer(

@@ -94,6 +94,9 @@ def _render_company(a: EmuAccount) -> Props:
         "hs_parent_company_id": _ref(a.parent_n),
         "territory_lat": _num(a.lat),
         "territory_lon": _num(a.lon),
+        "address": a.street,
+        "phone": a.phone,
+        "description": a.description,
         "createdate": iso(a.created_at),
         "hs_lastmodifieddate": iso(a.modified_at),
         "hs_object_id": str(a.n),
@@ -337,7 +340,8 @@ def _float(name: str, value: str | None) -> float | None:
 
 def _company_changes(state: CrmState, props: dict[str, Any]) -> dict[str, Any]:
     simple = {"name": "name", "domain": "domain", "country": "country", "zip": "postal_code",
-              "city": "city", "industry": "industry"}
+              "city": "city", "industry": "industry", "address": "street", "phone": "phone",
+              "description": "description"}
     out: dict[str, Any] = {}
     for name, value in props.items():
         if name in simple:

@@ -221,6 +221,9 @@ def _account(state: CrmState) -> SObjectDef:
         "BillingCountry": lambda r: r.country,
         "BillingLatitude": lambda r: r.lat,
         "BillingLongitude": lambda r: r.lon,
+        "BillingStreet": lambda r: r.street,
+        "Phone": lambda r: r.phone,
+        "Description": lambda r: r.description,
     })
     writers = {
         "Name": _text("name", required=True), "OwnerId": _reference(state, "owner_n", ("owner",), owner=True),
@@ -229,6 +232,7 @@ def _account(state: CrmState) -> SObjectDef:
         "NumberOfEmployees": _number("employees", integer=True), "BillingCity": _text("city"),
         "BillingPostalCode": _text("postal_code", 20), "BillingCountry": _text("country", 80),
         "BillingLatitude": _number("lat"), "BillingLongitude": _number("lon"),
+        "BillingStreet": _text("street"), "Phone": _text("phone", 40), "Description": _text("description", 32000),
     }
     return SObjectDef(
         "Account", "account", getters, writers, required=("Name",),

@@ -73,6 +73,9 @@ class EmuAccount:
     employees: int | None = None
     annual_revenue: float | None = None
     parent_n: int | None = None
+    street: str | None = None
+    phone: str | None = None
+    description: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
     modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
     deleted: bool = False

@@ -169,6 +169,15 @@ class MarketStore:
                              .values(crm=crm, account_id=m.account_id, score=m.score, method=m.method,
                                      alternatives=list(m.alternatives)))
 
+    def link_created(self, source: str, prospect_key: str, account_id: str, crm: str) -> None:
+        """A prospect was created in the CRM as ``account_id`` (``market push``): it is no
+        longer whitespace, and the confirmed link survives re-imports and re-matches."""
+        self.decide(source, prospect_key, "confirmed", account_id)
+        source_id = self.source_id(source)
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(PROSPECTS).where(PROSPECTS.c.source_id == source_id, PROSPECTS.c.key == prospect_key)
+                         .values(crm=crm, account_id=account_id, score=1.0, method="created", alternatives=[]))
+
     def source_id(self, source: str) -> int:
         """Id of the source called ``source``. Raises KeyError when there is none."""
         with self.engine.connect() as conn:

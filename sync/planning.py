@@ -12,6 +12,11 @@ the median location of the accounts the rep owns today; reps without accounts st
 median of the whole book. Accounts without coordinates take the mean location of accounts
 sharing their country and first two postal digits (else their country, else the book). Every
 such estimate is counted in the notes so the user sees what the plan stands on.
+
+With ``include_prospects`` the whitespace of the market sources (unmatched prospects, see
+``sync.whitespace``) joins the instance as unowned accounts: potential by the rules'
+formula, workload by their coverage tier, located at their postal region's centre. Placing
+one is not a move; ``StoreInstance.prospects`` tells them apart by their planner id.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from territory import rules
 from territory.planner.instance import Instance, PlanAccount, PlanRep
 from territory.sync.book import Book, load_book
 from territory.sync.store import Store
+from territory.sync.whitespace import PlacedProspect, placed_prospects
 
 
 @dataclass
@@ -33,6 +39,7 @@ class StoreInstance:
 
     instance: Instance
     notes: list[str] = field(default_factory=list)
+    prospects: dict[str, PlacedProspect] = field(default_factory=dict)  # planner id -> prospect
 
 
 def build_store_instance(
@@ -40,8 +47,12 @@ def build_store_instance(
     crm: str,
     rule_config: rules.RulesConfig,
     overlay: dict[str, PlanRep] | None = None,
+    *,
+    include_prospects: bool = False,
+    source: str | None = None,
 ) -> StoreInstance:
-    """The planner instance for ``crm``'s synced book under ``rule_config``."""
+    """The planner instance for ``crm``'s synced book under ``rule_config`` (with the
+    whitespace prospects of ``source``, or of every source, when ``include_prospects``)."""
     book = load_book(store, crm)
     if not book.accounts:
         raise ValueError("the store holds no accounts: run `territory sync` first")
@@ -70,7 +81,40 @@ def build_store_instance(
     reps, rep_notes = _plan_reps(book, accounts, rule_config, overlay or {})
     notes.extend(rep_notes)
     notes.append(f"{len(locked)} accounts locked (open opportunities with grandfathering on, or named)")
-    return StoreInstance(Instance(accounts=accounts, reps=reps), notes)
+    prospects: dict[str, PlacedProspect] = {}
+    if include_prospects:
+        placed = placed_prospects(store, crm, rule_config, source, book, evaluation)
+        if not placed:
+            raise ValueError(f"no whitespace prospects{f' in source {source!r}' if source else ''} to plan with: "
+                             "import a list with `territory market import` (every prospect may match a CRM account)")
+        prospects = {p.plan_id: p for p in placed}
+        accounts = accounts + _prospect_accounts(placed, accounts, store, crm)
+        total = sum(p.potential for p in placed)
+        notes.append(f"{len(placed)} whitespace prospects included as unowned accounts (potential {total:,.0f}), "
+                     "placed at their postal region's centre; placing one is not a move")
+    return StoreInstance(Instance(accounts=accounts, reps=reps), notes, prospects)
+
+
+def _prospect_accounts(placed: list[PlacedProspect], accounts: tuple[PlanAccount, ...], store: Store,
+                       crm: str) -> tuple[PlanAccount, ...]:
+    """Unowned planner accounts for the prospects, at the mean location of the CRM accounts
+    sharing their country and first two postal digits (else their country, else the book)."""
+    rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
+    by_region: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for account in accounts:
+        row = rows[account.id]
+        by_region[_region(row)].append((account.lat, account.lon))
+        by_country[str(row["country"] or "")].append((account.lat, account.lon))
+    everything = [(a.lat, a.lon) for a in accounts]
+    out = []
+    for p in placed:
+        pool = by_region.get(_region(p.row)) or by_country.get(str(p.row["country"] or "")) or everything
+        lat, lon = np.mean(np.array(pool), axis=0)
+        out.append(PlanAccount(id=p.plan_id, name=p.name, owner_id=None, lat=float(lat), lon=float(lon),
+                               potential=p.potential, workload=p.workload, locked=False,
+                               industry=str(p.row["industry"]) if p.row.get("industry") else None))
+    return tuple(out)
 
 
 def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.RulesConfig) -> set[str]:

@@ -8,7 +8,7 @@ attempted before are first looked up in the CRM by marker, only the missing ones
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,19 +74,34 @@ def mark(store: Store, done: Sequence[tuple[int, str | None]], failed: Sequence[
 def deliver_activities(store: Store, connector: Any, rows: Sequence[dict[str, Any]],
                        requests: Sequence[ActivityRequest]) -> dict[str, WriteResult]:
     """Create the activities of ``rows`` exactly once; results by outbox key."""
+    def find(tried: list[ActivityRequest]) -> dict[str, str]:
+        keys = {r.external_key for r in tried}
+        return {str(a.external_key): a.id for a in connector.fetch_activities(sorted({r.account_id for r in tried}))
+                if a.external_key in keys}
+
+    return deliver_once(store, rows, requests, find, connector.apply_activities)
+
+
+def deliver_once(store: Store, rows: Sequence[dict[str, Any]], requests: Sequence[Any],
+                 find: Callable[[list[Any]], dict[str, str]],
+                 create: Callable[[list[Any]], list[WriteResult]]) -> dict[str, WriteResult]:
+    """Send the creates of outbox ``rows`` (``requests`` in the same order) exactly once.
+
+    Rows attempted before are looked up first (``find``: outbox key -> CRM id, for the
+    requests given); only the ones not found are created, their attempt counted before the
+    call. Rows are marked sent (with the CRM id) or failed; results by outbox key.
+    """
     out: dict[str, WriteResult] = {}
     tried = [(row, req) for row, req in zip(rows, requests) if row["attempts"] > 0]
     if tried:
-        keys = {row["external_key"] for row, _ in tried}
-        found = {a.external_key: a.id for a in connector.fetch_activities(sorted({r.account_id for _, r in tried}))
-                 if a.external_key in keys}
-        for row, req in tried:
+        found = find([req for _, req in tried])
+        for row, _ in tried:
             if row["external_key"] in found:
-                out[row["external_key"]] = WriteResult(req.account_id, True, created_id=found[row["external_key"]])
+                out[row["external_key"]] = WriteResult(row["external_key"], True, created_id=found[row["external_key"]])
     todo = [(row, req) for row, req in zip(rows, requests) if row["external_key"] not in out]
     if todo:
         count_attempt(store, [row["id"] for row, _ in todo])
-        for (row, _), result in zip(todo, connector.apply_activities([req for _, req in todo])):
+        for (row, _), result in zip(todo, create([req for _, req in todo])):
             out[row["external_key"]] = result
     done = [(row["id"], out[row["external_key"]].created_id) for row in rows if out[row["external_key"]].ok]
     failed = [(row["id"], f"{out[row['external_key']].error_code}: {out[row['external_key']].message}",

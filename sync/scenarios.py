@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from territory.sync.tables import PlanMoveRow, ScenarioRow, utc_now
+from territory.sync.tables import PlanMoveRow, PlanProspectRow, ScenarioRow, utc_now
 
 MOVE_STATUSES = ("proposed", "approved", "rejected", "applied")
 
@@ -22,6 +22,19 @@ class MoveInput:
     from_owner_id: str | None
     to_owner_id: str | None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacementInput:
+    """One market prospect a scenario places with a rep (not a move: it is not in the CRM)."""
+
+    source: str
+    prospect_key: str
+    name: str
+    to_owner_id: str
+    territory_id: str | None = None
+    potential: float = 0.0
+    workload: float = 0.0
 
 
 class ScenarioExistsError(ValueError):
@@ -40,8 +53,9 @@ class Scenarios:
         options: dict[str, Any],
         metrics: dict[str, Any],
         moves: Sequence[MoveInput],
+        placements: Sequence[PlacementInput] = (),
     ) -> int:
-        """Store a scenario with its moves (status ``proposed``); returns its id."""
+        """Store a scenario with its moves (status ``proposed``) and prospect placements."""
         with Session(self._engine) as session:
             if session.exec(select(ScenarioRow).where(ScenarioRow.name == name)).first():
                 raise ScenarioExistsError(f"scenario {name!r} exists: choose another name")
@@ -54,6 +68,7 @@ class Scenarios:
             session.add_all(
                 PlanMoveRow(scenario_id=scenario.id, **move.__dict__) for move in moves
             )
+            session.add_all(PlanProspectRow(scenario_id=scenario.id, **p.__dict__) for p in placements)
             session.commit()
             return scenario.id
 
@@ -69,6 +84,13 @@ class Scenarios:
                 .order_by(col(PlanMoveRow.id))
             ).all()
             return scenario, list(moves)
+
+    def placements(self, name: str) -> list[PlanProspectRow]:
+        """The prospects scenario ``name`` placed (empty when it has none or does not exist)."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            query = (select(PlanProspectRow).join(ScenarioRow, col(ScenarioRow.id) == col(PlanProspectRow.scenario_id))
+                     .where(ScenarioRow.name == name).order_by(col(PlanProspectRow.id)))
+            return list(session.exec(query).all())
 
     def names(self) -> list[str]:
         """Saved scenario names, oldest first."""

@@ -211,6 +211,26 @@ class PlanMoveRow(SQLModel, table=True):
     status: str = Field(default="proposed", max_length=16)  # proposed|approved|rejected|applied
 
 
+class PlanProspectRow(SQLModel, table=True):
+    """A market prospect a scenario placed with a rep (``plan --include-prospects``).
+
+    Kept apart from :class:`PlanMoveRow`: a prospect is not a CRM account, so its placement
+    is never published as an owner change; ``territory market push`` creates it instead.
+    """
+
+    __tablename__ = "plan_prospects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: int = Field(foreign_key="scenarios.id", index=True, ondelete="CASCADE")
+    source: str = Field(max_length=200)
+    prospect_key: str = Field(max_length=300)
+    name: str
+    to_owner_id: str = Field(max_length=64)
+    territory_id: str | None = None
+    potential: float = 0.0
+    workload: float = 0.0
+
+
 class LeaseRow(SQLModel, table=True):
     """Who may run scheduled work on this database, and until when."""
 

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
 from territory.connector.hubspot import access
+from territory.connector.hubspot.accounts import CompanyCreator
 from territory.connector.hubspot.approval import STATUS, HubSpotApproval
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
 from territory.connector.hubspot.writes import HubSpotWriter
+from territory.connector.market import NewAccount
 from territory.connector.proposals import (
     ChildMove,
     ChildMoveResult,
@@ -65,6 +67,7 @@ class HubSpotConnector:
         self.reader = HubSpotReader(self.client, search_cap=search_cap, search_lag=search_lag)
         self.writer = HubSpotWriter(self.client)
         self.approval = HubSpotApproval(self.client, self.writer)
+        self.companies = CompanyCreator(self.client, self.writer)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: object) -> HubSpotConnector:
@@ -99,6 +102,14 @@ class HubSpotConnector:
     def apply_activities(self, requests: Sequence[ActivityRequest]) -> list[WriteResult]:
         """Create tasks/notes on companies, marked ``[territory:KEY]``."""
         return self.writer.apply_activities(requests)
+
+    def create_accounts(self, requests: Sequence[NewAccount]) -> list[WriteResult]:
+        """Create companies for market prospects, the key marker in ``description`` (exactly once)."""
+        return self.companies.create(requests)
+
+    def find_created_accounts(self, requests: Sequence[NewAccount]) -> dict[str, str]:
+        """Key -> company id of the requests already created."""
+        return self.companies.find(requests)
 
     def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
         """Tasks and notes on these companies with our marker parsed back."""

@@ -197,25 +197,36 @@ class HubSpotWriter:
         return [results[i] for i in range(len(requests))]
 
     def _create_reconciled(self, kind: str, chunk: list[tuple[int, ActivityRequest]], stamp: str) -> dict[int, WriteResult]:
+        def find(todo: list[ActivityRequest]) -> dict[str, str]:
+            keys = {r.external_key for r in todo if r.external_key}
+            return {a.external_key: a.id for a in self.fetch_activities([r.account_id for r in todo])
+                    if a.external_key in keys}
+
+        return self.create_reconciled(f"{kind}s", chunk, lambda r, pos: _activity_input(r, stamp, pos),
+                                      lambda r: (r.account_id, r.external_key), find)
+
+    def create_reconciled(self, object_name: str, chunk: Sequence[tuple[int, Any]],
+                          make_input: Callable[[Any, int], dict[str, Any]],
+                          ids: Callable[[Any], tuple[str, str | None]],
+                          find: Callable[[list[Any]], dict[str, str]]) -> dict[int, WriteResult]:
         """Create one batch, each call sent once: after a failure that may have been applied
-        (a dropped connection, a lost answer, a 5xx), the markers are read back first and
-        only what is still missing is sent again, so a retry never makes a second copy."""
-        basic = self.client.api(f"{kind}s.basic")
+        (a dropped connection, a lost answer, a 5xx), the markers are read back first
+        (``find``: key -> id) and only what is still missing is sent again, so a retry never
+        makes a second copy. ``ids(item)`` is (record id for the result, idempotency key)."""
+        basic = self.client.api(f"{object_name}.basic")
         out: dict[int, WriteResult] = {}
-        todo = chunk
+        todo = list(chunk)
         for attempt in range(1, self.client.policy.max_attempts + 1):
             if attempt > 1:
-                keys = {r.external_key for _, r in todo if r.external_key}
-                found = {a.external_key: a.id for a in self.fetch_activities([r.account_id for _, r in todo])
-                         if a.external_key in keys}
-                out.update({i: WriteResult(r.account_id, True, created_id=found[r.external_key])
-                            for i, r in todo if r.external_key in found})
-                todo = [(i, r) for i, r in todo if r.external_key not in found]
+                found = find([r for _, r in todo])
+                out.update({i: WriteResult(ids(r)[0], True, created_id=found[str(ids(r)[1])])
+                            for i, r in todo if ids(r)[1] in found})
+                todo = [(i, r) for i, r in todo if ids(r)[1] not in found]
                 if not todo:
                     return out
-            inputs = [_activity_input(r, stamp, pos) for pos, (_, r) in enumerate(todo)]
+            inputs = [make_input(r, pos) for pos, (_, r) in enumerate(todo)]
             try:
-                out.update(self._batch_write(f"{kind}s", "create", inputs, [(i, r.account_id) for i, r in todo],
+                out.update(self._batch_write(object_name, "create", inputs, [(i, ids(r)[0]) for i, r in todo],
                                              lambda item, kw: basic.create(_without_trace(item), **kw), attempts=1))
                 return out
             except RetriableCrmError as exc:

@@ -21,6 +21,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from territory.config.settings import Settings
 from territory.connector.errors import CrmError, FatalCrmError, SessionExpiredError
+from territory.connector.market import NewAccount
 from territory.connector.proposals import (
     ChildMove,
     ChildMoveResult,
@@ -42,7 +43,7 @@ from territory.connector.records import (
     WriteResult,
 )
 from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from territory.connector.salesforce import proposals, writer
+from territory.connector.salesforce import accounts, proposals, writer
 from territory.connector.salesforce.approval_schema import (
     OBJECT,
     STATUS_FIELD,
@@ -178,6 +179,14 @@ class SalesforceConnector:
     def complete_activities(self, activity_ids: Sequence[str]) -> list[WriteResult]:
         """Mark Tasks completed."""
         return writer.complete_activities(self._call, activity_ids)
+
+    def create_accounts(self, requests_: Sequence[NewAccount]) -> list[WriteResult]:
+        """Create Accounts for market prospects, the key marker in Description (exactly once)."""
+        return accounts.create_accounts(self._call, self._call_once, self._retry, requests_)
+
+    def find_created_accounts(self, requests_: Sequence[NewAccount]) -> dict[str, str]:
+        """Key -> Account id of the requests already created."""
+        return accounts.find_created(self._call, requests_)
 
     # approval loop -----------------------------------------------------------------------
     def _metadata(self, fn: Callable[[Any], T], what: str = "") -> T:

@@ -29,6 +29,8 @@ _STANDARD: dict[str, dict[str, tuple[str, tuple[str, str], str]]] = {
         "createdate": ("Create Date", _D, "companyinformation"),
         "hs_lastmodifieddate": ("Last Modified Date", _D, "companyinformation"),
         "hs_object_id": ("Record ID", _N, "companyinformation"),
+        "address": ("Street Address", _S, "companyinformation"), "phone": ("Phone Number", _S, "companyinformation"),
+        "description": ("Description", ("string", "textarea"), "companyinformation"),
     },
     "deals": {
         "dealname": ("Deal Name", _S, "dealinformation"), "amount": ("Amount", _N, "dealinformation"),

@@ -68,6 +68,8 @@ def _legacy() -> list[ObjectDef]:
             FieldDef("BillingCountry", s, "Billing Country", 80),
             FieldDef("BillingLatitude", n, "Billing Latitude", precision=18, scale=15),
             FieldDef("BillingLongitude", n, "Billing Longitude", precision=18, scale=15),
+            FieldDef("BillingStreet", "textarea", "Billing Street", 255), FieldDef("Phone", "phone", "Account Phone", 40),
+            FieldDef("Description", "textarea", "Account Description", 32000),
         ], kind="account", enable_history=True, enable_activities=True),
         _object("Opportunity", "006", [
             FieldDef("Name", s, "Name", 120, required=True), ref("AccountId", "Account", "Account"),
