@@ -27,13 +27,13 @@ def push_command(
     yes: bool = typer.Option(False, "--yes", help="No cap: create every placed prospect."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Create the prospects a scenario placed as accounts (Salesforce) / companies (HubSpot),
-    owned by their planned rep, each with an audit note naming the market source.
+    """Create the prospects a scenario placed as accounts (Salesforce) / companies (HubSpot), owned by their planned rep, each with an audit note naming the market source.
 
-    Every create goes through the outbox with an idempotency key written on the record, so
-    re-runs, lost answers and crashes never make a second account. Prospects that match a CRM
-    account by now, left their source or whose planned rep is inactive are skipped. Run with
-    --dry-run first: it lists what would be created.
+    Every create goes through the outbox with an idempotency key written on the record, so re-runs, lost answers and crashes never make a second account. Prospects that match a CRM account by now, left their source or whose planned rep is inactive are skipped.
+
+    Run with --dry-run first: it lists what would be created. More than 200 creates (or --max N) are refused with nothing written; --yes lifts the cap.
+
+    Exit codes: 0 ok, 2 unknown scenario, no placements or over the cap, 3 fatal CRM error, 4 some creates or notes failed (a re-run finishes them), 5 the store is busy.
     """
     from territory.cli.approval_cmd import loop_context
     from territory.sync.market_push import DEFAULT_MAX, PushError, push

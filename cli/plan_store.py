@@ -151,7 +151,8 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """The moves of one scenario with their reasons and approval status."""
-    found = _store().scenarios.get(name)
+    store = _store()
+    found = store.scenarios.get(name)
     if found is None:
         raise InputError(f"no scenario {name!r}: see `territory scenarios list`")
     _, moves = found
@@ -166,6 +167,10 @@ def show_command(
     for row in rows:
         table.add_row(*(_cell(row[c]) for c in row))
     Console().print(table)
+    placed = store.scenarios.placements(name)
+    if placed:  # market prospects the plan placed: not moves, created by `territory market push`
+        Console().print(f"{len(placed)} market prospects placed (potential {sum(p.potential for p in placed):,.0f}); "
+                        f"create them in the CRM with `territory market push --scenario {name}`")
 
 
 def _store() -> Any:
