@@ -11,38 +11,20 @@ from typing import Any
 
 import pytest
 
-from territory.cli.errors import run_with_exit_codes
-from territory.cli.main import app
-from territory.emulator import start_emulator
-from territory.sync import open_store
-from territory.sync.draft_rules import draft_rules_yaml
 from territory.sync.whitespace import whitespace_report
+from tests.market_support import run, synced_store
 
 APOLLO_PEOPLE = ["First Name", "Last Name", "Title", "Company", "Email", "Mobile Phone", "# Employees", "Industry",
                  "Website", "Company Street", "Company City", "Company Postal Code", "Company Country",
                  "Annual Revenue", "Apollo Contact Id"]
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = run_with_exit_codes(app, args)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 @pytest.fixture(params=["hubspot", "salesforce"])
 def synced(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    monkeypatch.chdir(tmp_path)
-    with start_emulator(accounts=200, seed=31) as emu:
-        for key, value in emu.env(request.param).items():
-            monkeypatch.setenv(key, value)
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        monkeypatch.setenv("TERRITORY_DB_URL", url)
-        monkeypatch.setenv("TERRITORY_RULES", str(tmp_path / "territory.yaml"))
-        assert run_with_exit_codes(app, ["sync"]) in (0, 4)
-        store = open_store(url)
-        (tmp_path / "territory.yaml").write_text(draft_rules_yaml(store, request.param), encoding="utf-8")
-        accounts = [r for r in store.iter_records("accounts", crm=request.param) if r["domain"] and r["postal_code"]]
-        yield {"crm": request.param, "store": store, "accounts": accounts, "dir": tmp_path}
+    with synced_store(request.param, tmp_path, monkeypatch, accounts=200, seed=31) as found:
+        store = found["store"]
+        found["accounts"] = [r for r in store.iter_records("accounts", crm=request.param) if r["domain"] and r["postal_code"]]
+        yield found
 
 
 def _variant(name: str) -> str:

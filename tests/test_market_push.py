@@ -16,21 +16,11 @@ from typing import Any
 
 import pytest
 
-from territory.cli.errors import run_with_exit_codes
-from territory.cli.main import app
-from territory.emulator import start_emulator
-from territory.sync import open_store
-from territory.sync.draft_rules import draft_rules_yaml
+from tests.market_support import run, synced_store
 
 NEW_COMPANIES = ("Quellwerk Pumpen GmbH", "Zeitraum Kältetechnik AG", "Nordlicht Fördertechnik KG",
                  "Ostwind Hydraulik UG (haftungsbeschränkt)")
 COLUMNS = ["Company", "Website", "Postal Code", "City", "Country", "Industry", "Employees", "Annual Revenue"]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = run_with_exit_codes(app, args)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def payload(output: str) -> Any:
@@ -41,16 +31,8 @@ def payload(output: str) -> Any:
 def market(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
            capsys: pytest.CaptureFixture[str]) -> Iterator[dict[str, Any]]:
     """A synced store with rules and an imported list: two known companies, four new ones."""
-    monkeypatch.chdir(tmp_path)
-    with start_emulator(accounts=120, seed=41) as emu:
-        for key, value in emu.env(request.param).items():
-            monkeypatch.setenv(key, value)
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        monkeypatch.setenv("TERRITORY_DB_URL", url)
-        monkeypatch.setenv("TERRITORY_RULES", str(tmp_path / "territory.yaml"))
-        assert run(["sync"], capsys)[0] in (0, 4)
-        store = open_store(url)
-        (tmp_path / "territory.yaml").write_text(draft_rules_yaml(store, request.param), encoding="utf-8")
+    with synced_store(request.param, tmp_path, monkeypatch, accounts=120, seed=41) as found:
+        store = found["store"]
         known = [r for r in store.iter_records("accounts", crm=request.param) if r["domain"] and r["postal_code"]][:2]
         rows = [[k["name"], f"https://www.{k['domain']}/", k["postal_code"], k["city"], k["country"], "", "50", ""]
                 for k in known]
@@ -60,7 +42,7 @@ def market(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
             csv.writer(handle).writerows([COLUMNS, *rows])
         code, output = run(["market", "import", str(tmp_path / "list.csv"), "--source", "fair"], capsys)
         assert code == 0, output
-        yield {"crm": request.param, "emu": emu, "store": store, "dir": tmp_path}
+        yield found
 
 
 def _plan(scenario: str, capsys: pytest.CaptureFixture[str], folder: Path) -> dict[str, Any]:
