@@ -111,8 +111,11 @@ def count_crm_moves_only(metrics: dict[str, Any], plan: Plan, prospects: dict[st
     metrics.update(moves=len(crm_moves), moved_potential=max(0.0, crm_potential),
                    moved_potential_share=max(0.0, crm_potential) / crm_total if crm_total > 0 else 0.0,
                    prospects_placed=len(prospects), prospect_potential=placed_potential)
-    if isinstance(metrics.get("lp_lower_bound_moves"), (int, float)):
-        metrics["lp_lower_bound_moves"] = max(0.0, metrics["lp_lower_bound_moves"] - len(prospects))
+    bound = metrics.get("lp_lower_bound_moves")
+    if isinstance(bound, (int, float)):  # every prospect counted in the bound as a forced move
+        bound = metrics["lp_lower_bound_moves"] = max(0.0, bound - len(prospects))
+        gap = len(crm_moves) / bound - 1.0 if bound > 0 else (0.0 if not crm_moves else None)
+        metrics.update(gap=gap, moves_gap=gap)
 
 
 scenarios_app = typer.Typer(

@@ -129,11 +129,14 @@ def test_push_finds_the_created_account_by_its_marker_when_a_crash_left_it_unrec
     assert _synced_accounts_named(market, capsys) == Counter({name: 1 for name in NEW_COMPANIES})
 
 
-def test_push_writes_nothing_when_more_accounts_than_the_cap_would_be_created(
+def test_push_writes_nothing_when_over_the_cap_unknown_or_the_store_is_busy(
         market: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     _plan("big", capsys, market["dir"])
     code, output = run(["market", "push", "--scenario", "big", "--max", "2"], capsys)
     assert code == 2 and "--max 4" in output
-    assert _synced_accounts_named(market, capsys) == Counter()
     code, output = run(["market", "push", "--scenario", "unknown"], capsys)
     assert code == 2 and "no scenario 'unknown'" in output
+    assert market["store"].leases.acquire("store", "agent-on-host-b:77", 600)
+    code, output = run(["market", "push", "--scenario", "big", "--yes"], capsys)
+    assert code == 5 and "agent-on-host-b:77" in output
+    assert _synced_accounts_named(market, capsys) == Counter()
