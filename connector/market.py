@@ -31,7 +31,7 @@ class NewAccount:
     postal_code: str | None = None
     city: str | None = None
     country: str | None = None
-    industry: str | None = None
+    industry: str | None = None  # for the description: the CRMs' industry fields are picklists
     employees: float | None = None
     annual_revenue: float | None = None
     phone: str | None = None

@@ -3,6 +3,9 @@
 The idempotency key is written at the end of ``Description``. Long text areas cannot be
 filtered in SOQL, so the read-back queries Accounts by ``Name`` and parses the marker from
 each Description; SOQL reads are consistent, so a create that happened is always found.
+``Industry`` is not written: lists name industries in their own words (LinkedIn's, NACE),
+which would fill the org's picklist with free text or fail where it is restricted; the
+description names the listed industry instead.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from territory.connector.records import WriteResult
 from territory.connector.salesforce.mapping import MARKER
 from territory.connector.salesforce.writer import Call, _collection, _result, chunks
 
-NAMES_PER_QUERY = 100
+NAMES_PER_QUERY = 30  # keeps the GET query URL well below the REST URI limit (16 KB)
 
 
 def account_body(request: NewAccount) -> dict[str, Any]:
@@ -25,7 +28,7 @@ def account_body(request: NewAccount) -> dict[str, Any]:
     values: dict[str, Any] = {
         "Name": request.name[:255], "OwnerId": request.owner_id, "Website": request.domain,
         "BillingStreet": request.street, "BillingPostalCode": request.postal_code, "BillingCity": request.city,
-        "BillingCountry": request.country, "Industry": request.industry, "Phone": request.phone,
+        "BillingCountry": request.country, "Phone": request.phone,
         "NumberOfEmployees": int(request.employees) if request.employees is not None else None,
         "AnnualRevenue": request.annual_revenue, "Description": description_with_marker(request),
     }
