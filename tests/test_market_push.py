@@ -140,3 +140,19 @@ def test_push_writes_nothing_when_over_the_cap_unknown_or_the_store_is_busy(
     code, output = run(["market", "push", "--scenario", "big", "--yes"], capsys)
     assert code == 5 and "agent-on-host-b:77" in output
     assert _synced_accounts_named(market, capsys) == Counter()
+
+
+def test_push_skips_a_placed_prospect_when_it_matches_a_crm_account_by_now(
+        market: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    _plan("late", capsys, market["dir"])
+    placed = market["store"].scenarios.placements("late")[0]
+    existing = next(iter(market["store"].iter_records("accounts", crm=market["crm"])))["id"]
+    code, output = run(["market", "confirm", placed.prospect_key, existing], capsys)  # someone entered it meanwhile
+    assert code == 0, output
+    code, output = run(["market", "push", "--scenario", "late", "--json"], capsys)
+    assert code == 0, output
+    result = payload(output)
+    assert result["created"] == len(NEW_COMPANIES) - 1
+    assert result["skipped"] == [{"prospect_key": placed.prospect_key, "name": placed.name,
+                                  "reason": f"now matches CRM account {existing}"}]
+    assert _synced_accounts_named(market, capsys)[placed.name] == 0
