@@ -107,7 +107,8 @@ def crm_parties(store: Store, crm: str, rule_config: rules.RulesConfig | None) -
 
 def match_rows(prospects: Sequence[ProspectRow], accounts: Sequence[Party], address_at: int,
                decisions: dict[str, tuple[str, str | None]]) -> list[Match]:
-    """Match, honouring decisions: confirmed pairs are kept as they are, rejected pairs never return."""
+    """Match, honouring decisions: confirmed pairs are kept as they are, rejected pairs never
+    return, prospects created in the CRM by ``market push`` stay linked to their new account."""
     parties = [Party(p.key, p.get("name") or "", p.get("domain"), p.get("postal_code"), p.get("city"), p.get("country"))
                for p in prospects]
     rejected = [(key, account) for key, (kind, account) in decisions.items() if kind == "rejected" and account]
@@ -116,9 +117,11 @@ def match_rows(prospects: Sequence[ProspectRow], accounts: Sequence[Party], addr
     out = []
     for match in found:
         kind, account = decisions.get(match.prospect_key, ("", None))
-        if kind == "confirmed" and account in known:
+        if kind in ("confirmed", "created") and account in known:
             method = match.method if match.account_id == account else "none"
             match = Match(match.prospect_key, account, 1.0, method)
+        elif kind == "created" and account:  # created by `market push`, not synced yet: still not whitespace
+            match = Match(match.prospect_key, account, 1.0, "none")
         elif kind == "rejected" and account is None:
             match = Match(match.prospect_key, None, 0.0, "none")
         out.append(match)
@@ -171,12 +174,13 @@ class MarketStore:
 
     def link_created(self, source: str, prospect_key: str, account_id: str, crm: str) -> None:
         """A prospect was created in the CRM as ``account_id`` (``market push``): it is no
-        longer whitespace, and the confirmed link survives re-imports and re-matches."""
-        self.decide(source, prospect_key, "confirmed", account_id)
+        longer whitespace, and the link survives re-imports and re-matches, also before the
+        next sync brings the new account into the store."""
+        self.decide(source, prospect_key, "created", account_id)
         source_id = self.source_id(source)
         with self.engine.begin() as conn:
             conn.execute(sa.update(PROSPECTS).where(PROSPECTS.c.source_id == source_id, PROSPECTS.c.key == prospect_key)
-                         .values(crm=crm, account_id=account_id, score=1.0, method="created", alternatives=[]))
+                         .values(crm=crm, account_id=account_id, score=1.0, method="none", alternatives=[]))
 
     def source_id(self, source: str) -> int:
         """Id of the source called ``source``. Raises KeyError when there is none."""

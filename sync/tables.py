@@ -359,6 +359,6 @@ class MarketDecisionRow(SQLModel, table=True):
 
     source_name: str = Field(primary_key=True, max_length=200)
     prospect_key: str = Field(primary_key=True, max_length=300)
-    decision: str = Field(max_length=16)  # confirmed | rejected
+    decision: str = Field(max_length=16)  # confirmed | rejected | created (by `market push`)
     account_id: str | None = None
     decided_at: datetime = _ts()

@@ -107,6 +107,12 @@ def test_push_creates_no_duplicate_account_when_the_crm_answer_is_lost(
     assert method == "POST" and path.endswith(("/composite/sobjects", "/companies/batch/create"))
     assert server.faults.injected.get("lost_response") == 1
     assert payload(output)["created"] == len(NEW_COMPANIES)
+    code, output = run(["market", "import", str(market["dir"] / "list.csv"), "--source", "fair"], capsys)
+    assert code == 0, output  # re-imported before the next sync: the created ones are no whitespace
+    from territory.sync.market import MarketStore
+
+    linked = {p["name"]: p["account_id"] for p in MarketStore(market["store"]).prospects("fair")}
+    assert all(linked[name] for name in NEW_COMPANIES)
     assert _synced_accounts_named(market, capsys) == Counter({name: 1 for name in NEW_COMPANIES})
 
 
