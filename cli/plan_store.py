@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # loaded inside the commands, so --help stays fast
 
 SCENARIO_KEYS = (
     "moves", "moved_potential_share", "after_max_deviation_potential",
-    "after_max_deviation_workload", "travel_after", "solver_status",
+    "after_max_deviation_workload", "travel_after", "solver_status", "prospects_placed",
 )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from territory import rules
 from territory.planner.instance import Instance, PlanAccount, PlanRep
 from territory.sync.book import Book, load_book
+from territory.sync.market import MarketStore
 from territory.sync.store import Store
 from territory.sync.whitespace import PlacedProspect, placed_prospects
 
@@ -83,6 +84,10 @@ def build_store_instance(
     notes.append(f"{len(locked)} accounts locked (open opportunities with grandfathering on, or named)")
     prospects: dict[str, PlacedProspect] = {}
     if include_prospects:
+        known_sources = [s["name"] for s in MarketStore(store).sources()]
+        if source is not None and source not in known_sources:
+            raise ValueError(f"no market source {source!r} (imported: {', '.join(known_sources) or 'none yet'}): "
+                             "see `territory market import`")
         placed = placed_prospects(store, crm, rule_config, source, book, evaluation)
         if not placed:
             raise ValueError(f"no whitespace prospects{f' in source {source!r}' if source else ''} to plan with: "

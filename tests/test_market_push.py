@@ -70,6 +70,8 @@ def test_plan_places_whitespace_prospects_apart_from_crm_moves_when_including_pr
     assert metrics["moves"] == len(moves) and metrics["prospects_placed"] == len(NEW_COMPANIES)
     active = {r["id"] for r in store.iter_records("owners", crm=market["crm"]) if r["is_active"]}
     assert all(p.to_owner_id in active and p.potential > 0 and p.workload > 0 for p in placements)
+    code, output = run(["plan", "--include-prospects", "--source", "trade-fair", "--scenario", "x"], capsys)
+    assert code == 2 and "no market source 'trade-fair' (imported: fair)" in output
 
 
 def test_push_creates_each_placed_prospect_once_owned_by_its_planned_rep_when_run_twice(
