@@ -6,10 +6,11 @@ cumulative potential, workload = touches per quarter of the tier. With grandfath
 accounts with an open opportunity are locked to their owner, and so are named accounts that
 are already with their named owner.
 
-The CRM holds no home address for reps, so a rep's home is taken from an optional reps.csv
-overlay (``id,name,lat,lon,capacity,active,industries[,target_weight]``) or else estimated as
-the median location of the accounts the rep owns today; reps without accounts start at the
-median of the whole book. Accounts without coordinates take the mean location of accounts
+The CRM holds no home address for reps, so a rep's home is taken from an optional homes file
+(``id,lat,lon`` plus any other reps.csv column: name, capacity, active, industries,
+target_weight, mode; ``planner.csv_io.read_rep_overrides``) or else estimated as the median
+location of the accounts the rep owns today; reps without accounts start at the median of the
+whole book. Ids in the homes file that are not synced reps are named in the notes. Accounts without coordinates take the mean location of accounts
 sharing their country and first two postal digits (else their country, else the book). Every
 such estimate is counted in the notes so the user sees what the plan stands on.
 """
@@ -17,11 +18,13 @@ such estimate is counted in the notes so the user sees what the plan stands on.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from territory import rules
+from territory.planner.csv_io import RepOverride
 from territory.planner.instance import Instance, PlanAccount, PlanRep
 from territory.sync.book import Book, load_book
 from territory.sync.store import Store
@@ -39,7 +42,7 @@ def build_store_instance(
     store: Store,
     crm: str,
     rule_config: rules.RulesConfig,
-    overlay: dict[str, PlanRep] | None = None,
+    overlay: Mapping[str, RepOverride] | None = None,
 ) -> StoreInstance:
     """The planner instance for ``crm``'s synced book under ``rule_config``."""
     book = load_book(store, crm)
@@ -51,7 +54,7 @@ def build_store_instance(
     potential = np.asarray(evaluation.facts.potential, dtype=float)
     workload = np.asarray(evaluation.facts.workload, dtype=float)
     locked = _locked_ids(book, evaluation, rule_config)
-    points, notes = _account_points(store, crm, book)
+    points, postal_codes, notes = _account_points(store, crm, book)
     rep_ids = {rep.id for rep in book.reps}
     accounts = tuple(
         PlanAccount(
@@ -64,6 +67,7 @@ def build_store_instance(
             workload=float(workload[i]),
             locked=a.id in locked,
             industry=a.industry,
+            postal_code=postal_codes.get(a.id),
         )
         for i, a in enumerate(book.accounts)
     )
@@ -84,9 +88,13 @@ def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.Rul
     return locked
 
 
-def _account_points(store: Store, crm: str, book: Book) -> tuple[dict[str, tuple[float, float]], list[str]]:
-    """Coordinates per account id, estimating the missing ones from their neighbours."""
+def _account_points(
+    store: Store, crm: str, book: Book
+) -> tuple[dict[str, tuple[float, float]], dict[str, str], list[str]]:
+    """Coordinates per account id (estimating the missing ones from their neighbours) and
+    postal codes (for drive times keyed by postal code)."""
     rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
+    postal_codes = {key: str(row["postal_code"]) for key, row in rows.items() if row["postal_code"]}
     known: dict[str, tuple[float, float]] = {}
     by_region: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -109,7 +117,7 @@ def _account_points(store: Store, crm: str, book: Book) -> tuple[dict[str, tuple
         known[account.id] = tuple(np.mean(np.array(pool), axis=0)) if pool else book_centre  # type: ignore[assignment]
         estimated += 1
     notes = [f"{estimated} accounts without coordinates placed at their postal region's centre"] if estimated else []
-    return known, notes
+    return known, postal_codes, notes
 
 
 def _region(row: dict[str, object]) -> tuple[str, str]:
@@ -120,7 +128,7 @@ def _plan_reps(
     book: Book,
     accounts: tuple[PlanAccount, ...],
     rule_config: rules.RulesConfig,
-    overlay: dict[str, PlanRep],
+    overlay: Mapping[str, RepOverride],
 ) -> tuple[tuple[PlanRep, ...], list[str]]:
     owned: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for account in accounts:
@@ -131,19 +139,29 @@ def _plan_reps(
     reps: list[PlanRep] = []
     estimated = 0
     for rep in book.reps:
-        if rep.id in overlay:
-            given = overlay[rep.id]
-            reps.append(PlanRep(**{**given.__dict__, "active": given.active and rep.active}))
-            continue
         points = owned.get(rep.id)
         home = np.median(np.array(points), axis=0) if points else centre
-        estimated += 1
-        reps.append(PlanRep(id=rep.id, name=rep.name, lat=float(home[0]), lon=float(home[1]),
-                            capacity=capacity, active=rep.active))
+        synced = PlanRep(id=rep.id, name=rep.name, lat=float(home[0]), lon=float(home[1]),
+                         capacity=capacity, active=rep.active)
+        given = overlay.get(rep.id)
+        if given is None or "lat" not in given.values:
+            estimated += 1
+        if given is not None:
+            # a departed rep stays departed whatever the file says
+            values = {**given.values, "active": bool(given.values.get("active", True)) and rep.active}
+            synced = replace(synced, **values)  # type: ignore[arg-type]
+        reps.append(synced)
     notes = []
     if estimated:
         notes.append(
             f"{estimated} reps without a home location in --reps: home estimated as the median "
             "location of their accounts (the book's median for reps without accounts)"
         )
+    synced_ids = {rep.id for rep in book.reps}
+    unknown = sorted((o for o in overlay.values() if o.rep_id not in synced_ids), key=lambda o: o.line)
+    if unknown:
+        listed = ", ".join(f"{o.rep_id} (line {o.line})" for o in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        notes.append(f"{len(unknown)} rep ids in --reps are not synced reps and were ignored: {listed}{more}; "
+                     "check the ids against `territory export owners`")
     return tuple(sorted(reps, key=lambda r: r.id)), notes

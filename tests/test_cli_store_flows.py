@@ -154,3 +154,25 @@ def test_rules_draft_refuses_to_overwrite_when_file_exists(synced: Any) -> None:
     from territory.cli.errors import run_with_exit_codes
 
     assert run_with_exit_codes(app, ["rules", "draft", "--out", str(folder / "draft.yaml")]) == 2
+
+
+def test_store_plan_takes_homes_file_and_names_unknown_rep_ids_when_given(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    owners = [r for r in store.iter_records("owners", crm="hubspot") if r["is_active"]]
+    homes = folder / "homes.csv"
+    homes.write_text(f"id,lat,lon\n{owners[0]['id']},52.52,13.40\nNOPE-1,48.1,11.6\n", encoding="utf-8")
+    result = runner.invoke(app, ["plan", "--scenario", "homes", "--reps", str(homes), "--time-limit", "3",
+                                 "--json", str(folder / "m.json")])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "1 rep ids in --reps are not synced reps and were ignored: NOPE-1 (line 3)" in flat
+    assert f"{len(owners) - 1 + sum(1 for r in store.iter_records('owners', crm='hubspot') if not r['is_active'])} " \
+           "reps without a home location" in flat
+    assert owners[0]["name"] in result.output  # the table names reps
+    metrics = json.loads((folder / "m.json").read_text())
+    assert owners[0]["id"] in metrics["rep_travel_minutes_per_visit"]  # --json keeps ids
+    shown = runner.invoke(app, ["scenarios", "show", "homes"], env={"COLUMNS": "250"})
+    moves = json.loads(runner.invoke(app, ["scenarios", "show", "homes", "--json"]).stdout)
+    names = {r["id"]: r["name"] for r in store.iter_records("owners", crm="hubspot")}
+    assert moves and f"{names[moves[0]['to_owner_id']]} ({moves[0]['to_owner_id']})" in " ".join(shown.output.split())
