@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from territory import rules
 from territory.planner.csv_io import RepOverride
-from territory.planner.instance import Instance, PlanAccount, PlanRep
+from territory.planner.instance import VISIT_MODES, Instance, PlanAccount, PlanRep
 from territory.sync.book import Book, load_book
 from territory.sync.store import Store
 
@@ -54,7 +55,10 @@ def build_store_instance(
     potential = np.asarray(evaluation.facts.potential, dtype=float)
     workload = np.asarray(evaluation.facts.workload, dtype=float)
     locked = _locked_ids(book, evaluation, rule_config)
-    points, postal_codes, notes = _account_points(store, crm, book)
+    rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
+    points, notes = _account_points(rows, book)
+    modes, mode_notes = _visit_modes(rows)
+    notes.extend(mode_notes)
     rep_ids = {rep.id for rep in book.reps}
     accounts = tuple(
         PlanAccount(
@@ -67,7 +71,8 @@ def build_store_instance(
             workload=float(workload[i]),
             locked=a.id in locked,
             industry=a.industry,
-            postal_code=postal_codes.get(a.id),
+            postal_code=str(rows[a.id]["postal_code"] or "") or None,
+            visit_mode=modes.get(a.id, "field"),
         )
         for i, a in enumerate(book.accounts)
     )
@@ -75,6 +80,24 @@ def build_store_instance(
     notes.extend(rep_notes)
     notes.append(f"{len(locked)} accounts locked (open opportunities with grandfathering on, or named)")
     return StoreInstance(Instance(accounts=accounts, reps=reps), notes)
+
+
+def _visit_modes(rows: dict[str, dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
+    """Visit mode per account id from the synced CRM values (field, remote, hybrid; anything
+    else counts as field and is counted in a note)."""
+    modes: dict[str, str] = {}
+    unknown: dict[str, int] = defaultdict(int)
+    for account_id, row in rows.items():
+        value = str(row.get("visit_mode") or "").strip().lower()
+        if value in VISIT_MODES:
+            modes[account_id] = value
+        elif value:
+            unknown[value] += 1
+    if not unknown:
+        return modes, []
+    listed = ", ".join(f"{value!r} ({count})" for value, count in sorted(unknown.items())[:5])
+    return modes, [f"{sum(unknown.values())} accounts have a visit mode other than {', '.join(VISIT_MODES)} "
+                   f"in the CRM ({listed}): planned as field accounts"]
 
 
 def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.RulesConfig) -> set[str]:
@@ -89,12 +112,9 @@ def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.Rul
 
 
 def _account_points(
-    store: Store, crm: str, book: Book
-) -> tuple[dict[str, tuple[float, float]], dict[str, str], list[str]]:
-    """Coordinates per account id (estimating the missing ones from their neighbours) and
-    postal codes (for drive times keyed by postal code)."""
-    rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
-    postal_codes = {key: str(row["postal_code"]) for key, row in rows.items() if row["postal_code"]}
+    rows: dict[str, dict[str, Any]], book: Book
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Coordinates per account id, estimating the missing ones from their neighbours."""
     known: dict[str, tuple[float, float]] = {}
     by_region: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -117,7 +137,7 @@ def _account_points(
         known[account.id] = tuple(np.mean(np.array(pool), axis=0)) if pool else book_centre  # type: ignore[assignment]
         estimated += 1
     notes = [f"{estimated} accounts without coordinates placed at their postal region's centre"] if estimated else []
-    return known, postal_codes, notes
+    return known, notes
 
 
 def _region(row: dict[str, object]) -> tuple[str, str]:
