@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from territory.planner.distance import DistanceModel, build_distance_model
 from territory.planner.instance import Instance
-from territory.planner.travel import minutes_per_visit
+from territory.planner.travel import fallback_accounts, minutes_per_visit
 from territory.planner.validate import balance_targets, relative_deviation, rep_loads
 
 
@@ -159,3 +159,20 @@ def rep_rows(instance: Instance, assignment: Mapping[str, str]) -> list[RepRow]:
         )
         for i, rep in enumerate(instance.reps)
     ]
+
+
+def travel_report(instance: Instance, assignment: Mapping[str, str]) -> dict[str, object]:
+    """The metrics.json travel keys beyond ``plan_metrics``: settings, source and per-rep
+    minutes per visit (``{rep_id: {"before": .., "after": ..}}``)."""
+    _, before = minutes_per_visit(instance, current_assignment(instance))
+    _, after = minutes_per_visit(instance, assignment)
+    return {
+        "travel_road_factor": instance.travel.road_factor,
+        "travel_speed_kmh": instance.travel.speed_kmh,
+        "travel_times_source": "matrix" if instance.travel.minutes else "estimate",
+        "travel_times_fallback_accounts": fallback_accounts(instance),
+        "rep_travel_minutes_per_visit": {
+            rep.id: {"before": round(float(before[i]), 2), "after": round(float(after[i]), 2)}
+            for i, rep in enumerate(instance.reps)
+        },
+    }

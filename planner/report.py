@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from territory.planner.instance import Instance, Plan, PlanOptions
-from territory.planner.metrics import plan_metrics
-from territory.planner.travel import travel_report
+from territory.planner.metrics import plan_metrics, travel_report
 from territory.planner.validate import balance_deviations, validate_plan
 
 

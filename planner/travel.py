@@ -128,21 +128,3 @@ def travel_notes(instance: Instance, source: str = "the drive-time matrix") -> l
         f"at {instance.travel.speed_kmh:g} km/h)."
     ]
 
-
-def travel_report(instance: Instance, assignment: Mapping[str, str]) -> dict[str, object]:
-    """The metrics.json travel keys beyond ``plan_metrics``: settings, source and per-rep
-    minutes per visit (``{rep_id: {"before": .., "after": ..}}``)."""
-    from territory.planner.metrics import current_assignment  # metrics imports this module
-
-    _, before = minutes_per_visit(instance, current_assignment(instance))
-    _, after = minutes_per_visit(instance, assignment)
-    return {
-        "travel_road_factor": instance.travel.road_factor,
-        "travel_speed_kmh": instance.travel.speed_kmh,
-        "travel_times_source": "matrix" if instance.travel.minutes else "estimate",
-        "travel_times_fallback_accounts": fallback_accounts(instance),
-        "rep_travel_minutes_per_visit": {
-            rep.id: {"before": round(float(before[i]), 2), "after": round(float(after[i]), 2)}
-            for i, rep in enumerate(instance.reps)
-        },
-    }
