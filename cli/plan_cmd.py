@@ -238,18 +238,22 @@ def with_travel(
     """The instance measuring travel with these estimate settings (None: the planner's
     defaults) and, when given, the drive-time file at ``path`` (problems become an InputError
     naming file and line)."""
+    from territory.cli.shared import print_read_report
     from territory.planner.csv_io import PlanInputError
     from territory.planner.travel_csv import read_travel_times, with_travel_times
+    from territory.rules.text_files import ReadReport
 
     settings = {"road_factor": road_factor, "speed_kmh": speed}
     travel = replace(instance.travel, **{key: value for key, value in settings.items() if value is not None})
     instance = replace(instance, travel=travel)
     if path is None:
         return instance
+    report = ReadReport()
     try:
-        drive = read_travel_times(path, instance, options=file_options)
+        drive = read_travel_times(path, instance, options=file_options, report=report)
     except PlanInputError as exc:
         raise InputError(str(exc)) from None
+    print_read_report(report)
     for note in drive.notes(path):
         console.print(f"  note: {note}")
     return with_travel_times(instance, drive)
