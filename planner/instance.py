@@ -86,6 +86,7 @@ class TravelTimes:
     road_factor: float = DEFAULT_ROAD_FACTOR
     speed_kmh: float = DEFAULT_SPEED_KMH
     minutes: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    source: str = "the drive-time matrix"  # where ``minutes`` came from, for the notes
 
     @property
     def minutes_per_km(self) -> float:

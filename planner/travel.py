@@ -115,10 +115,11 @@ def minutes_per_visit(
     return overall, np.where(visits > 0, per_rep, 0.0)
 
 
-def travel_notes(instance: Instance, source: str = "the drive-time matrix") -> list[str]:
+def travel_notes(instance: Instance) -> list[str]:
     """What the plan's travel figures stand on, when a drive-time matrix was given."""
     if not instance.travel.minutes:
         return []
+    source = instance.travel.source
     missing = fallback_accounts(instance)
     if not missing:
         return [f"Travel uses {source} for every account."]

@@ -25,6 +25,7 @@ class DriveTimes:
     """What a drive-time file gave: minutes per ``(rep_id, account_id)`` and what was ignored."""
 
     minutes: dict[tuple[str, str], float] = field(default_factory=dict)
+    source: str = ""
     rows: int = 0
     ignored_rows: int = 0
 
@@ -46,7 +47,7 @@ def read_travel_times(
     for account in instance.accounts:
         if account.postal_code:
             by_postal[account.postal_code].append(account.id)
-    result = DriveTimes()
+    result = DriveTimes(source=str(path))
     seen: dict[tuple[str, str], int] = {}
     for row in _iter_rows(path, TRAVEL_TIME_COLUMNS, options, report, ("account_id", "postal_code")):
         result.rows += 1
@@ -87,4 +88,5 @@ def _row_targets(
 
 def with_travel_times(instance: Instance, drive: DriveTimes) -> Instance:
     """The instance measuring travel by ``drive`` where it has figures."""
-    return replace(instance, travel=replace(instance.travel, minutes=drive.minutes))
+    travel = replace(instance.travel, minutes=drive.minutes, source=drive.source or instance.travel.source)
+    return replace(instance, travel=travel)

@@ -89,15 +89,16 @@ def test_hybrid_account_counts_half_the_travel_when_measured() -> None:
     assert per_rep[0] == pytest.approx(0.0, abs=2.0)  # Anna's own account is around the corner
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     visit_modes=st.lists(st.sampled_from(["field", "remote", "hybrid"]), min_size=4, max_size=9),
     inside=st.lists(st.booleans(), min_size=3, max_size=3),
     owners=st.lists(st.integers(0, 3), min_size=9, max_size=9),
     seed=st.integers(0, 3),
+    solver=st.sampled_from(["auto", "greedy"]),
 )
 def test_no_field_account_ever_goes_to_an_inside_rep_when_planned(
-    visit_modes: list[str], inside: list[bool], owners: list[int], seed: int
+    visit_modes: list[str], inside: list[bool], owners: list[int], seed: int, solver: str
 ) -> None:
     homes = (BERLIN, MUNICH, HAMBURG, KIEL)
     modes = ["field", *("inside" if flag else "field" for flag in inside)]  # at least one field rep
@@ -107,7 +108,7 @@ def test_no_field_account_ever_goes_to_an_inside_rep_when_planned(
         for j, mode in enumerate(visit_modes)
     )
     instance = Instance(accounts=accounts, reps=reps)
-    result = plan(instance, PlanOptions(tolerance=0.5, reach=2, time_limit=3.0, seed=seed))
+    result = plan(instance, PlanOptions(tolerance=0.5, reach=2, time_limit=3.0, seed=seed, solver=solver))
     by_id = {r.id: r for r in reps}
     for account in accounts:
         if account.visit_mode != "remote":
@@ -232,7 +233,7 @@ def test_plan_command_uses_matrix_and_shows_names_when_travel_times_given(tmp_pa
     assert a1.startswith("A1,,R2,") and "Ben Hahn is" in a1  # ids in the CSV columns, names in the reason
     assert "Anna Berg" in result.output and "Ben Hahn" in result.output
     assert "min per visit" in result.output and "drive-time matrix" in result.output
-    assert "3 of 4 accounts lack drive times" in result.output
+    assert "3 of 4 accounts lack drive times in" in result.output and "times.csv" in result.output
 
 
 def test_plan_command_estimate_follows_speed_and_road_factor_when_set(tmp_path: Path) -> None:
