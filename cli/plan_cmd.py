@@ -33,7 +33,7 @@ def plan_command(
         Path | None,
         typer.Option(
             "--accounts",
-            help="accounts.csv: id,name,owner_id,lat,lon,potential,workload,locked,industry; optional "
+            help="accounts.csv columns: id, name, owner_id, lat, lon, potential, workload, locked, industry; optional "
             "visit_mode (field, remote, hybrid; empty = field) and postal_code (for --travel-times keyed by "
             "postal code).",
         ),
@@ -42,9 +42,9 @@ def plan_command(
         Path | None,
         typer.Option(
             "--reps",
-            help="reps.csv: id,name,lat,lon,capacity,active,industries; optional target_weight (empty = 1) and "
+            help="reps.csv columns: id, name, lat, lon, capacity, active, industries; optional target_weight (empty = 1) and "
             "mode (field, inside; inside reps take remote accounts only). Planning from the store, a homes "
-            "file with id,lat,lon (and any of the other columns) overrides the synced reps.",
+            "file with id, lat, lon (and any of the other columns) overrides the synced reps.",
         ),
     ] = None,
     out: Annotated[
@@ -117,8 +117,8 @@ def plan_command(
         Path | None,
         typer.Option(
             "--travel-times",
-            help="Drive times from your routing engine (OSRM, Valhalla, a maps API): rep_id,account_id,minutes "
-            "or rep_id,postal_code,minutes. They replace the estimate in the plan and the report; accounts "
+            help="Drive times from your routing engine (OSRM, Valhalla, a maps API), columns rep_id, account_id, "
+            "minutes or rep_id, postal_code, minutes. They replace the estimate in the plan and the report; accounts "
             "it lacks use the estimate and are counted in a note.",
         ),
     ] = None,
