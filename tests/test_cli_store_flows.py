@@ -162,8 +162,11 @@ def test_store_plan_takes_homes_file_and_names_unknown_rep_ids_when_given(synced
     owners = [r for r in store.iter_records("owners", crm="hubspot") if r["is_active"]]
     homes = folder / "homes.csv"
     homes.write_text(f"id,lat,lon\n{owners[0]['id']},52.52,13.40\nNOPE-1,48.1,11.6\n", encoding="utf-8")
+    postal = next(r["postal_code"] for r in store.iter_records("accounts", crm="hubspot") if r["postal_code"])
+    times = folder / "times.csv"
+    times.write_text(f"rep_id;postal_code;minutes\n{owners[0]['id']};{postal};12,5\n", encoding="utf-8")
     result = runner.invoke(app, ["plan", "--scenario", "homes", "--reps", str(homes), "--time-limit", "3",
-                                 "--json", str(folder / "m.json")])
+                                 "--json", str(folder / "m.json"), "--travel-times", str(times)])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert "1 rep ids in --reps are not synced reps and were ignored: NOPE-1 (line 3)" in flat
@@ -172,6 +175,8 @@ def test_store_plan_takes_homes_file_and_names_unknown_rep_ids_when_given(synced
     assert owners[0]["name"] in result.output  # the table names reps
     metrics = json.loads((folder / "m.json").read_text())
     assert owners[0]["id"] in metrics["rep_travel_minutes_per_visit"]  # --json keeps ids
+    assert metrics["travel_times_source"] == "matrix"  # keyed by the synced postal codes
+    assert "lack drive times in" in flat and "times.csv" in flat
     shown = runner.invoke(app, ["scenarios", "show", "homes"], env={"COLUMNS": "250"})
     moves = json.loads(runner.invoke(app, ["scenarios", "show", "homes", "--json"]).stdout)
     names = {r["id"]: r["name"] for r in store.iter_records("owners", crm="hubspot")}
