@@ -115,8 +115,10 @@ def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
     total_p, total_w = data.potential.sum(), data.workload.sum()
     for industry in industries:
         rows = codes == industry
-        servers = data.eligible[np.flatnonzero(rows)[0]]
-        if servers.sum() == data.active.sum() or not servers.any():
+        first = np.flatnonzero(rows)[0]
+        servers = data.eligible[first]
+        # inside reps are not specialists: they take remote accounts of every industry
+        if servers.sum() == (data.active & data.mode_ok[first]).sum() or not servers.any():
             continue
         # accounts that only these reps may serve (any industry)
         captive = ~(data.eligible & ~servers[None, :]).any(axis=1) & data.eligible.any(axis=1)

@@ -260,3 +260,13 @@ def test_plan_help_lists_every_column_and_the_travel_defaults_when_asked() -> No
         assert words in text, words
     defaults = TravelTimes()
     assert f"(default {defaults.road_factor:g})" in text and f"(default {defaults.speed_kmh:g})" in text
+
+
+def test_inside_reps_do_not_make_an_industry_look_specialised_when_balance_misses() -> None:
+    from territory.planner.explain import binding_explanations
+
+    reps = (_rep("R1", "Anna Berg", BERLIN), _rep("R2", "Ben Hahn", MUNICH), _rep("IN", "Ida Inside", KIEL, "inside"))
+    accounts = tuple(_account(f"A{i}", BERLIN, "R1", industry="Retail") for i in range(6))
+    data = build_problem_data(Instance(accounts=accounts, reps=reps))
+    notes = binding_explanations(data, 0.05, (0.5, 0.5))
+    assert not [n for n in notes if "specialist" in n], notes
