@@ -126,10 +126,11 @@ class _Row:
         raise self.fail(f"column '{column}' must be true/false/1/0, got {raw!r}")
 
 
-def _iter_rows(
+def _open_table(
     path: Path, required: Sequence[str], options: ReadOptions | None = None, report: ReadReport | None = None,
     optional: Sequence[str] = (),
-) -> Iterator[_Row]:
+) -> TextFile:
+    """The decoded file with its header checked for ``required`` columns."""
     try:
         file = read_text_file(path, options, known=(*required, *optional))
     except TextFileError as exc:
@@ -144,6 +145,15 @@ def _iter_rows(
         )
     if report is not None:
         report.add(file.source, file.notes, header, optional)
+    return file
+
+
+def _iter_rows(
+    path: Path, required: Sequence[str], options: ReadOptions | None = None, report: ReadReport | None = None,
+    optional: Sequence[str] = (),
+) -> Iterator[_Row]:
+    file = _open_table(path, required, options, report, optional)
+    header = file.header
     try:
         for line, fields in file.records():
             yield _Row(path, line, dict(zip(header, fields)), file)

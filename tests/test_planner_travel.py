@@ -156,7 +156,7 @@ def test_postal_code_matrix_applies_to_every_account_with_that_code(tmp_path: Pa
         ("rep_id,account_id,minutes\nR1,A1,-3\n", 2, "must be >= 0"),
         ("rep_id,account_id,minutes\nR1,A1,3\nR1,A1,4\n", 3, "appears twice (first on line 2)"),
         ("rep_id,postal_code,minutes\nR1,10115,3\n", 2, "accounts have none"),
-        ("rep_id,minutes\nR1,3\n", 2, "needs an 'account_id' or a 'postal_code' column"),
+        ("rep_id,minutes\nR1,3\n", 1, "needs an 'account_id' or a 'postal_code' column"),
     ],
 )
 def test_travel_times_file_errors_name_the_line_when_bad(tmp_path: Path, body: str, line: int, problem: str) -> None:
