@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from territory.planner.distance import DistanceModel, build_distance_model
 from territory.planner.instance import Instance
-from territory.planner.travel import fallback_accounts, minutes_per_visit
+from territory.planner.travel import fallback_accounts, minutes_per_visit, travel_minutes
 from territory.planner.validate import balance_targets, relative_deviation, rep_loads
 
 
@@ -104,7 +104,8 @@ def plan_metrics(
         A flat dict with ``before_*``/``after_*`` max deviation and CV for potential and
         workload, ``moves``, ``moved_potential``, ``moved_potential_share``, ``travel_before``,
         ``travel_after``, ``price_of_balance`` (travel after / before) and
-        ``travel_minutes_per_visit_before`` / ``_after``.
+        ``travel_minutes_per_visit_before`` / ``_after`` and the totals ``travel_minutes_before`` /
+        ``_after`` (workload x drive minutes x travel weight, the unit of the travel bounds).
     """
     model = distance or build_distance_model(instance)
     before_assignment = current_assignment(instance)
@@ -126,6 +127,8 @@ def plan_metrics(
         price_of_balance=travel_after / travel_before if travel_before > 0 else 0.0,
         travel_minutes_per_visit_before=minutes_per_visit(instance, before_assignment)[0],
         travel_minutes_per_visit_after=minutes_per_visit(instance, assignment)[0],
+        travel_minutes_before=travel_minutes(instance, before_assignment),
+        travel_minutes_after=travel_minutes(instance, assignment),
     )
     return result
 

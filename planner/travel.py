@@ -96,23 +96,36 @@ def minutes_per_visit(
     Visits are workload; remote visits count 0 minutes and hybrid ones half. Accounts whose
     owner is not a rep are left out; a rep without workload has 0.
     """
+    reps, workload, cost = _visit_costs(instance, assignment)
+    m = len(instance.reps)
+    visits = np.bincount(reps, workload, minlength=m)
+    per_rep = np.bincount(reps, cost, minlength=m) / np.maximum(visits, 1e-12)
+    overall = float(cost.sum() / workload.sum()) if workload.sum() > 0 else 0.0
+    return overall, np.where(visits > 0, per_rep, 0.0)
+
+
+def travel_minutes(instance: Instance, assignment: Mapping[str, str | None]) -> float:
+    """Total drive minutes: workload x drive minutes x travel weight over accounts with a
+    known owner (the planner's travel objective, and the unit of its travel bounds)."""
+    return float(_visit_costs(instance, assignment)[2].sum())
+
+
+def _visit_costs(
+    instance: Instance, assignment: Mapping[str, str | None]
+) -> tuple[NDArray[np.int64], FloatArray, FloatArray]:
+    """Per account with a known owner: the owner's position, its workload and its travel cost."""
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     pairs = [
         (j, rep_pos[owner])
         for j, account in enumerate(instance.accounts)
         if (owner := assignment.get(account.id)) is not None and owner in rep_pos
     ]
-    m = len(instance.reps)
-    if not pairs:
-        return 0.0, np.zeros(m)
     rows = np.array([p[0] for p in pairs], dtype=np.int64)
     reps = np.array([p[1] for p in pairs], dtype=np.int64)
     workload = np.array([instance.accounts[j].workload for j in rows.tolist()], dtype=np.float64)
-    cost = workload * travel_weights(instance)[rows] * pair_minutes(instance, rows, reps)
-    visits = np.bincount(reps, workload, minlength=m)
-    per_rep = np.bincount(reps, cost, minlength=m) / np.maximum(visits, 1e-12)
-    overall = float(cost.sum() / workload.sum()) if workload.sum() > 0 else 0.0
-    return overall, np.where(visits > 0, per_rep, 0.0)
+    if not pairs:
+        return reps, workload, np.zeros(0)
+    return reps, workload, workload * travel_weights(instance)[rows] * pair_minutes(instance, rows, reps)
 
 
 def travel_notes(instance: Instance) -> list[str]:

@@ -270,3 +270,18 @@ def test_inside_reps_do_not_make_an_industry_look_specialised_when_balance_misse
     data = build_problem_data(Instance(accounts=accounts, reps=reps))
     notes = binding_explanations(data, 0.05, (0.5, 0.5))
     assert not [n for n in notes if "specialist" in n], notes
+
+
+def test_reported_travel_minutes_match_the_solver_objective_when_matrix_and_modes_mix() -> None:
+    instance = _two_cities()
+    instance = replace(
+        instance,
+        accounts=(replace(instance.accounts[0], visit_mode="hybrid"), replace(instance.accounts[1], visit_mode="remote"),
+                  *instance.accounts[2:]),
+        travel=TravelTimes(minutes={("R2", "A3"): 42.0}),
+    )
+    result = plan(instance, OPTIONS)
+    report = plan_report(instance, OPTIONS, result, 1.0)
+    # the unit of the LP travel bound (bench/planner.py divides one by the other)
+    assert report["travel_minutes_after"] == pytest.approx(result.metrics["travel"], abs=1e-3)  # rounded there
+    assert report["travel_minutes_after"] >= 42.0 * 5.0
