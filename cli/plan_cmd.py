@@ -17,7 +17,13 @@ import typer
 
 from territory.cli.errors import EXIT_CONFIG, InputError
 from territory.cli.plan_output import make_console, run_plan
-from territory.cli.shared import DecimalOption, DelimiterOption, EncodingOption, read_options
+from territory.cli.shared import (
+    DecimalOption,
+    DelimiterOption,
+    EncodingOption,
+    read_options,
+    read_planner_file,
+)
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
     from territory.planner.instance import Instance, Plan
@@ -218,17 +224,9 @@ def load_csv_instance(accounts: Path | None, reps: Path | None, file_options: An
     stderr and any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
         raise InputError("--accounts and --reps are both required for CSV planning")
-    from territory.cli.shared import print_read_report
-    from territory.planner.csv_io import PlanInputError, read_instance
-    from territory.rules.text_files import ReadReport
+    from territory.planner.csv_io import read_instance
 
-    report = ReadReport()
-    try:
-        instance = read_instance(accounts, reps, options=file_options, report=report)
-    except PlanInputError as exc:
-        raise InputError(str(exc)) from None
-    print_read_report(report)
-    return instance
+    return read_planner_file(lambda report: read_instance(accounts, reps, options=file_options, report=report))
 
 
 def with_travel(
@@ -238,22 +236,14 @@ def with_travel(
     """The instance measuring travel with these estimate settings (None: the planner's
     defaults) and, when given, the drive-time file at ``path`` (problems become an InputError
     naming file and line)."""
-    from territory.cli.shared import print_read_report
-    from territory.planner.csv_io import PlanInputError
     from territory.planner.travel_csv import read_travel_times, with_travel_times
-    from territory.rules.text_files import ReadReport
 
     settings = {"road_factor": road_factor, "speed_kmh": speed}
     travel = replace(instance.travel, **{key: value for key, value in settings.items() if value is not None})
     instance = replace(instance, travel=travel)
     if path is None:
         return instance
-    report = ReadReport()
-    try:
-        drive = read_travel_times(path, instance, options=file_options, report=report)
-    except PlanInputError as exc:
-        raise InputError(str(exc)) from None
-    print_read_report(report)
+    drive = read_planner_file(lambda report: read_travel_times(path, instance, options=file_options, report=report))
     for note in drive.notes(path):
         console.print(f"  note: {note}")
     return with_travel_times(instance, drive)

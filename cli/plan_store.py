@@ -40,10 +40,9 @@ def load_store_instance(
 ) -> tuple[Any, Instance]:
     """Open the configured store and build the planner instance from the synced book
     (``file_options``: how the --reps file is written, a ``ReadOptions``; None: detected)."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store, print_read_report
+    from territory.cli.shared import load_rules_or_exit, open_configured_store, read_planner_file
     from territory.config import load_settings
-    from territory.planner.csv_io import PlanInputError, RepOverride, read_rep_overrides
-    from territory.rules.text_files import ReadReport
+    from territory.planner.csv_io import RepOverride, read_rep_overrides
     from territory.sync.planning import build_store_instance
 
     settings = load_settings()
@@ -52,12 +51,7 @@ def load_store_instance(
     rule_config = load_rules_or_exit(rules_path)
     overlay: dict[str, RepOverride] = {}
     if reps_overlay is not None:
-        try:
-            report = ReadReport()
-            overlay = read_rep_overrides(reps_overlay, options=file_options, report=report)
-        except PlanInputError as exc:
-            raise InputError(str(exc)) from None
-        print_read_report(report)
+        overlay = read_planner_file(lambda report: read_rep_overrides(reps_overlay, options=file_options, report=report))
     try:
         built = build_store_instance(store, crm, rule_config, overlay)
     except ValueError as exc:
