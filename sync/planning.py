@@ -57,7 +57,7 @@ def build_store_instance(
     locked = _locked_ids(book, evaluation, rule_config)
     rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
     points, notes = _account_points(rows, book)
-    modes, mode_notes = _visit_modes(rows)
+    modes, mode_notes = _visit_modes(rows, rule_config.coverage.visit_mode_field)
     notes.extend(mode_notes)
     rep_ids = {rep.id for rep in book.reps}
     accounts = tuple(
@@ -82,9 +82,10 @@ def build_store_instance(
     return StoreInstance(Instance(accounts=accounts, reps=reps), notes)
 
 
-def _visit_modes(rows: dict[str, dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
+def _visit_modes(rows: dict[str, dict[str, Any]], crm_field: str | None) -> tuple[dict[str, str], list[str]]:
     """Visit mode per account id from the synced CRM values (field, remote, hybrid; anything
-    else counts as field and is counted in a note)."""
+    else counts as field and is counted in a note). A configured ``crm_field`` without any
+    synced value most likely means the store was synced before the field was named."""
     modes: dict[str, str] = {}
     unknown: dict[str, int] = defaultdict(int)
     for account_id, row in rows.items():
@@ -93,6 +94,9 @@ def _visit_modes(rows: dict[str, dict[str, Any]]) -> tuple[dict[str, str], list[
             modes[account_id] = value
         elif value:
             unknown[value] += 1
+    if crm_field and not modes and not unknown:
+        return modes, [f"coverage.visit_mode_field is {crm_field!r} but no synced account has a value: "
+                       "run `territory sync --full` once to read it (until then every account is a field account)"]
     if not unknown:
         return modes, []
     listed = ", ".join(f"{value!r} ({count})" for value, count in sorted(unknown.items())[:5])

@@ -204,6 +204,8 @@ def test_store_plan_reads_visit_modes_from_the_crm_field_named_in_coverage_when_
     config = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
     config.setdefault("coverage", {})["visit_mode_field"] = "visit_mode"
     rules_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    before = build_store_instance(store, "hubspot", rules.load_rules(rules_file))
+    assert any("run `territory sync --full`" in note for note in before.notes)  # named, not yet synced
     assert runner.invoke(app, ["sync", "--no-check"]).exit_code in (0, 4)
     stored = {r["id"]: r["visit_mode"] for r in store.iter_records("accounts", crm="hubspot")}
     assert [stored[i] for i in ids] == ["Remote", "hybrid", "onsite"]
