@@ -207,7 +207,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"{_fmt(r.get('before_max_deviation_potential'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_potential'), '.2%'):>7} "
             f"{_fmt(r.get('before_max_deviation_workload'), '.1%'):>9} -> {_fmt(r.get('after_max_deviation_workload'), '.2%'):>7} "
             f"{_fmt(r.get('moves'), 'd'):>6} {_fmt(lb, '.0f'):>6} {_fmt(_ratio(r.get('moves'), lb), '.3f'):>6} "
-            f"{_fmt(_ratio(r.get('travel_after'), r.get('travel_lower_bound')), '.3f'):>9} "
+            f"{_fmt(_ratio(r.get('travel_minutes_after'), r.get('travel_lower_bound')), '.3f'):>9} "
             f"{_fmt(r.get('price_of_balance'), '.3f'):>13} {_fmt(r.get('violations'), 'd'):>4} {_reach_text(r):>11}"
         )
     print(

@@ -17,7 +17,13 @@ import typer
 
 from territory.cli.errors import EXIT_CONFIG, InputError
 from territory.cli.plan_output import make_console, run_plan
-from territory.cli.shared import DecimalOption, DelimiterOption, EncodingOption, read_options
+from territory.cli.shared import (
+    DecimalOption,
+    DelimiterOption,
+    EncodingOption,
+    read_options,
+    read_planner_file,
+)
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
     from territory.planner.instance import Instance, Plan
@@ -32,12 +38,20 @@ def plan_command(
     accounts: Annotated[
         Path | None,
         typer.Option(
-            "--accounts", help="accounts.csv: id,name,owner_id,lat,lon,potential,workload,locked,industry"
+            "--accounts",
+            help="accounts.csv columns: id, name, owner_id, lat, lon, potential, workload, locked, industry; optional "
+            "visit_mode (field, remote, hybrid; empty = field) and postal_code (for --travel-times keyed by "
+            "postal code).",
         ),
     ] = None,
     reps: Annotated[
         Path | None,
-        typer.Option("--reps", help="reps.csv: id,name,lat,lon,capacity,active,industries[,target_weight]"),
+        typer.Option(
+            "--reps",
+            help="reps.csv columns: id, name, lat, lon, capacity, active, industries; optional target_weight (empty = 1) and "
+            "mode (field, inside; inside reps take remote accounts only). Planning from the store, a homes "
+            "file with id, lat, lon (and any of the other columns) overrides the synced reps.",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -105,6 +119,23 @@ def plan_command(
         str | None,
         typer.Option("--scenario", help="Store mode: save the plan under this scenario name (default: a timestamped one)."),
     ] = None,
+    travel_times: Annotated[
+        Path | None,
+        typer.Option(
+            "--travel-times",
+            help="Drive times from your routing engine (OSRM, Valhalla, a maps API), columns rep_id, account_id, "
+            "minutes or rep_id, postal_code, minutes. They replace the estimate in the plan and the report; accounts "
+            "it lacks use the estimate and are counted in a note.",
+        ),
+    ] = None,
+    road_factor: Annotated[
+        float | None,
+        typer.Option("--road-factor", min=1.0, help="Travel estimate: road km per great-circle km (default 1.3)."),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option("--speed", min=1.0, help="Travel estimate: average driving speed in km/h (default 60)."),
+    ] = None,
     encoding: EncodingOption = None,
     delimiter: DelimiterOption = None,
     decimal: DecimalOption = None,
@@ -161,6 +192,7 @@ def plan_command(
             if out is None and not tradeoff:
                 raise InputError("--out is required (where to write plan.csv), unless you only want --tradeoff")
             instance = load_csv_instance(accounts, reps, file_options)
+        instance = with_travel(console, instance, travel_times, road_factor, speed, file_options)
     except InputError as exc:
         typer.secho(f"Input error: {exc}", err=True, fg="red")
         raise typer.Exit(EXIT_CONFIG) from None
@@ -207,17 +239,29 @@ def load_csv_instance(accounts: Path | None, reps: Path | None, file_options: An
     stderr and any problem becomes an InputError naming file, line and fix."""
     if accounts is None or reps is None:
         raise InputError("--accounts and --reps are both required for CSV planning")
-    from territory.cli.shared import print_read_report
-    from territory.planner.csv_io import PlanInputError, read_instance
-    from territory.rules.text_files import ReadReport
+    from territory.planner.csv_io import read_instance
 
-    report = ReadReport()
-    try:
-        instance = read_instance(accounts, reps, options=file_options, report=report)
-    except PlanInputError as exc:
-        raise InputError(str(exc)) from None
-    print_read_report(report)
-    return instance
+    return read_planner_file(lambda report: read_instance(accounts, reps, options=file_options, report=report))
+
+
+def with_travel(
+    console: Any, instance: Instance, path: Path | None, road_factor: float | None, speed: float | None,
+    file_options: Any = None,
+) -> Instance:
+    """The instance measuring travel with these estimate settings (None: the planner's
+    defaults) and, when given, the drive-time file at ``path`` (problems become an InputError
+    naming file and line)."""
+    from territory.planner.travel_csv import read_travel_times, with_travel_times
+
+    settings = {"road_factor": road_factor, "speed_kmh": speed}
+    travel = replace(instance.travel, **{key: value for key, value in settings.items() if value is not None})
+    instance = replace(instance, travel=travel)
+    if path is None:
+        return instance
+    drive = read_planner_file(lambda report: read_travel_times(path, instance, options=file_options, report=report))
+    for note in drive.notes(path):
+        console.print(f"  note: {note}")
+    return with_travel_times(instance, drive)
 
 
 def _parse_tolerances(text: str) -> list[float]:

@@ -50,11 +50,12 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
         "Workload",
         "Dev. potential",
         "Dev. workload",
+        "Min/visit",
     ):  # before->after
         table.add_column(column, justify="left" if column == "Rep" else "right", no_wrap=True)
     for row in rep_rows(instance, plan.assignment):
         table.add_row(
-            row.rep_id,
+            row.name or row.rep_id,
             "yes" if row.active else "no",
             f"{row.accounts_before}->{row.accounts_after}",
             f"{_compact(row.potential_before)}->{_compact(row.potential_after)}",
@@ -69,6 +70,7 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
                 if row.active
                 else "-"
             ),
+            f"{row.minutes_per_visit_before:.0f}->{row.minutes_per_visit_after:.0f}",
         )
     console.print(table)
     m = metrics
@@ -84,10 +86,7 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
         else ""
     )
     console.print(f"Moves: {m['moves']} accounts, {m['moved_potential_share']:.1%} of potential{bound_text}")
-    console.print(
-        f"Travel (workload x km): {m['travel_before']:,.0f} -> {m['travel_after']:,.0f} "
-        f"(price of balance x{m['price_of_balance']:.2f})"
-    )
+    console.print(travel_line(m))
     widened = m.get("widened_accounts") or []
     widened_count = widened if isinstance(widened, int) else len(widened)
     if widened_count:
@@ -101,6 +100,19 @@ def print_summary(console: Console, instance: Instance, plan: Plan, metrics: dic
             f"Greedy baseline: {b['moves']} moves, travel {b['travel_after']:,.0f}, max deviation "
             f"{b['after_max_deviation_potential']:.1%} / {b['after_max_deviation_workload']:.1%}"
         )
+
+
+def travel_line(m: dict[str, Any]) -> str:
+    """'Travel: 31 -> 24 min per visit (7 min less; drive-time matrix), ...' from metrics."""
+    before, after = m["travel_minutes_per_visit_before"], m["travel_minutes_per_visit_after"]
+    change = f"{abs(before - after):.1f} min {'less' if after <= before else 'more'}"
+    source = "drive-time matrix" if m.get("travel_times_source") == "matrix" else (
+        f"estimated: great-circle km x {m['travel_road_factor']:g} at {m['travel_speed_kmh']:g} km/h"
+    )
+    return (
+        f"Travel: {before:.1f} -> {after:.1f} min per visit ({change}; {source}); workload x km "
+        f"{m['travel_before']:,.0f} -> {m['travel_after']:,.0f} (price of balance x{m['price_of_balance']:.2f})"
+    )
 
 
 def _compact(value: float) -> str:

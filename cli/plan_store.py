@@ -20,11 +20,12 @@ from rich.table import Table
 from territory.cli.errors import InputError
 
 if TYPE_CHECKING:  # loaded inside the commands, so --help stays fast
-    from territory.planner.instance import Instance, Plan, PlanOptions, PlanRep
+    from territory.planner.instance import Instance, Plan, PlanOptions
 
 SCENARIO_KEYS = (
     "moves", "moved_potential_share", "after_max_deviation_potential",
-    "after_max_deviation_workload", "travel_after", "solver_status", "prospects_placed",
+    "after_max_deviation_workload", "travel_after", "travel_minutes_per_visit_before",
+    "travel_minutes_per_visit_after", "solver_status", "prospects_placed",
 )
 
 
@@ -42,24 +43,18 @@ def load_store_instance(
     (``file_options``: how the --reps file is written, a ``ReadOptions``; None: detected).
     Returns the store, the instance and the whitespace prospects in it by planner id
     (``include_prospects``: of market source ``source``, or of every source)."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store, print_read_report
+    from territory.cli.shared import load_rules_or_exit, open_configured_store, read_planner_file
     from territory.config import load_settings
-    from territory.planner.csv_io import PlanInputError, read_reps
-    from territory.rules.text_files import ReadReport
+    from territory.planner.csv_io import RepOverride, read_rep_overrides
     from territory.sync.planning import build_store_instance
 
     settings = load_settings()
     crm = settings.require_crm()
     store = open_configured_store(settings.territory_db_url)
     rule_config = load_rules_or_exit(rules_path)
-    overlay: dict[str, PlanRep] = {}
+    overlay: dict[str, RepOverride] = {}
     if reps_overlay is not None:
-        try:
-            report = ReadReport()
-            overlay = {rep.id: rep for rep in read_reps(reps_overlay, options=file_options, report=report)}
-        except PlanInputError as exc:
-            raise InputError(str(exc)) from None
-        print_read_report(report)
+        overlay = read_planner_file(lambda report: read_rep_overrides(reps_overlay, options=file_options, report=report))
     try:
         built = build_store_instance(store, crm, rule_config, overlay,
                                      include_prospects=include_prospects, source=source)
@@ -153,7 +148,8 @@ def show_command(
     name: str = typer.Argument(..., help="Scenario name (see `territory scenarios list`)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """The moves of one scenario with their reasons and approval status."""
+    """The moves of one scenario with their reasons and approval status (reps by name; the
+    --json rows keep the ids)."""
     store = _store()
     found = store.scenarios.get(name)
     if found is None:
@@ -164,16 +160,32 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    names = _people(store, "owners")
+    accounts = _people(store, "accounts")
     table = Table(title=f"Scenario {name}: {len(rows)} moves")
-    for column in ("account_id", "from_owner_id", "to_owner_id", "status", "reason"):
+    for column in ("account", "from", "to", "status", "reason"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in row))
+        table.add_row(_named(accounts, row["account_id"]), _named(names, row["from_owner_id"]),
+                      _named(names, row["to_owner_id"]), _cell(row["status"]), _cell(row["reason"]))
     Console().print(table)
     placed = store.scenarios.placements(name)
     if placed:  # market prospects the plan placed: not moves, created by `territory market push`
         Console().print(f"{len(placed)} market prospects placed (potential {sum(p.potential for p in placed):,.0f}); "
                         f"create them in the CRM with `territory market push --scenario {name}`")
+
+
+def _people(store: Any, kind: str) -> dict[str, str]:
+    """Id -> name of the synced owners or accounts (any CRM; deleted ones too, for old scenarios)."""
+    return {str(r["id"]): str(r["name"]) for r in store.iter_records(kind, include_deleted=True) if r["name"]}
+
+
+def _named(names: dict[str, str], record_id: str | None) -> str:
+    """'Anna Berg (005A1)' when the name is known, else the id; '-' for none."""
+    if not record_id:
+        return "-"
+    name = names.get(record_id)
+    return f"{name} ({record_id})" if name else record_id
 
 
 def _store() -> Any:
@@ -189,7 +201,8 @@ LIST_COLUMNS = (
     ("moves", "moves", "count"), ("moved pot.", "moved_potential_share", "percent"),
     ("max dev. P", "after_max_deviation_potential", "percent"),
     ("max dev. W", "after_max_deviation_workload", "percent"),
-    ("travel", "travel_after", "count"), ("status", "solver_status", "text"),
+    ("travel", "travel_after", "count"), ("min/visit", "travel_minutes_per_visit_after", "minutes"),
+    ("status", "solver_status", "text"),
 )
 
 
@@ -201,6 +214,8 @@ def _shown(value: Any, style: str) -> str:
         return f"{value:.1%}"
     if style == "count" and isinstance(value, (int, float)):
         return f"{value:,.0f}"
+    if style == "minutes" and isinstance(value, (int, float)):
+        return f"{value:.1f}"
     if style == "minute":
         return str(value)[:16]
     return str(value)

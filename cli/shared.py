@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -187,3 +187,21 @@ def print_write_problems(console: Console, report: Any, shown: int) -> None:
         console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
     for failure in report.failures[:shown]:
         console.print(f"[red]failed[/red] {failure}")
+
+
+T = TypeVar("T")
+
+
+def read_planner_file(read: Callable[[Any], T]) -> T:
+    """Run a planner reader with a fresh ``ReadReport``: what it assumed about the file goes
+    to stderr, a ``PlanInputError`` becomes an InputError naming file, line and fix."""
+    from territory.planner.csv_io import PlanInputError
+    from territory.rules.text_files import ReadReport
+
+    report = ReadReport()
+    try:
+        result = read(report)
+    except PlanInputError as exc:
+        raise InputError(str(exc)) from None
+    print_read_report(report)
+    return result

@@ -92,11 +92,13 @@ def sync_command(
     from territory.connector import factory
     from territory.connector.errors import CrmError
     from territory.sync import run_sync
+    from territory.sync.book import read_visit_modes
 
     settings = load_settings()
     settings.require_crm()
     store = open_configured_store(settings.territory_db_url)
     connector = factory.build_connector(settings)
+    read_visit_modes(connector, settings.territory_rules)
     progress = _SyncProgress(Console(stderr=True))
     try:
         if as_json:

@@ -62,6 +62,7 @@ class AccountRecord:
     annual_revenue: float | None = None
     parent_id: str | None = None
     is_deleted: bool = False
+    visit_mode: str | None = None  # as the CRM field named in coverage.visit_mode_field says
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@
 core lives in ``planner.solve`` (imported lazily, it pulls in OR-Tools and HiGHS).
 """
 
-from territory.planner.csv_io import PlanInputError, read_instance, write_instance, write_plan
+from territory.planner.csv_io import (
+    PlanInputError,
+    read_instance,
+    read_rep_overrides,
+    write_instance,
+    write_plan,
+)
 from territory.planner.distance import (
     DistanceModel,
     GreatCircleDistance,
@@ -15,13 +21,16 @@ from territory.planner.distance import (
 from territory.planner.generate import generate_instance
 from territory.planner.greedy import eligibility_matrix, greedy_plan
 from territory.planner.instance import (
+    REP_MODES,
     SOLVERS,
+    VISIT_MODES,
     Instance,
     Move,
     Plan,
     PlanAccount,
     PlanOptions,
     PlanRep,
+    TravelTimes,
 )
 from territory.planner.metrics import (
     RepRow,
@@ -33,6 +42,8 @@ from territory.planner.metrics import (
 )
 from territory.planner.policy import core_available, plan
 from territory.planner.report import plan_report
+from territory.planner.travel import minutes_per_visit
+from territory.planner.travel_csv import read_travel_times
 from territory.planner.validate import (
     BALANCE_KINDS,
     HARD_KINDS,
@@ -56,7 +67,10 @@ __all__ = [
     "PlanInputError",
     "PlanRep",
     "RepRow",
+    "REP_MODES",
     "SOLVERS",
+    "TravelTimes",
+    "VISIT_MODES",
     "Violation",
     "balance_summary",
     "core_available",
@@ -65,6 +79,9 @@ __all__ = [
     "current_assignment",
     "plan_metrics",
     "read_instance",
+    "read_rep_overrides",
+    "read_travel_times",
+    "minutes_per_visit",
     "rep_rows",
     "travel_km",
     "balance_deviations",

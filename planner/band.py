@@ -29,7 +29,8 @@ from territory.planner.problem import ProblemData, build_problem_data
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:
-    """LP lower bound on workload-weighted km for plans with at most ``max_moves`` moves.
+    """LP lower bound on travel (workload x drive minutes x travel weight, as
+    ``metrics.travel_minutes``) for plans with at most ``max_moves`` moves.
 
     Same reach and balance band as :func:`planner.solve.solve` uses (including widened
     arcs and a best-effort band when the tolerance is out of reach).
@@ -42,7 +43,7 @@ def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int,
             instead of pricing arcs in until the Lagrangian bound meets the LP value.
 
     Returns:
-        The bound in workload x km, or ``math.inf`` when no plan has that few moves.
+        The bound in workload x minutes, or ``math.inf`` when no plan has that few moves.
     """
     data = build_problem_data(instance)
     _, lp, _ = find_band(data, options, time_limit=600.0, exact=exact)

@@ -12,7 +12,12 @@ Precedence of the hard rules, applied here once for every later phase:
 2. a locked account of an active rep stays, even when that rep does not serve its industry
    (the lock is an explicit human decision that predates the plan);
 3. otherwise an account may only go to reps that serve its industry; when no active rep does,
-   it falls back to its nearest active reps and the plan explains the industry gap.
+   it falls back to its nearest active reps and the plan explains the industry gap;
+4. field and hybrid accounts never go to inside reps (not even as a fallback); remote accounts
+   may go to every eligible inside rep whatever the distance, besides their nearest reps.
+
+Nearness is drive minutes (``ProblemData.drive``), not the travel cost: a remote account
+costs no travel anywhere, yet its field candidates are still the reps near it.
 """
 
 from __future__ import annotations
@@ -50,10 +55,10 @@ def nearest_mask(
     ``allowed_reps`` restricts the reps considered.
     """
     rows = np.arange(data.n) if rows is None else rows
-    allowed = np.where(data.orphaned[rows, None], data.active[None, :], data.eligible[rows])
+    allowed = np.where(data.orphaned[rows, None], data.active[None, :] & data.mode_ok[rows], data.eligible[rows])
     if allowed_reps is not None:
         allowed = allowed & allowed_reps[None, :]
-    dist = np.where(allowed, data.dist[rows], np.inf)
+    dist = np.where(allowed, data.drive[rows], np.inf)
     k_eff = int(min(k, data.m))
     mask = np.zeros(dist.shape, dtype=bool)
     if k_eff <= 0 or dist.shape[0] == 0:
@@ -77,12 +82,22 @@ def stay_mask(data: ProblemData) -> BoolArray:
 
 
 def base_mask(data: ProblemData, reach: int) -> BoolArray:
-    """Stay arcs plus the ``reach`` nearest eligible reps; fixed accounts keep only their owner."""
-    mask = nearest_mask(data, reach) | stay_mask(data)
+    """Stay arcs plus the ``reach`` nearest eligible reps (remote accounts: plus every eligible
+    inside rep); fixed accounts keep only their owner."""
+    mask = nearest_mask(data, reach) | stay_mask(data) | remote_mask(data)
     fixed_rows = np.flatnonzero(data.fixed)
     mask[fixed_rows] = False
     mask[fixed_rows, data.owner[fixed_rows]] = True
     return mask
+
+
+def remote_mask(data: ProblemData) -> BoolArray:
+    """[n, m] arcs from remote accounts to every eligible inside rep, whatever the distance."""
+    inside = np.array([r.mode == "inside" for r in data.instance.reps], dtype=bool)
+    if not inside.any():
+        return np.zeros((data.n, data.m), dtype=bool)
+    remote = np.array([a.visit_mode == "remote" for a in data.instance.accounts], dtype=bool)
+    return data.eligible & inside[None, :] & remote[:, None]
 
 
 def build_candidates(data: ProblemData, mask: BoolArray, base: BoolArray) -> Candidates:

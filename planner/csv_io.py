@@ -5,12 +5,15 @@ reads them, like ``rules evaluate`` does: UTF-8 with or without a byte-order mar
 (Excel "Unicode text"), cp1252; ``,`` ``;`` or tab separators; decimal commas where a number
 is expected.
 
-- accounts.csv: ``id,name,owner_id,lat,lon,potential,workload,locked,industry``;
+- accounts.csv: ``id,name,owner_id,lat,lon,potential,workload,locked,industry[,visit_mode,postal_code]``;
   ``locked`` is true/false/1/0/yes/no (empty = false); empty ``owner_id`` = no owner yet;
-  empty ``industry`` = unknown.
-- reps.csv: ``id,name,lat,lon,capacity,active,industries[,target_weight]``; ``industries`` is
+  empty ``industry`` = unknown; ``visit_mode`` is field (empty or missing), remote or hybrid;
+  ``postal_code`` is only used to look up drive times keyed by postal code.
+- reps.csv: ``id,name,lat,lon,capacity,active,industries[,target_weight,mode]``; ``industries`` is
   ``;``-separated, empty = may serve any industry; empty ``active`` = true; empty or missing
-  ``target_weight`` = 1.
+  ``target_weight`` = 1; ``mode`` is field (empty or missing) or inside.
+- a homes file (``--reps`` when planning from the store) may hold just ``id,lat,lon``: it
+  overrides those columns of the synced reps (:func:`read_rep_overrides`).
 - plan.csv: ``account_id,from_owner_id,to_owner_id,reason``, one row per moved account.
 
 Every problem raises :class:`PlanInputError` with the file, the 1-based line number and what to
@@ -21,11 +24,12 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from territory.planner.instance import Instance, Plan, PlanAccount, PlanRep
+from territory.planner.instance import REP_MODES, VISIT_MODES, Instance, Plan, PlanAccount, PlanRep
 from territory.rules.text_files import (
     NotANumber,
     ReadOptions,
@@ -37,6 +41,8 @@ from territory.rules.text_files import (
 
 ACCOUNT_COLUMNS = ("id", "name", "owner_id", "lat", "lon", "potential", "workload", "locked", "industry")
 REP_COLUMNS = ("id", "name", "lat", "lon", "capacity", "active", "industries")
+ACCOUNT_OPTIONAL = ("visit_mode", "postal_code")
+REP_OPTIONAL = ("target_weight", "mode")
 PLAN_COLUMNS = ("account_id", "from_owner_id", "to_owner_id", "reason")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -100,6 +106,15 @@ class _Row:
             raise self.fail(f"column '{column}' must be <= {high:g}, got {raw}")
         return value
 
+    def choice(self, column: str, allowed: Sequence[str]) -> str:
+        """One of ``allowed`` (case-insensitive); empty or missing means the first."""
+        raw = self.text(column).lower()
+        if not raw:
+            return allowed[0]
+        if raw not in allowed:
+            raise self.fail(f"column '{column}' must be one of {', '.join(allowed)} (empty = {allowed[0]}), got {raw!r}")
+        return raw
+
     def flag(self, column: str, *, default: bool) -> bool:
         raw = self.text(column).lower()
         if not raw:
@@ -111,10 +126,11 @@ class _Row:
         raise self.fail(f"column '{column}' must be true/false/1/0, got {raw!r}")
 
 
-def _iter_rows(
+def _open_table(
     path: Path, required: Sequence[str], options: ReadOptions | None = None, report: ReadReport | None = None,
     optional: Sequence[str] = (),
-) -> Iterator[_Row]:
+) -> TextFile:
+    """The decoded file with its header checked for ``required`` columns."""
     try:
         file = read_text_file(path, options, known=(*required, *optional))
     except TextFileError as exc:
@@ -129,6 +145,15 @@ def _iter_rows(
         )
     if report is not None:
         report.add(file.source, file.notes, header, optional)
+    return file
+
+
+def _iter_rows(
+    path: Path, required: Sequence[str], options: ReadOptions | None = None, report: ReadReport | None = None,
+    optional: Sequence[str] = (),
+) -> Iterator[_Row]:
+    file = _open_table(path, required, options, report, optional)
+    header = file.header
     try:
         for line, fields in file.records():
             yield _Row(path, line, dict(zip(header, fields)), file)
@@ -152,11 +177,20 @@ def _read_unique(
     return items
 
 
-def _parse_rep(row: _Row) -> PlanRep:
-    industries = frozenset(part.strip() for part in row.text("industries").split(";") if part.strip())
+def _target_weight(row: _Row) -> float:
     weight = row.number("target_weight", low=0.0, default=1.0)
     if weight <= 0:
         raise row.fail("column 'target_weight' must be > 0 (leave it empty for 1)")
+    return weight
+
+
+def _industries(row: _Row) -> frozenset[str]:
+    return frozenset(part.strip() for part in row.text("industries").split(";") if part.strip())
+
+
+def _parse_rep(row: _Row) -> PlanRep:
+    industries = _industries(row)
+    weight = _target_weight(row)
     return PlanRep(
         id=row.required_text("id"),
         name=row.text("name"),
@@ -166,6 +200,7 @@ def _parse_rep(row: _Row) -> PlanRep:
         active=row.flag("active", default=True),
         industries=industries,
         target_weight=weight,
+        mode=row.choice("mode", REP_MODES),
     )
 
 
@@ -180,6 +215,8 @@ def _parse_account(row: _Row) -> PlanAccount:
         workload=row.number("workload", low=0.0),
         locked=row.flag("locked", default=False),
         industry=row.text("industry") or None,
+        visit_mode=row.choice("visit_mode", VISIT_MODES),
+        postal_code=row.text("postal_code") or None,
     )
 
 
@@ -191,11 +228,52 @@ def read_reps(
     ``options`` say how the file is written (else detected); ``report`` collects notes.
     """
     path = Path(path)
-    rows = _read_unique(path, REP_COLUMNS, _parse_rep, lambda r: r.id, options, report, ("target_weight",))
+    rows = _read_unique(path, REP_COLUMNS, _parse_rep, lambda r: r.id, options, report, REP_OPTIONAL)
     reps = tuple(rep for _, rep in rows)
     if not reps:
         raise PlanInputError(path, 0, "no reps found; add at least one row below the header")
     return reps
+
+
+@dataclass(frozen=True)
+class RepOverride:
+    """One row of a homes file: the columns it gives for one rep (``values``: PlanRep fields)."""
+
+    rep_id: str
+    line: int
+    values: Mapping[str, object]
+
+
+_OVERRIDE_PARSERS: dict[str, Callable[[_Row], object]] = {
+    "name": lambda row: row.text("name"),
+    "lat": lambda row: row.number("lat", low=-90.0, high=90.0),
+    "lon": lambda row: row.number("lon", low=-180.0, high=180.0),
+    "capacity": lambda row: row.number("capacity", low=0.0),
+    "active": lambda row: row.flag("active", default=True),
+    "industries": _industries,
+    "target_weight": _target_weight,
+    "mode": lambda row: row.choice("mode", REP_MODES),
+}
+
+
+def read_rep_overrides(
+    path: str | Path, *, options: ReadOptions | None = None, report: ReadReport | None = None
+) -> dict[str, RepOverride]:
+    """Read a homes file for store planning: ``id`` plus any reps.csv columns (``id,lat,lon``
+    is enough). Empty cells keep the synced value; ``lat`` and ``lon`` come together."""
+    path = Path(path)
+    found: dict[str, RepOverride] = {}
+    for row in _iter_rows(path, ("id",), options, report):
+        rep_id = row.required_text("id")
+        if rep_id in found:
+            raise row.fail(f"duplicate id {rep_id!r} (first seen on line {found[rep_id].line}); ids must be unique")
+        given = {column: parse(row) for column, parse in _OVERRIDE_PARSERS.items() if row.text(column)}
+        if ("lat" in given) != ("lon" in given):
+            raise row.fail("give both 'lat' and 'lon' for a home, or neither")
+        found[rep_id] = RepOverride(rep_id, row.line, given)
+    if not found:
+        raise PlanInputError(path, 0, "no reps found; add at least one row below the header")
+    return found
 
 
 def read_accounts(
@@ -212,7 +290,7 @@ def read_accounts(
         report: Collects notes (the encoding assumed) and missing optional columns.
     """
     path = Path(path)
-    rows = _read_unique(path, ACCOUNT_COLUMNS, _parse_account, lambda a: a.id, options, report)
+    rows = _read_unique(path, ACCOUNT_COLUMNS, _parse_account, lambda a: a.id, options, report, ACCOUNT_OPTIONAL)
     if rep_ids is not None:
         for line, account in rows:
             if account.owner_id is not None and account.owner_id not in rep_ids:
@@ -251,15 +329,15 @@ def write_instance(instance: Instance, accounts_path: str | Path, reps_path: str
     """Write an instance as accounts.csv + reps.csv (for demos, tests and benchmarks)."""
     with Path(reps_path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow((*REP_COLUMNS, "target_weight"))
+        writer.writerow((*REP_COLUMNS, *REP_OPTIONAL))
         for r in instance.reps:
             industries = ";".join(sorted(r.industries))
             writer.writerow(
-                [r.id, r.name, r.lat, r.lon, r.capacity, str(r.active).lower(), industries, r.target_weight]
+                [r.id, r.name, r.lat, r.lon, r.capacity, str(r.active).lower(), industries, r.target_weight, r.mode]
             )
     with Path(accounts_path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(ACCOUNT_COLUMNS)
+        writer.writerow((*ACCOUNT_COLUMNS, *ACCOUNT_OPTIONAL))
         for a in instance.accounts:
             writer.writerow(
                 [
@@ -272,5 +350,7 @@ def write_instance(instance: Instance, accounts_path: str | Path, reps_path: str
                     a.workload,
                     str(a.locked).lower(),
                     a.industry or "",
+                    a.visit_mode,
+                    a.postal_code or "",
                 ]
             )

@@ -17,7 +17,9 @@ def _pct(value: float) -> str:
 
 
 def move_reasons(data: ProblemData, assign: np.ndarray, tolerance: float) -> dict[int, str]:
-    """Reason per moved account position, from the *starting* loads of its old and new rep."""
+    """Reason per moved account position, from the *starting* loads of its old and new rep.
+
+    Reps are named as people read them (``PlanRep.label``); distances are drive minutes."""
     reps = data.instance.reps
     start = np.where(data.owner >= 0, data.owner, 0)
     valid = data.owner >= 0
@@ -34,36 +36,41 @@ def move_reasons(data: ProblemData, assign: np.ndarray, tolerance: float) -> dic
             reasons[int(a)] = f"had no owner; {new_side}"
         elif not data.active[old]:
             lock = " (its lock cannot hold)" if data.released[a] else ""
-            reasons[int(a)] = f"{reps[old].id} is inactive{lock}; {new_side}"
+            reasons[int(a)] = f"{reps[old].label} is inactive{lock}; {new_side}"
+        elif not data.mode_ok[a, old] and not data.fixed[a]:
+            mode = data.instance.accounts[a].visit_mode
+            reasons[int(a)] = f"{reps[old].label} is an inside rep and the account is {mode} (needs visits); {new_side}"
         elif not data.eligible[a, old] and not data.fixed[a]:
             industry = data.instance.accounts[a].industry or "its industry"
-            reasons[int(a)] = f"{reps[old].id} does not serve {industry}; {new_side}"
+            reasons[int(a)] = f"{reps[old].label} does not serve {industry}; {new_side}"
         else:
-            reasons[int(a)] = f"{_old_side(reps[old].id, dev_p[old], dev_w[old], tolerance)}; {new_side}"
+            reasons[int(a)] = f"{_old_side(reps[old].label, dev_p[old], dev_w[old], tolerance)}; {new_side}"
     return reasons
 
 
-def _old_side(rep_id: str, dev_p: float, dev_w: float, tolerance: float) -> str:
+def _old_side(rep: str, dev_p: float, dev_w: float, tolerance: float) -> str:
     measure, dev = ("potential", dev_p) if abs(dev_p) >= abs(dev_w) else ("workload", dev_w)
     if dev > tolerance:
-        return f"{rep_id} is {_pct(dev)} over the {measure} target"
+        return f"{rep} is {_pct(dev)} over the {measure} target"
     if dev < -tolerance:
-        return f"{rep_id} is {_pct(-dev)} under the {measure} target and hands over a distant account"
-    return f"{rep_id} is within tolerance and passes the account on to balance its neighbours"
+        return f"{rep} is {_pct(-dev)} under the {measure} target and hands over a distant account"
+    return f"{rep} is within tolerance and passes the account on to balance its neighbours"
 
 
 def _new_side(data: ProblemData, a: int, old: int, new: int, dev_p: np.ndarray, dev_w: np.ndarray) -> str:
-    rep_id = data.instance.reps[new].id
+    rep = data.instance.reps[new].label
     if dev_p[new] < 0 or dev_w[new] < 0:
         state = "under target"
     else:
         state = "has room within tolerance"
+    if data.instance.accounts[a].visit_mode == "remote":
+        return f"{rep} serves it remotely and is {state}"
     if old >= 0:
-        gain = float(data.dist[a, old] - data.dist[a, new])
+        gain = float(data.drive[a, old] - data.drive[a, new])
         if gain >= 0.5:
-            return f"{rep_id} is {gain:.0f} km closer and {state}"
-        return f"{rep_id} is {-gain:.0f} km farther but {state}"
-    return f"{rep_id} is {data.dist[a, new]:.0f} km away and {state}"
+            return f"{rep} is {gain:.0f} min closer per visit and {state}"
+        return f"{rep} is {-gain:.0f} min farther per visit but {state}"
+    return f"{rep} is {data.drive[a, new]:.0f} min away and {state}"
 
 
 def precedence_notes(data: ProblemData) -> list[str]:
@@ -71,7 +78,7 @@ def precedence_notes(data: ProblemData) -> list[str]:
     notes: list[str] = []
     reps = data.instance.reps
     if data.released.any():
-        owners = sorted({reps[o].id if o >= 0 else "unknown" for o in data.owner[data.released]})
+        owners = sorted({reps[o].label if o >= 0 else "unknown" for o in data.owner[data.released]})
         notes.append(
             f"{int(data.released.sum())} locked accounts belong to inactive or unknown reps ({', '.join(owners[:5])}): "
             "every account needs an active owner, which takes precedence over the lock, so they were reassigned."
@@ -108,8 +115,10 @@ def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
     total_p, total_w = data.potential.sum(), data.workload.sum()
     for industry in industries:
         rows = codes == industry
-        servers = data.eligible[np.flatnonzero(rows)[0]]
-        if servers.sum() == data.active.sum() or not servers.any():
+        first = np.flatnonzero(rows)[0]
+        servers = data.eligible[first]
+        # inside reps are not specialists: they take remote accounts of every industry
+        if servers.sum() == (data.active & data.mode_ok[first]).sum() or not servers.any():
             continue
         # accounts that only these reps may serve (any industry)
         captive = ~(data.eligible & ~servers[None, :]).any(axis=1) & data.eligible.any(axis=1)

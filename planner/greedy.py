@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from territory.planner.distance import DistanceModel, build_distance_model, nearest_reps
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
+from territory.planner.travel import mode_mask
 from territory.planner.validate import balance_targets
 
 _CAPACITY_WEIGHT = 100.0  # capacity is hard: any excess outweighs any balance gain
@@ -54,14 +55,15 @@ class _State:
 
 
 def eligibility_matrix(instance: Instance) -> NDArray[np.bool_]:
-    """``[n_accounts, n_reps]``: True where the rep is active and serves the account's industry."""
+    """``[n_accounts, n_reps]``: True where the rep is active, serves the account's industry
+    and may take its visit mode (inside reps: remote accounts only)."""
     industries = sorted({a.industry or "" for a in instance.accounts})
     code = {name: i for i, name in enumerate(industries)}
     per_industry = np.array(
         [[r.active and r.serves(name or None) for r in instance.reps] for name in industries], dtype=bool
     ).reshape(len(industries), len(instance.reps))
     account_code = np.array([code[a.industry or ""] for a in instance.accounts], dtype=np.int64)
-    return per_industry[account_code]
+    return per_industry[account_code] & mode_mask(instance)
 
 
 def greedy_plan(
@@ -356,23 +358,24 @@ def _moves_with_reasons(
             continue
         to_pos = rep_pos[new]
         to_km = float(model.km(j, to_pos))
+        to_name = instance.reps[to_pos].label
         old = instance.reps[rep_pos[account.owner_id]] if account.owner_id in rep_pos else None
         if old is None:
             reason = (
                 f"Owner {account.owner_id or '(none)'} is not a known rep; "
-                f"{new} is the nearest eligible rep ({to_km:.0f} km)."
+                f"{to_name} is the nearest eligible rep ({to_km:.0f} km)."
             )
         elif not old.active:
-            reason = f"{old.id} is inactive; {new} is the nearest eligible rep with room ({to_km:.0f} km)."
+            reason = f"{old.label} is inactive; {to_name} is the nearest eligible rep with room ({to_km:.0f} km)."
         elif forced[j]:
-            reason = f"{old.id} does not serve {account.industry}; {new} does ({to_km:.0f} km away)."
+            reason = f"{old.label} does not serve {account.industry}; {to_name} does ({to_km:.0f} km away)."
         else:
             over = before_p[rep_pos[old.id]] / safe_target[rep_pos[old.id]] - 1.0
             diff = float(model.km(j, rep_pos[old.id])) - to_km
             where = f"{abs(diff):.0f} km {'closer' if diff >= 0 else 'farther'}"
             reason = (
-                f"{old.id} is {over:+.0%} against the potential target; "
-                f"{new} is {where} and has room under target."
+                f"{old.label} is {over:+.0%} against the potential target; "
+                f"{to_name} is {where} and has room under target."
             )
         moves.append(
             Move(account_id=account.id, from_owner_id=account.owner_id, to_owner_id=new, reason=reason)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SOLVERS = ("auto", "greedy")  # "auto": the CP-SAT planner when installed, else greedy
+VISIT_MODES = ("field", "remote", "hybrid")  # how an account is served (accounts.csv visit_mode)
+REP_MODES = ("field", "inside")  # how a rep sells (reps.csv mode)
+# share of an account's visits that are trips: remote accounts cost no travel, hybrid half
+VISIT_TRAVEL_WEIGHT = {"field": 1.0, "hybrid": 0.5, "remote": 0.0}
+DEFAULT_ROAD_FACTOR = 1.3  # road km per great-circle km (typical for Central European roads)
+DEFAULT_SPEED_KMH = 60.0  # average door-to-door speed of a field visit
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,13 @@ class PlanAccount:
     workload: float
     locked: bool = False
     industry: str | None = None
+    visit_mode: str = "field"  # one of VISIT_MODES
+    postal_code: str | None = None  # only to look up drive times keyed by postal code
+
+    @property
+    def travel_weight(self) -> float:
+        """Share of this account's workload that is a trip (0 remote, 0.5 hybrid, 1 field)."""
+        return VISIT_TRAVEL_WEIGHT[self.visit_mode]
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,19 @@ class PlanRep:
     active: bool = True
     industries: frozenset[str] = frozenset()
     target_weight: float = 1.0
+    mode: str = "field"  # one of REP_MODES; inside reps serve remote accounts only
 
     def serves(self, industry: str | None) -> bool:
         return not self.industries or (industry is not None and industry in self.industries)
+
+    def may_visit(self, account: PlanAccount) -> bool:
+        """Inside reps take only remote accounts; field reps take any visit mode."""
+        return self.mode != "inside" or account.visit_mode == "remote"
+
+    @property
+    def label(self) -> str:
+        """How people read the rep: its name, else its id."""
+        return self.name or self.id
 
 
 @dataclass(frozen=True)
@@ -52,9 +76,29 @@ class PlanOptions:
 
 
 @dataclass(frozen=True)
+class TravelTimes:
+    """How travel is measured: drive minutes from a rep's home to an account.
+
+    ``minutes`` holds the user's routing-engine figures, ``(rep_id, account_id) -> minutes``;
+    every pair it lacks is estimated as great-circle km x ``road_factor`` at ``speed_kmh``.
+    """
+
+    road_factor: float = DEFAULT_ROAD_FACTOR
+    speed_kmh: float = DEFAULT_SPEED_KMH
+    minutes: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    source: str = "the drive-time matrix"  # where ``minutes`` came from, for the notes
+
+    @property
+    def minutes_per_km(self) -> float:
+        """Estimated drive minutes per great-circle km."""
+        return self.road_factor / self.speed_kmh * 60.0
+
+
+@dataclass(frozen=True)
 class Instance:
     accounts: tuple[PlanAccount, ...]
     reps: tuple[PlanRep, ...]
+    travel: TravelTimes = field(default_factory=TravelTimes)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,11 @@ Definitions (shared by the CLI, metrics.json and the benchmark):
   :func:`planner.validate.balance_targets`; *max deviation* is the largest absolute value;
 - coefficient of variation (CV): std / mean of load / target over active reps;
 - moves: accounts whose owner changes; moved potential share: their potential / total;
-- travel: sum over accounts of workload x km from the account to its owner's home (accounts
-  whose owner is not a known rep are left out of "before"); price of balance = after / before.
+- travel: sum over accounts of workload x km from the account to its owner's home, times the
+  account's travel weight (remote 0, hybrid 0.5, field 1; accounts whose owner is not a known
+  rep are left out of "before"); price of balance = after / before;
+- minutes per visit: drive minutes (the user's matrix where given, else the estimate, see
+  ``planner.travel``) averaged over visits (workload), remote visits counting 0.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from numpy.typing import NDArray
 
 from territory.planner.distance import DistanceModel, build_distance_model
 from territory.planner.instance import Instance
+from territory.planner.travel import fallback_accounts, minutes_per_visit, travel_minutes
 from territory.planner.validate import balance_targets, relative_deviation, rep_loads
 
 
@@ -40,6 +44,8 @@ class RepRow:
     deviation_potential_after: float
     deviation_workload_before: float
     deviation_workload_after: float
+    minutes_per_visit_before: float = 0.0
+    minutes_per_visit_after: float = 0.0
 
 
 def current_assignment(instance: Instance) -> dict[str, str | None]:
@@ -50,7 +56,8 @@ def current_assignment(instance: Instance) -> dict[str, str | None]:
 def travel_km(
     instance: Instance, assignment: Mapping[str, str | None], distance: DistanceModel | None = None
 ) -> float:
-    """Workload-weighted km from accounts to their owner's home (unknown owners skipped)."""
+    """Workload-weighted km from accounts to their owner's home, times each account's travel
+    weight (remote accounts cost nothing; unknown owners skipped)."""
     model = distance or build_distance_model(instance)
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     rows, reps, weights = [], [], []
@@ -59,7 +66,7 @@ def travel_km(
         if pos is not None:
             rows.append(j)
             reps.append(pos)
-            weights.append(account.workload)
+            weights.append(account.workload * account.travel_weight)
     if not rows:
         return 0.0
     return float(np.dot(np.asarray(weights), model.km(np.asarray(rows), np.asarray(reps))))
@@ -96,7 +103,9 @@ def plan_metrics(
     Returns:
         A flat dict with ``before_*``/``after_*`` max deviation and CV for potential and
         workload, ``moves``, ``moved_potential``, ``moved_potential_share``, ``travel_before``,
-        ``travel_after`` and ``price_of_balance`` (travel after / before).
+        ``travel_after``, ``price_of_balance`` (travel after / before) and
+        ``travel_minutes_per_visit_before`` / ``_after`` and the totals ``travel_minutes_before`` /
+        ``_after`` (workload x drive minutes x travel weight, the unit of the travel bounds).
     """
     model = distance or build_distance_model(instance)
     before_assignment = current_assignment(instance)
@@ -116,6 +125,10 @@ def plan_metrics(
         travel_before=travel_before,
         travel_after=travel_after,
         price_of_balance=travel_after / travel_before if travel_before > 0 else 0.0,
+        travel_minutes_per_visit_before=minutes_per_visit(instance, before_assignment)[0],
+        travel_minutes_per_visit_after=minutes_per_visit(instance, assignment)[0],
+        travel_minutes_before=travel_minutes(instance, before_assignment),
+        travel_minutes_after=travel_minutes(instance, assignment),
     )
     return result
 
@@ -127,6 +140,8 @@ def rep_rows(instance: Instance, assignment: Mapping[str, str]) -> list[RepRow]:
     target_p, target_w = balance_targets(instance)
     dp0, dp1 = relative_deviation(p0, target_p), relative_deviation(p1, target_p)
     dw0, dw1 = relative_deviation(w0, target_w), relative_deviation(w1, target_w)
+    _, minutes0 = minutes_per_visit(instance, current_assignment(instance))
+    _, minutes1 = minutes_per_visit(instance, assignment)
     return [
         RepRow(
             rep_id=rep.id,
@@ -142,6 +157,25 @@ def rep_rows(instance: Instance, assignment: Mapping[str, str]) -> list[RepRow]:
             deviation_potential_after=float(dp1[i]),
             deviation_workload_before=float(dw0[i]),
             deviation_workload_after=float(dw1[i]),
+            minutes_per_visit_before=float(minutes0[i]),
+            minutes_per_visit_after=float(minutes1[i]),
         )
         for i, rep in enumerate(instance.reps)
     ]
+
+
+def travel_report(instance: Instance, assignment: Mapping[str, str]) -> dict[str, object]:
+    """The metrics.json travel keys beyond ``plan_metrics``: settings, source and per-rep
+    minutes per visit (``{rep_id: {"before": .., "after": ..}}``)."""
+    _, before = minutes_per_visit(instance, current_assignment(instance))
+    _, after = minutes_per_visit(instance, assignment)
+    return {
+        "travel_road_factor": instance.travel.road_factor,
+        "travel_speed_kmh": instance.travel.speed_kmh,
+        "travel_times_source": "matrix" if instance.travel.minutes else "estimate",
+        "travel_times_fallback_accounts": fallback_accounts(instance),
+        "rep_travel_minutes_per_visit": {
+            rep.id: {"before": round(float(before[i]), 2), "after": round(float(after[i]), 2)}
+            for i, rep in enumerate(instance.reps)
+        },
+    }

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from territory.planner.greedy import greedy_plan
 from territory.planner.instance import SOLVERS, Instance, Plan, PlanOptions
+from territory.planner.travel import travel_notes
 from territory.planner.validate import validate_plan
 
 
@@ -49,5 +50,6 @@ def plan(instance: Instance, options: PlanOptions, progress: Callable[..., None]
             result.explanations.append(
                 "The CP-SAT planner is not installed in this build; this is the greedy baseline plan."
             )
+    result.explanations.extend(travel_notes(instance))
     result.violations = validate_plan(instance, options, result.assignment)
     return result

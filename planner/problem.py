@@ -1,7 +1,10 @@
 """The instance as arrays, with the hard-rule precedence applied once for every phase.
 
 :class:`ProblemData` is what every solving phase reads (LP, repair, search, reasons); the
-precedence of the hard rules it encodes is described in ``planner.candidates``.
+precedence of the hard rules it encodes is described in ``planner.candidates``. Travel is in
+drive minutes (``planner.travel``): ``dist`` is the travel cost per unit of workload (drive
+minutes x the account's travel weight: 0 remote, 0.5 hybrid, 1 field), ``drive`` the plain
+drive minutes that reach and reasons use.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from territory.planner.distance import DistanceModel, build_distance_model
+from territory.planner.distance import DistanceModel
 from territory.planner.instance import Instance
+from territory.planner.travel import drive_minutes, mode_mask, travel_weights
 from territory.planner.validate import balance_targets
 
 BoolArray = NDArray[np.bool_]
@@ -34,9 +38,11 @@ class ProblemData:
     capacity: FloatArray
     target_p: FloatArray
     target_w: FloatArray
-    eligible: BoolArray  # [n, m] active rep that serves the account's industry
+    eligible: BoolArray  # [n, m] active rep that serves the account's industry and visit mode
     orphaned: BoolArray  # accounts no active rep may serve by industry
-    dist: FloatArray  # [n, m] km from account to rep home
+    dist: FloatArray  # [n, m] travel cost per unit of workload: drive minutes x travel weight
+    drive: FloatArray  # [n, m] drive minutes from the rep's home to the account
+    mode_ok: BoolArray  # [n, m] the rep may take the account by visit mode (inside reps: remote only)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -54,16 +60,23 @@ class ProblemData:
 
 
 def build_problem_data(instance: Instance, distance: DistanceModel | None = None) -> ProblemData:
-    """Arrays for the solver, with the hard-rule precedence applied (see module docstring)."""
+    """Arrays for the solver, with the hard-rule precedence applied (see module docstring).
+
+    ``distance`` replaces the drive minutes (any consistent travel unit); None: minutes from
+    ``instance.travel`` (the drive-time matrix where given, else the estimate).
+    """
     rep_pos = {r.id: i for i, r in enumerate(instance.reps)}
     accounts = instance.accounts
     active = np.array([r.active for r in instance.reps], dtype=bool)
     owner = np.array([rep_pos.get(a.owner_id or "", -1) for a in accounts], dtype=np.int64)
     locked = np.array([a.locked for a in accounts], dtype=bool)
     owner_active = (owner >= 0) & active[np.where(owner >= 0, owner, 0)]
-    eligible = _eligibility(instance, active)
+    mode_ok = mode_mask(instance)
+    eligible = _eligibility(instance, active) & mode_ok
     target_p, target_w = balance_targets(instance)
-    distance = distance or build_distance_model(instance)
+    shape = (len(accounts), len(instance.reps))
+    drive = drive_minutes(instance) if distance is None else np.asarray(distance.matrix(), dtype=np.float64)
+    drive = drive.reshape(shape)
     data = ProblemData(
         instance=instance,
         potential=np.array([a.potential for a in accounts], dtype=np.float64),
@@ -77,7 +90,9 @@ def build_problem_data(instance: Instance, distance: DistanceModel | None = None
         target_w=target_w,
         eligible=eligible,
         orphaned=~eligible.any(axis=1) & ~(locked & owner_active),
-        dist=np.asarray(distance.matrix(), dtype=np.float64).reshape(len(accounts), len(instance.reps)),
+        dist=drive * travel_weights(instance)[:, None],
+        drive=drive,
+        mode_ok=mode_ok,
     )
     return data
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from territory.planner.instance import Instance, Plan, PlanOptions
-from territory.planner.metrics import plan_metrics
+from territory.planner.metrics import plan_metrics, travel_report
 from territory.planner.validate import balance_deviations, validate_plan
 
 
@@ -26,6 +26,7 @@ def plan_report(instance: Instance, options: PlanOptions, plan: Plan, wall_secon
     """
     metrics: dict[str, Any] = {str(key): plain(value) for key, value in plan.metrics.items()}
     metrics.update(plan_metrics(instance, plan.assignment))
+    metrics.update(travel_report(instance, plan.assignment))
     lower = metrics.get("lp_lower_bound_moves")
     moves = int(metrics["moves"])
     metrics["lp_lower_bound_moves"] = lower

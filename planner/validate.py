@@ -13,6 +13,8 @@ greedy and solver plans alike. Hard rules (violation kinds):
 - ``capacity``: a rep's workload exceeds its capacity (amount = excess workload).
 - ``industry``: the owner lists industries and the account's is not among them. A locked
   account that stays with its active owner is exempt (the lock wins; the data predates us).
+- ``inside_rep``: a field or hybrid account ends with an inside rep (inside reps serve
+  remote accounts only). A locked account that stays with its active owner is exempt.
 - ``reach``: only when ``candidates`` is given: the account moved to a rep outside its
   candidate set (current owner is always allowed).
 
@@ -39,6 +41,7 @@ HARD_KINDS = (
     "capacity",
     "industry",
     "reach",
+    "inside_rep",
 )
 BALANCE_KINDS = ("balance_potential", "balance_workload")
 # Loads are sums of floats; a plan exactly at the tolerance must not fail on rounding.
@@ -161,6 +164,15 @@ def _account_violations(
                 "industry",
                 account.id,
                 f"{rep.id} does not serve {account.industry or 'unknown industry'} ({account.id})",
+            )
+        )
+    if not stays_locked and not rep.may_visit(account):
+        found.append(
+            Violation(
+                "inside_rep",
+                account.id,
+                f"{rep.label} ({rep.id}) is an inside rep and {account.name or account.id} ({account.id}) "
+                f"is a {account.visit_mode} account that needs visits",
             )
         )
     if (

@@ -207,6 +207,9 @@ class Coverage(_Strict):
     capacity_per_rep: float = Field(default=200, gt=0)
     potential: Potential = Field(default_factory=Potential)
     tiers: list[Tier] = Field(default_factory=_default_tiers)
+    # the CRM field (Salesforce Account field, HubSpot company property) holding each account's
+    # visit mode: field, remote or hybrid; synced into the store for the planner
+    visit_mode_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
 
     @field_validator("tiers")
     @classmethod

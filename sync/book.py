@@ -8,6 +8,8 @@ sync all judge the same data the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from territory import rules
 from territory.sync.store import Store
@@ -68,3 +70,16 @@ def load_book(store: Store, crm: str) -> Book:
         if row["account_id"] and not row["is_closed"]
     ]
     return Book(crm, accounts, reps, opportunities, managers)
+
+
+def read_visit_modes(connector: Any, rules_path: Path) -> None:
+    """Have ``connector`` read each account's visit mode from the CRM field the rules file
+    names (``coverage.visit_mode_field``); nothing without a readable rules file (the
+    inbound check reports a broken one)."""
+    if not rules_path.exists():
+        return
+    try:
+        field_name = rules.load_rules(rules_path).coverage.visit_mode_field
+    except (rules.RulesFileError, OSError):
+        return
+    connector.visit_mode_field = field_name

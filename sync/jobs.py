@@ -35,7 +35,11 @@ def _under_lease(
     store = open_store(settings.territory_db_url)
     try:
         with store_lease(store.leases, holder, ttl_s=lease_ttl_s) as lease:
-            return work(store, factory.build_connector(settings), lease.renew)
+            from territory.sync.book import read_visit_modes
+
+            connector = factory.build_connector(settings)
+            read_visit_modes(connector, settings.territory_rules)
+            return work(store, connector, lease.renew)
     except LeaseBusy:
         return None
     finally:

@@ -6,10 +6,11 @@ cumulative potential, workload = touches per quarter of the tier. With grandfath
 accounts with an open opportunity are locked to their owner, and so are named accounts that
 are already with their named owner.
 
-The CRM holds no home address for reps, so a rep's home is taken from an optional reps.csv
-overlay (``id,name,lat,lon,capacity,active,industries[,target_weight]``) or else estimated as
-the median location of the accounts the rep owns today; reps without accounts start at the
-median of the whole book. Accounts without coordinates take the mean location of accounts
+The CRM holds no home address for reps, so a rep's home is taken from an optional homes file
+(``id,lat,lon`` plus any other reps.csv column: name, capacity, active, industries,
+target_weight, mode; ``planner.csv_io.read_rep_overrides``) or else estimated as the median
+location of the accounts the rep owns today; reps without accounts start at the median of the
+whole book. Ids in the homes file that are not synced reps are named in the notes. Accounts without coordinates take the mean location of accounts
 sharing their country and first two postal digits (else their country, else the book). Every
 such estimate is counted in the notes so the user sees what the plan stands on.
 
@@ -22,12 +23,15 @@ one is not a move; ``StoreInstance.prospects`` tells them apart by their planner
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from territory import rules
-from territory.planner.instance import Instance, PlanAccount, PlanRep
+from territory.planner.csv_io import RepOverride
+from territory.planner.instance import VISIT_MODES, Instance, PlanAccount, PlanRep
 from territory.sync.book import Book, load_book
 from territory.sync.market import MarketStore
 from territory.sync.store import Store
@@ -47,7 +51,7 @@ def build_store_instance(
     store: Store,
     crm: str,
     rule_config: rules.RulesConfig,
-    overlay: dict[str, PlanRep] | None = None,
+    overlay: Mapping[str, RepOverride] | None = None,
     *,
     include_prospects: bool = False,
     source: str | None = None,
@@ -63,7 +67,10 @@ def build_store_instance(
     potential = np.asarray(evaluation.facts.potential, dtype=float)
     workload = np.asarray(evaluation.facts.workload, dtype=float)
     locked = _locked_ids(book, evaluation, rule_config)
-    points, notes = _account_points(store, crm, book)
+    rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
+    points, notes = _account_points(rows, book)
+    modes, mode_notes = _visit_modes(rows, rule_config.coverage.visit_mode_field)
+    notes.extend(mode_notes)
     rep_ids = {rep.id for rep in book.reps}
     accounts = tuple(
         PlanAccount(
@@ -76,6 +83,8 @@ def build_store_instance(
             workload=float(workload[i]),
             locked=a.id in locked,
             industry=a.industry,
+            postal_code=str(rows[a.id]["postal_code"] or "") or None,
+            visit_mode=modes.get(a.id, "field"),
         )
         for i, a in enumerate(book.accounts)
     )
@@ -122,6 +131,28 @@ def _prospect_accounts(placed: list[PlacedProspect], accounts: tuple[PlanAccount
     return tuple(out)
 
 
+def _visit_modes(rows: dict[str, dict[str, Any]], crm_field: str | None) -> tuple[dict[str, str], list[str]]:
+    """Visit mode per account id from the synced CRM values (field, remote, hybrid; anything
+    else counts as field and is counted in a note). A configured ``crm_field`` without any
+    synced value most likely means the store was synced before the field was named."""
+    modes: dict[str, str] = {}
+    unknown: dict[str, int] = defaultdict(int)
+    for account_id, row in rows.items():
+        value = str(row.get("visit_mode") or "").strip().lower()
+        if value in VISIT_MODES:
+            modes[account_id] = value
+        elif value:
+            unknown[value] += 1
+    if crm_field and not modes and not unknown:
+        return modes, [f"coverage.visit_mode_field is {crm_field!r} but no synced account has a value: "
+                       "run `territory sync --full` once to read it (until then every account is a field account)"]
+    if not unknown:
+        return modes, []
+    listed = ", ".join(f"{value!r} ({count})" for value, count in sorted(unknown.items())[:5])
+    return modes, [f"{sum(unknown.values())} accounts have a visit mode other than {', '.join(VISIT_MODES)} "
+                   f"in the CRM ({listed}): planned as field accounts"]
+
+
 def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.RulesConfig) -> set[str]:
     locked: set[str] = set()
     if rule_config.grandfather_open_opportunities:
@@ -133,9 +164,10 @@ def _locked_ids(book: Book, evaluation: rules.Evaluation, rule_config: rules.Rul
     return locked
 
 
-def _account_points(store: Store, crm: str, book: Book) -> tuple[dict[str, tuple[float, float]], list[str]]:
+def _account_points(
+    rows: dict[str, dict[str, Any]], book: Book
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
     """Coordinates per account id, estimating the missing ones from their neighbours."""
-    rows = {r["id"]: r for r in store.iter_records("accounts", crm=crm)}
     known: dict[str, tuple[float, float]] = {}
     by_region: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -169,7 +201,7 @@ def _plan_reps(
     book: Book,
     accounts: tuple[PlanAccount, ...],
     rule_config: rules.RulesConfig,
-    overlay: dict[str, PlanRep],
+    overlay: Mapping[str, RepOverride],
 ) -> tuple[tuple[PlanRep, ...], list[str]]:
     owned: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for account in accounts:
@@ -180,19 +212,29 @@ def _plan_reps(
     reps: list[PlanRep] = []
     estimated = 0
     for rep in book.reps:
-        if rep.id in overlay:
-            given = overlay[rep.id]
-            reps.append(PlanRep(**{**given.__dict__, "active": given.active and rep.active}))
-            continue
         points = owned.get(rep.id)
         home = np.median(np.array(points), axis=0) if points else centre
-        estimated += 1
-        reps.append(PlanRep(id=rep.id, name=rep.name, lat=float(home[0]), lon=float(home[1]),
-                            capacity=capacity, active=rep.active))
+        synced = PlanRep(id=rep.id, name=rep.name, lat=float(home[0]), lon=float(home[1]),
+                         capacity=capacity, active=rep.active)
+        given = overlay.get(rep.id)
+        if given is None or "lat" not in given.values:
+            estimated += 1
+        if given is not None:
+            # a departed rep stays departed whatever the file says
+            values = {**given.values, "active": bool(given.values.get("active", True)) and rep.active}
+            synced = replace(synced, **values)  # type: ignore[arg-type]
+        reps.append(synced)
     notes = []
     if estimated:
         notes.append(
             f"{estimated} reps without a home location in --reps: home estimated as the median "
             "location of their accounts (the book's median for reps without accounts)"
         )
+    synced_ids = {rep.id for rep in book.reps}
+    unknown = sorted((o for o in overlay.values() if o.rep_id not in synced_ids), key=lambda o: o.line)
+    if unknown:
+        listed = ", ".join(f"{o.rep_id} (line {o.line})" for o in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        notes.append(f"{len(unknown)} rep ids in --reps are not synced reps and were ignored: {listed}{more}; "
+                     "check the ids against `territory export owners`")
     return tuple(sorted(reps, key=lambda r: r.id)), notes

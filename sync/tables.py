@@ -92,6 +92,7 @@ class AccountRow(SQLModel, table=True):
     employees: int | None = None
     annual_revenue: float | None = None
     parent_id: str | None = None
+    visit_mode: str | None = None  # the CRM's value of coverage.visit_mode_field (planner)
     modified_at: datetime = _ts()
     is_deleted: bool = False
     synced_at: datetime = _ts()

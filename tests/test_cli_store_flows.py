@@ -154,3 +154,63 @@ def test_rules_draft_refuses_to_overwrite_when_file_exists(synced: Any) -> None:
     from territory.cli.errors import run_with_exit_codes
 
     assert run_with_exit_codes(app, ["rules", "draft", "--out", str(folder / "draft.yaml")]) == 2
+
+
+def test_store_plan_takes_homes_file_and_names_unknown_rep_ids_when_given(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    owners = [r for r in store.iter_records("owners", crm="hubspot") if r["is_active"]]
+    homes = folder / "homes.csv"
+    homes.write_text(f"id,lat,lon\n{owners[0]['id']},52.52,13.40\nNOPE-1,48.1,11.6\n", encoding="utf-8")
+    postal = next(r["postal_code"] for r in store.iter_records("accounts", crm="hubspot") if r["postal_code"])
+    times = folder / "times.csv"
+    times.write_text(f"rep_id;postal_code;minutes\n{owners[0]['id']};{postal};12,5\n", encoding="utf-8")
+    result = runner.invoke(app, ["plan", "--scenario", "homes", "--reps", str(homes), "--time-limit", "3",
+                                 "--json", str(folder / "m.json"), "--travel-times", str(times)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "1 rep ids in --reps are not synced reps and were ignored: NOPE-1 (line 3)" in flat
+    assert f"{len(owners) - 1 + sum(1 for r in store.iter_records('owners', crm='hubspot') if not r['is_active'])} " \
+           "reps without a home location" in flat
+    assert owners[0]["name"] in result.output  # the table names reps
+    metrics = json.loads((folder / "m.json").read_text())
+    assert owners[0]["id"] in metrics["rep_travel_minutes_per_visit"]  # --json keeps ids
+    assert metrics["travel_times_source"] == "matrix"  # keyed by the synced postal codes
+    assert "lack drive times in" in flat and "times.csv" in flat
+    shown = runner.invoke(app, ["scenarios", "show", "homes"], env={"COLUMNS": "250"})
+    moves = json.loads(runner.invoke(app, ["scenarios", "show", "homes", "--json"]).stdout)
+    names = {r["id"]: r["name"] for r in store.iter_records("owners", crm="hubspot")}
+    assert moves and f"{names[moves[0]['to_owner_id']]} ({moves[0]['to_owner_id']})" in " ".join(shown.output.split())
+
+
+def test_store_plan_reads_visit_modes_from_the_crm_field_named_in_coverage_when_synced(synced: Any) -> None:
+    import yaml
+    from hubspot import HubSpot
+    from hubspot.crm.properties import PropertyCreate
+    from urllib3.util.retry import Retry
+
+    from territory.sync.planning import build_store_instance
+
+    emu, folder = synced
+    env = emu.env("hubspot")
+    hub = HubSpot(access_token=env["HUBSPOT_ACCESS_TOKEN"], host=env["HUBSPOT_BASE_URL"], retry=Retry(total=False))
+    hub.crm.properties.core_api.create("companies", PropertyCreate(
+        name="visit_mode", label="Visit mode", type="string", field_type="text", group_name="companyinformation"))
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    ids = [r["id"] for r in store.iter_records("accounts", crm="hubspot")][:3]
+    for company_id, mode in zip(ids, ("Remote", "hybrid", "onsite"), strict=True):
+        hub.crm.companies.basic_api.update(company_id, {"properties": {"visit_mode": mode}})
+    rules_file = folder / "territory.yaml"
+    config = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    config.setdefault("coverage", {})["visit_mode_field"] = "visit_mode"
+    rules_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    before = build_store_instance(store, "hubspot", rules.load_rules(rules_file))
+    assert any("run `territory sync --full`" in note for note in before.notes)  # named, not yet synced
+    assert runner.invoke(app, ["sync", "--no-check"]).exit_code in (0, 4)
+    stored = {r["id"]: r["visit_mode"] for r in store.iter_records("accounts", crm="hubspot")}
+    assert [stored[i] for i in ids] == ["Remote", "hybrid", "onsite"]
+    built = build_store_instance(store, "hubspot", rules.load_rules(rules_file))
+    modes = {a.id: a.visit_mode for a in built.instance.accounts}
+    assert [modes[i] for i in ids] == ["remote", "hybrid", "field"]
+    assert any("1 accounts have a visit mode other than field, remote, hybrid" in n and "'onsite' (1)" in n
+               for n in built.notes)

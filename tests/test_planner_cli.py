@@ -74,7 +74,7 @@ def test_plan_writes_moved_rows_and_metrics_when_inputs_valid(
         app, [*args, "--tolerance", "0.1", "--reach", "5", "--seed", "1", "--solver", "greedy"]
     )
     assert result.exit_code == 0, result.output
-    assert "Territories before -> after" in result.output and "REP001" in result.output
+    assert "Territories before -> after" in result.output and "Rep 001 (Berlin)" in result.output  # reps by name
     assert "price of balance" in result.output
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

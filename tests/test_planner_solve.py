@@ -189,9 +189,10 @@ def test_reasons_name_both_reps_when_accounts_move() -> None:
     instance = make_instance(300, 5, seed=1)
     plan = solve(instance, FAST)
     assert plan.moves
+    names = {rep.id: rep.name for rep in instance.reps}  # reasons name reps as people read them
     for move in plan.moves:
-        assert move.to_owner_id in move.reason
-        assert move.from_owner_id is None or move.from_owner_id in move.reason
+        assert names[move.to_owner_id] in move.reason and move.to_owner_id not in move.reason
+        assert move.from_owner_id is None or names[move.from_owner_id] in move.reason
 
 
 def test_short_time_limit_yields_best_effort_naming_the_time_limit_when_lp_cannot_finish() -> None:

@@ -218,7 +218,7 @@ def test_greedy_reaches_tolerance_when_instance_is_comfortable() -> None:
 def test_greedy_explains_each_move_when_owner_departed() -> None:
     plan = greedy_plan(_tiny(), OPTIONS)
     move = next(m for m in plan.moves if m.account_id == "A3")
-    assert move.to_owner_id == "R1" and "R3 is inactive" in move.reason
+    assert move.to_owner_id == "R1" and "Munich is inactive" in move.reason  # the rep by name
 
 
 # --- metrics ----------------------------------------------------------------------------

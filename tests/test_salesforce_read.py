@@ -21,6 +21,7 @@ from tests.salesforce_support import (
     ids,
     make_state,
     owner_id,
+    raw_client,
     running,
 )
 
@@ -172,3 +173,19 @@ def test_first_read_reports_recycle_bin_rows_as_deleted_when_accounts_were_delet
     with running(state) as server:
         records = {r.id: r for p in drain(connector_for(server), ObjectKind.ACCOUNTS) for r in p.records}
     assert [records[account_id(n)].is_deleted for n in (1000, 1001, 1002)] == [False, True, False]
+
+
+def test_reader_maps_the_visit_mode_field_when_one_is_configured() -> None:
+    state = make_state(3)
+    with running(state) as server:
+        sf = raw_client(server)
+        sf.restful("tooling/sobjects/CustomField", method="POST", json={
+            "FullName": "Account.Visit_Mode__c", "Metadata": {"type": "Text", "label": "Visit mode", "length": 20}})
+        sf.Account.update(account_id(1001), {"Visit_Mode__c": "Remote"})
+        plain = connector_for(server)
+        configured = connector_for(server)
+        configured.visit_mode_field = "Visit_Mode__c"
+        modes = {r.id: r.visit_mode for page in drain(configured, ObjectKind.ACCOUNTS) for r in page.records}
+        unread = {r.visit_mode for page in drain(plain, ObjectKind.ACCOUNTS) for r in page.records}
+    assert modes == {account_id(1000): None, account_id(1001): "Remote", account_id(1002): None}
+    assert unread == {None}  # without the setting the field is not even asked for

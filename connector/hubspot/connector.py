@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
@@ -51,6 +52,7 @@ class HubSpotConnector:
     """
 
     crm = "hubspot"
+    visit_mode_field: str | None = None  # company property read as each account's visit mode (set by sync)
 
     def __init__(
         self,
@@ -93,7 +95,11 @@ class HubSpotConnector:
         """Pages of changes after ``cursor``; see :mod:`connector.hubspot.reads`."""
         if kind is ObjectKind.OWNERS:
             return self.reader.iter_owners(cursor, full)
-        return self.reader.iter_objects(SPECS[kind], cursor, full)
+        spec = SPECS[kind]
+        if kind is ObjectKind.ACCOUNTS and self.visit_mode_field:
+            spec = replace(spec, properties=[*spec.properties, self.visit_mode_field],
+                           visit_mode_property=self.visit_mode_field)
+        return self.reader.iter_objects(spec, cursor, full)
 
     def apply_owner_changes(self, changes: Sequence[OwnerChange]) -> list[WriteResult]:
         """Set ``hubspot_owner_id``; a company whose owner moved on is skipped (OWNER_CHANGED)."""

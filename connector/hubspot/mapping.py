@@ -98,8 +98,9 @@ def _text(props: dict[str, Any], name: str) -> str | None:
     return None if raw in (None, "") else str(raw)
 
 
-def to_account(obj: dict[str, Any]) -> AccountRecord:
-    """A v3 company -> :class:`AccountRecord` (archived ones as deleted)."""
+def to_account(obj: dict[str, Any], visit_mode_property: str | None = None) -> AccountRecord:
+    """A v3 company -> :class:`AccountRecord` (archived ones as deleted; the visit mode from
+    ``visit_mode_property`` when one is configured)."""
     props = obj.get("properties") or {}
     employees = _number(props, "numberofemployees")
     return AccountRecord(
@@ -118,6 +119,7 @@ def to_account(obj: dict[str, Any]) -> AccountRecord:
         annual_revenue=_number(props, "annualrevenue"),
         parent_id=_text(props, "hs_parent_company_id"),
         is_deleted=bool(obj.get("archived")),
+        visit_mode=_text(props, visit_mode_property) if visit_mode_property else None,
     )
 
 

@@ -76,6 +76,7 @@ class ObjectSpec:
     kind: ObjectKind
     name: str  # "companies" | "deals"
     properties: list[str]
+    visit_mode_property: str | None = None  # companies: the property holding the visit mode
 
     @property
     def is_deal(self) -> bool:
@@ -360,7 +361,7 @@ class HubSpotReader:
                     company = companies.get(str(obj["id"])) if companies is not None else deal_company(obj)
                     records.append(to_opportunity(obj, company))
                 else:
-                    records.append(to_account(obj))
+                    records.append(to_account(obj, spec.visit_mode_property))
             except _MAPPING_PROBLEMS as exc:
                 skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {exc}", version=_version(obj)))
         return records, skipped

@@ -69,6 +69,7 @@ class SalesforceConnector:
     """
 
     crm = "salesforce"
+    visit_mode_field: str | None = None  # Account field read as each account's visit mode (set by sync)
 
     def __init__(
         self, settings: Settings, *, policy: RetryPolicy = DEFAULT_POLICY, sleep: Callable[[float], None] = time.sleep
@@ -150,7 +151,7 @@ class SalesforceConnector:
     # reads -------------------------------------------------------------------------------
     def iter_changes(self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False) -> Iterator[ChangePage]:
         """Pages of changed records; see :mod:`connector.salesforce.reader` for the cursor rules."""
-        return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full)
+        return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full, visit_mode_field=self.visit_mode_field)
 
     def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
         """Tasks on these accounts with our ``[territory:KEY]`` marker parsed back."""

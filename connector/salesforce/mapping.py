@@ -94,8 +94,9 @@ def map_owner(row: dict[str, Any], stamp: datetime) -> OwnerRecord:
     )
 
 
-def map_account(row: dict[str, Any], stamp: datetime) -> AccountRecord:
-    """An Account row to an :class:`AccountRecord`; the domain is derived from Website."""
+def map_account(row: dict[str, Any], stamp: datetime, visit_mode_field: str | None = None) -> AccountRecord:
+    """An Account row to an :class:`AccountRecord`; the domain is derived from Website and the
+    visit mode read from ``visit_mode_field`` when one is configured."""
     name = _text(row, "Name")
     if name is None:
         raise MappingProblem("Name is empty")
@@ -115,6 +116,7 @@ def map_account(row: dict[str, Any], stamp: datetime) -> AccountRecord:
         annual_revenue=_number(row, "AnnualRevenue"),
         parent_id=row.get("ParentId"),
         is_deleted=bool(row.get("IsDeleted")),
+        visit_mode=_text(row, visit_mode_field) if visit_mode_field else None,
     )
 
 

@@ -15,7 +15,9 @@ Cursor rules (see :class:`~connector.records.ChangeCursor`):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from simple_salesforce import Salesforce
@@ -29,7 +31,7 @@ from territory.connector.records import (
     SkippedRecord,
     closed_history_start,
 )
-from territory.connector.salesforce.mapping import MappingProblem, parse_stamp
+from territory.connector.salesforce.mapping import MappingProblem, map_account, parse_stamp
 from territory.connector.salesforce.soql import SPECS, ObjectSpec, changes_query
 
 OVERLAP = timedelta(seconds=2)
@@ -83,7 +85,9 @@ def _map_page(
     return records, skipped
 
 
-def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool) -> Iterator[ChangePage]:
+def iter_change_pages(
+    call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool, visit_mode_field: str | None = None
+) -> Iterator[ChangePage]:
     """Pages of ``kind`` changed since ``cursor`` (everything when ``cursor`` is None or ``full``).
 
     Every read uses ``queryAll``, so deletions (recycle-bin rows, ``IsDeleted = true``)
@@ -92,6 +96,9 @@ def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None,
     also keeps the opportunities closed in the last four quarters (win rate and velocity).
     """
     spec = SPECS[kind]
+    if visit_mode_field and kind is ObjectKind.ACCOUNTS:
+        spec = replace(spec, fields=(*spec.fields, visit_mode_field),
+                       mapper=partial(map_account, visit_mode_field=visit_mode_field))
     resume = None if full or cursor is None or cursor.modified_at is None else cursor
     initial = resume is None
     since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None
