@@ -58,22 +58,43 @@ def draft_command(
     out: Path = typer.Option(Path("territory.yaml"), "--out", help="Where to write the drafted rules file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Draft a rules file from the synced book (today's geography by postal region) to edit."""
+    """Draft a rules file from the synced book that says who owns what today, to edit.
+
+    Every active rep who owns accounts gets territories (postal regions per country) and, for
+    accounts they own outside those regions, named accounts. The draft prints the share of
+    accounts it leaves in conflict and the largest causes (duplicates by domain, unowned
+    accounts, inactive owners, missing data).
+    """
     from territory.cli.shared import open_configured_store
     from territory.config import load_settings
-    from territory.sync.draft_rules import draft_rules_yaml
+    from territory.sync.draft_rules import draft_rules
 
     if out.exists() and not force:
         raise InputError(f"{out} exists: pass --force to overwrite it, or --out another path")
     settings = load_settings()
     crm = settings.require_crm()
     try:
-        text = draft_rules_yaml(open_configured_store(settings.territory_db_url), crm)
+        draft = draft_rules(open_configured_store(settings.territory_db_url), crm)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    out.write_text(text, encoding="utf-8")
-    typer.echo(f"Wrote {out}: a starting point drafted from the synced {crm} book. Edit it, then run "
-               "`territory rules validate` and `territory check --dry-run`.")
+    out.write_text(draft.text, encoding="utf-8")
+    print_draft_summary(draft, out, crm)
+
+
+def print_draft_summary(draft: Any, out: Path, crm: str) -> None:
+    """What the draft holds and the share of the book it leaves in conflict, by cause."""
+    typer.echo(
+        f"Wrote {out}: drafted from the synced {crm} book: {draft.territories} territories and "
+        f"{draft.named_accounts} named accounts; {draft.reps_with_rules} of the "
+        f"{draft.active_owning_reps} active reps who own accounts have rules that cover what they own."
+    )
+    typer.echo(
+        f"On this book the draft leaves {draft.conflicts:,} of {draft.accounts:,} accounts "
+        f"({100 * draft.conflict_share:.1f}%) in conflict" + (":" if draft.conflicts else ".")
+    )
+    for cause, count in list(draft.conflict_causes.items())[:5]:
+        typer.echo(f"  {cause}: {count:,}")
+    typer.echo("Edit it, then run `territory rules validate` and `territory check --dry-run`.")
 
 
 def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:
