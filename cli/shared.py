@@ -170,7 +170,9 @@ def print_check_report(console: Console, report: Any) -> None:
         table.add_row(status, str(count))
     console.print(table)
     if report.dry_run:
-        console.print("Dry run: nothing was written to the CRM.")
+        console.print(f"Dry run: nothing was written to the CRM; a check would create {report.would_flag} new tasks.")
+    elif report.capped:
+        console.print(capped_message(report))
     else:
         console.print(
             f"CRM: {report.flagged} new flags, {report.already_flagged} already flagged, "
@@ -178,6 +180,16 @@ def print_check_report(console: Console, report: Any) -> None:
             f"{report.auto_assigned} auto-assigned."
         )
     print_write_problems(console, report, shown=20)
+
+
+def capped_message(report: Any) -> str:
+    """Why a check wrote nothing, and how to preview and go ahead."""
+    return (
+        f"[yellow]Nothing written: this check would create {report.would_flag:,} conflict tasks, more than "
+        f"the limit of {report.max_flags:,}.[/yellow] Preview them with `territory check --dry-run` "
+        "(`--format csv` for all), fix the rules or the book, then run `territory check --yes` to create "
+        "them all, or raise --max-flags / TERRITORY_MAX_FLAGS."
+    )
 
 
 def print_write_problems(console: Console, report: Any, shown: int) -> None:

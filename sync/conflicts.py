@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from territory import rules
+from territory.config import load_settings
 from territory.connector.base import CrmConnector
 from territory.connector.records import ActivityRequest, OwnerChange
 from territory.sync.book import Book, load_book, load_reps
@@ -44,9 +45,6 @@ CONFLICT_FLAG = "conflict_flag"
 CONFLICT_RESOLVE = "conflict_resolve"
 AUTO_ASSIGN = "auto_assign"
 SOURCE_AUTO_ASSIGN = "auto_assign"
-
-DEFAULT_MAX_FLAGS = 200
-
 
 @dataclass
 class ConflictReport:
@@ -358,12 +356,13 @@ def _record_assignment(store: Store, crm: str, row: OutboxRow) -> None:
 
 def check_inbound(
     store: Store, connector: CrmConnector, rules_path: Path, changed_ids: Iterable[str],
-    *, max_flags: int | None = DEFAULT_MAX_FLAGS,
+    *, max_flags: int | None = None,
 ) -> ConflictReport | None:
     """The inbound check after a sync: None when there is no rules file to check against.
 
-    More than ``max_flags`` new tasks are not written (the report says ``capped``): a rules
-    change or a bulk import should be previewed with ``territory check --dry-run`` first.
+    More than ``max_flags`` (default: the TERRITORY_MAX_FLAGS setting) new tasks are not
+    written (the report says ``capped``): a rules change or a bulk import should be
+    previewed with ``territory check --dry-run`` first.
 
     Raises:
         rules.RulesFileError: the rules file is invalid (or names owners that were not synced).
@@ -372,4 +371,6 @@ def check_inbound(
         return None
     reps, _ = load_reps(store, connector.crm)
     rule_config = rules.load_rules(rules_path, known_reps={rep.id for rep in reps} or None)
+    if max_flags is None:
+        max_flags = load_settings().territory_max_flags
     return detect_conflicts(store, connector, rule_config, changed_ids=list(changed_ids), max_flags=max_flags)

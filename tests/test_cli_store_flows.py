@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,12 +78,12 @@ def test_drafted_rules_validate_and_name_only_synced_active_owners(synced: Any) 
 def test_check_flags_once_and_reports_json_when_run_twice(synced: Any) -> None:
     emu, _ = synced
     dry = runner.invoke(app, ["check", "--dry-run", "--json"])
-    assert dry.exit_code == 0, dry.output
+    assert dry.exit_code == 1, dry.output  # conflicts are open
     planned = sum(json.loads(dry.stdout)["conflicts"].values())
     assert planned > 0 and not emu.control.records("tasks")
     first = runner.invoke(app, ["check", "--json"])
     second = runner.invoke(app, ["check", "--json"])
-    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert (first.exit_code, second.exit_code) == (1, 1)
     assert json.loads(first.stdout)["flagged"] == planned
     assert json.loads(second.stdout)["flagged"] == 0
     assert len(emu.control.records("tasks")) == planned
@@ -140,8 +142,8 @@ def test_sync_checks_inbound_accounts_when_a_rules_file_exists(synced: Any) -> N
     assert inbound["evaluated"] >= payload["changed_accounts"] > 0
     flagged_keys = {f["key"] for f in inbound["flags"]}
     assert inbound["flagged"] == len(flagged_keys)
-    subjects = " ".join(t.get("subject") or "" for t in emu.control.records("tasks"))
-    assert all(key in subjects for key in flagged_keys)
+    bodies = " ".join(t.get("body") or "" for t in emu.control.records("tasks"))
+    assert all(key in bodies for key in flagged_keys)
     skipped = runner.invoke(app, ["sync", "--json", "--no-check"])
     assert json.loads(skipped.stdout)["inbound_check"] is None
 
@@ -154,3 +156,44 @@ def test_rules_draft_refuses_to_overwrite_when_file_exists(synced: Any) -> None:
     from territory.cli.errors import run_with_exit_codes
 
     assert run_with_exit_codes(app, ["rules", "draft", "--out", str(folder / "draft.yaml")]) == 2
+
+
+def test_check_dry_run_lists_account_conflict_and_task_holder_when_previewed(synced: Any) -> None:
+    emu, _ = synced
+    data = json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)
+    flags = data["flags"]
+    assert flags and data["would_flag"] == len(flags)
+    table = runner.invoke(app, ["check", "--dry-run", "--limit", "0"], env={"COLUMNS": "400"})
+    assert table.exit_code == 1
+    for flag in flags:
+        assert f"{flag['account_name']} [{flag['account_id']}]" in table.output
+        if flag["assignee_id"]:
+            assert f"{flag['assignee_name']} [{flag['assignee_id']}]" in table.output
+    assert any(flag["assignee_name"] for flag in flags)
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["check", "--dry-run", "--format", "csv"]).stdout)))
+    assert [(r["account_id"], r["status"], r["assignee_name"]) for r in rows] == [
+        (f["account_id"], f["status"], f["assignee_name"]) for f in flags]
+    assert not emu.control.records("tasks")
+
+
+def test_check_writes_nothing_and_exits_4_when_over_max_flags_until_yes(synced: Any) -> None:
+    emu, _ = synced
+    would = json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)["would_flag"]
+    capped = runner.invoke(app, ["check", "--max-flags", str(would - 1)])
+    assert capped.exit_code == 4
+    assert f"would create {would} conflict tasks" in capped.output and "check --dry-run" in capped.output
+    assert not emu.control.records("tasks")
+    assert runner.invoke(app, ["check", "--max-flags", str(would - 1), "--yes"]).exit_code == 1
+    assert len(emu.control.records("tasks")) == would
+
+
+def test_sync_inbound_check_writes_nothing_when_over_the_configured_cap(
+    synced: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu, _ = synced
+    emu.control.mutate(fraction=0.05, seed=3)
+    monkeypatch.setenv("TERRITORY_MAX_FLAGS", "1")
+    result = runner.invoke(app, ["sync", "--json"])
+    inbound = json.loads(result.stdout)["inbound_check"]
+    assert result.exit_code == 4 and inbound["capped"] and inbound["would_flag"] > 1
+    assert inbound["flagged"] == 0 and not emu.control.records("tasks")
