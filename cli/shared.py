@@ -170,7 +170,10 @@ def print_check_report(console: Console, report: Any) -> None:
         table.add_row(status, str(count))
     console.print(table)
     if report.dry_run:
-        console.print(f"Dry run: nothing was written to the CRM; a check would create {report.would_flag} new tasks.")
+        console.print(f"Dry run: nothing was written to the CRM; a check would create {report.would_flag:,} new tasks.")
+        if report.max_flags is not None and report.would_flag > report.max_flags:
+            console.print(f"That is more than the limit of {report.max_flags:,}: `territory check` would write none "
+                          "of them; `territory check --yes` creates them all.")
     elif report.capped:
         console.print(capped_message(report))
     else:

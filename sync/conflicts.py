@@ -109,7 +109,7 @@ def detect_conflicts(
         report.conflicts[decision.status.value] = report.conflicts.get(decision.status.value, 0) + 1
         report.flags.append(flag_row(names, decision, key, key in open_conflicts))
     report.would_flag = sum(1 for key in current if key not in open_conflicts)
-    report.capped = max_flags is not None and report.would_flag > max_flags
+    report.capped = not dry_run and max_flags is not None and report.would_flag > max_flags
     if dry_run or report.capped:
         return report
     _enqueue_flags(store, names, current, report)
