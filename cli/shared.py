@@ -108,6 +108,17 @@ def call_csv_reader(reader: Callable[[Path], Any], path: Path) -> Any:
         raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
 
 
+def write_json(path: Path, payload: Any) -> None:
+    """``payload`` as indented JSON to ``path``; ``-`` means stdout."""
+    import json
+
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    if str(path) == "-":
+        typer.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
 def store_rep_source() -> RepSource | None:
     """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
     from territory.config import load_settings

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from territory import rules
@@ -197,3 +198,25 @@ def test_sync_inbound_check_writes_nothing_when_over_the_configured_cap(
     inbound = json.loads(result.stdout)["inbound_check"]
     assert result.exit_code == 4 and inbound["capped"] and inbound["would_flag"] > 1
     assert inbound["flagged"] == 0 and not emu.control.records("tasks")
+
+
+def test_validate_and_explain_write_json_to_stdout_when_given_dash(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    owners = {a["owner_id"] for a in store.iter_records("accounts", crm="hubspot")}
+    idle = next(r["id"] for r in store.iter_records("owners", crm="hubspot") if r["is_active"] and r["id"] not in owners)
+    path = folder / "territory.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["territories"].append({"id": "IDLE", "owner": idle, "match": {"country": ["DE"], "postal_code": [*"0123456789", "99999"]}})
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    validated = runner.invoke(app, ["rules", "validate", "--json", "-"])
+    assert validated.exit_code == 0, validated.output
+    outcome = json.loads(validated.stdout)
+    assert outcome["valid"] and outcome["book_checked"]
+    messages = [w["message"] for w in outcome["warnings"]]
+    assert "territory IDLE: postal_code entry '99999' matches no account of the book" in messages
+    assert any(m.startswith(f"territory IDLE: its owner {idle} owns none of the") for m in messages)
+    account = next(iter(store.iter_records("accounts", crm="hubspot")))
+    explained = json.loads(runner.invoke(app, ["explain", account["id"], "--json", "-"]).stdout)
+    assert explained["account_id"] == account["id"] and explained["current_owner_id"] == account["owner_id"]
+    assert explained["status"] and explained["lines"][0].startswith(f"account {account['id']}")

@@ -164,3 +164,32 @@ def test_unquoted_postal_code_with_leading_zero_matches_its_accounts_when_evalua
     rules = parse_rules("version: 1\nterritories:\n  - {id: DD, owner: R1, match: {country: [DE], postal_code: [01067]}}\n")
     decision = next(evaluate([Account("A1", owner_id="R1", country="DE", postal_code="01067")], rules).decisions())
     assert decision.territory_ids == ("DD",) and decision.status.value == "ok"
+
+
+def test_validation_warns_with_lines_when_criteria_or_owners_do_not_fit_the_book() -> None:
+    from territory.rules import Account
+    from territory.rules.book_fit import check_book_fit
+
+    rules = parse_rules(
+        "version: 1\n"
+        "territories:\n"
+        "  - {id: NORTH, owner: R1, match: {country: [DE], postal_code: [20, 99999]}}\n"
+        "  - {id: SOUTH, owner: R2, match: {country: [DE], postal_code: [8]}}\n"
+        "  - {id: AUSTRIA, owner: R1, match: {country: [AT]}}\n"
+        "  - {id: MEDTECH, owner: R1, match: {industry: [MedTech, Medtek]}}\n"
+        "named_accounts:\n"
+        "  - {account: GONE-1, owner: R1}\n",
+        "territory.yaml",
+    )
+    accounts = [
+        Account("A1", owner_id="R1", country="DE", postal_code="20095", industry="MedTech"),
+        Account("A2", owner_id="R1", country="DE", postal_code="80331"),
+    ]
+    warnings = [(w.line, w.message) for w in check_book_fit(rules, accounts)]
+    assert warnings == [
+        (3, "territory NORTH: postal_code entry '99999' matches no account of the book"),
+        (4, "territory SOUTH: its owner R2 owns none of the 1 accounts it covers"),
+        (5, "territory AUSTRIA matches no account of the book"),
+        (6, "territory MEDTECH: industry entry 'Medtek' matches no account of the book"),
+        (8, "named account GONE-1 is not in the book"),
+    ]
