@@ -111,26 +111,18 @@ def validate_rules_file(rules_path: Path, rep_source: RepSource | None, accounts
     Warnings: inactive owners (with reps), and with ``accounts`` (the synced book) criteria
     matching none of them and territories whose owner owns none of what they cover.
     """
-    from territory.rules.book_fit import check_book_fit
+    from territory.rules.book_fit import check_book_fit, check_inactive_owners
 
     rep_list = rep_source() if rep_source is not None else None
     rules = load_rules_or_exit(rules_path, (lambda: rep_list) if rep_list is not None else None)
-    inactive = sorted({rep.id for rep in rep_list or () if not rep.active})
-    warnings: list[dict[str, Any]] = []
-    for index, territory in enumerate(rules.territories):
-        if territory.owner in inactive:
-            line, column = rules._origin.position(("territories", index, "owner"))
-            warnings.append({"line": line, "column": column, "message": f"territory {territory.id} is owned by inactive rep {territory.owner}; its accounts will show inactive_owner"})
-    for index, entry in enumerate(rules.named_accounts):
-        if entry.owner in inactive:
-            line, column = rules._origin.position(("named_accounts", index, "owner"))
-            warnings.append({"line": line, "column": column, "message": f"named {entry.describe()} is owned by inactive rep {entry.owner}; its accounts will show inactive_owner"})
-    warnings += [w.as_dict() for w in check_book_fit(rules, accounts or [])]
+    inactive = {rep.id for rep in rep_list or () if not rep.active}
+    found = check_inactive_owners(rules, inactive) + check_book_fit(rules, accounts or [])
+    warnings = [w.as_dict() for w in sorted(found, key=lambda w: (w.line, w.column))]
     return {
         "path": str(rules_path), "valid": True, "reps_checked": rep_list is not None,
         "book_checked": bool(accounts), "territories": len(rules.territories),
         "named_accounts": len(rules.named_accounts), "tiebreakers": list(rules.tiebreakers),
-        "warnings": sorted(warnings, key=lambda w: (w["line"], w["column"])),
+        "warnings": warnings,
     }
 
 

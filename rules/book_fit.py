@@ -63,6 +63,18 @@ def check_book_fit(rules: RulesConfig, accounts: Sequence[Account]) -> list[FitW
     return sorted((_located(rules, loc, message) for loc, message in found), key=lambda w: (w.line, w.column))
 
 
+def check_inactive_owners(rules: RulesConfig, inactive: set[str]) -> list[FitWarning]:
+    """Warnings for territories and named entries owned by an inactive rep."""
+    found: list[tuple[Loc, str]] = []
+    for index, territory in enumerate(rules.territories):
+        if territory.owner in inactive:
+            found.append((("territories", index, "owner"), f"territory {territory.id} is owned by inactive rep {territory.owner}"))
+    for index, entry in enumerate(rules.named_accounts):
+        if entry.owner in inactive:
+            found.append((("named_accounts", index, "owner"), f"named {entry.describe()} is owned by inactive rep {entry.owner}"))
+    return [_located(rules, loc, f"{message}; its accounts will show inactive_owner") for loc, message in found]
+
+
 def _entry_probes(loc: Loc, match: Match, label: str) -> list[tuple[Loc, Match, str]]:
     """One single-entry match per list entry (a postal entry keeps its territory's countries)."""
     probes: list[tuple[Loc, Match, str]] = []
@@ -71,8 +83,10 @@ def _entry_probes(loc: Loc, match: Match, label: str) -> list[tuple[Loc, Match, 
         if len(values) < 2:
             continue  # a one-entry list is the whole criterion: the territory's probe covers it
         for position, value in enumerate(values):
-            extra = {"country": match.country} if name == "postal_code" and match.country else {}
-            probes.append(((*loc, name, position), Match(**{name: [value]}, **extra), label))
+            fields: dict[str, object] = {name: [value]}
+            if name == "postal_code" and match.country:
+                fields["country"] = match.country
+            probes.append(((*loc, name, position), Match.model_validate(fields), label))
     return probes
 
 
