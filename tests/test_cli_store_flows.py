@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,16 @@ def test_validate_and_explain_write_json_to_stdout_when_given_dash(synced: Any) 
     explained = json.loads(runner.invoke(app, ["explain", account["id"], "--json", "-"]).stdout)
     assert explained["account_id"] == account["id"] and explained["current_owner_id"] == account["owner_id"]
     assert explained["status"] and explained["lines"][0].startswith(f"account {account['id']}")
+
+
+def test_check_exits_0_only_when_no_conflict_is_open_in_its_scope(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    accounts = list(store.iter_records("accounts", crm="hubspot"))
+    domains = Counter(a["domain"] for a in accounts if a["domain"])
+    flagged = {f["account_id"] for f in json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)["flags"]}
+    clean = next(a["id"] for a in accounts if a["id"] not in flagged and a["domain"] and domains[a["domain"]] == 1)
+    conflicted = next(iter(flagged))
+    assert runner.invoke(app, ["check", "--dry-run", "--account", clean]).exit_code == 0
+    assert runner.invoke(app, ["check", "--account", clean]).exit_code == 0
+    assert runner.invoke(app, ["check", "--dry-run", "--account", conflicted]).exit_code == 1
