@@ -102,6 +102,9 @@ def print_draft_summary(draft: Any, out: Path, crm: str) -> None:
     )
     for cause, count in list(draft.conflict_causes.items())[:5]:
         typer.echo(f"  {cause}: {count:,}")
+    if draft.outside_regions:
+        typer.echo(f"{draft.outside_regions:,} accounts lie outside their owner's regions and are kept as named accounts "
+                   "('drafted'); `territory plan` does not move named accounts: delete the entries it may move.")
     typer.echo("Edit it, then run `territory rules validate` and `territory check --dry-run`.")
 
 

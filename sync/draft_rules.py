@@ -39,6 +39,7 @@ class RulesDraft:
     accounts: int
     territories: int
     named_accounts: int
+    outside_regions: int  # named accounts that keep an account with its owner outside their regions
     active_owning_reps: int
     reps_with_rules: int
     conflict_causes: dict[str, int]  # cause -> accounts, largest first
@@ -120,7 +121,8 @@ def draft_rules(store: Store, crm: str) -> RulesDraft:
     document["coverage"]["capacity_per_rep"] = _capacity(book, config)  # type: ignore[index]
     header = (
         "# Drafted by territory-agent from the synced book: who owns what today, per postal region,\n"
-        "# and the accounts reps own outside their regions as named accounts.\n"
+        "# and the accounts reps own outside their regions as named accounts ('drafted'): named\n"
+        "# accounts are locked in `territory plan`; delete those the planner may move.\n"
         "# Edit owners, add verticals and channels; see docs/rules.md.\n"
     )
     text = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
@@ -129,7 +131,8 @@ def draft_rules(store: Store, crm: str) -> RulesDraft:
     with_rules = {t.owner for t in config.territories} | {n.owner for n in config.named_accounts}
     return RulesDraft(
         text=text, accounts=len(book.accounts), territories=len(config.territories),
-        named_accounts=len(config.named_accounts), active_owning_reps=len(owning),
+        named_accounts=len(config.named_accounts), outside_regions=len(regions.exceptions),
+        active_owning_reps=len(owning),
         reps_with_rules=len(owning & with_rules),
         conflict_causes=conflict_causes(book.accounts, _evaluate(book, config).decisions()),
     )
