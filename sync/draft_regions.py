@@ -49,18 +49,21 @@ class _Cut:
 def draft_regions(accounts: Iterable[rules.Account], active: set[str]) -> RegionDraft:
     """Regions and named exceptions that reproduce today's active owners of ``accounts``.
 
-    Accounts without a country cannot be matched by a territory; they are left out.
+    Accounts without a country cannot be matched by a territory; those of an active owner
+    are named for them.
     """
     by_country: dict[str, list[_Item]] = defaultdict(list)
+    draft = RegionDraft()
     for account in accounts:
         country = (account.country or "").strip().upper()
         if not country:
+            if account.owner_id in active:
+                draft.exceptions[account.id] = account.owner_id
             continue
         code = rules.normalize_postal_code(account.postal_code)
         cut = _NOT_ALNUM.search(code)
         owner = account.owner_id if account.owner_id in active else None
         by_country[country].append(_Item(account.id, code[: cut.start()] if cut else code, owner))
-    draft = RegionDraft()
     for country, items in sorted(by_country.items()):
         best = _best_cut(items, 0)
         for prefix, owner in best.leaves:

@@ -101,6 +101,11 @@ def draft_rules(store: Store, crm: str) -> RulesDraft:
     book = load_book(store, crm)
     if not book.accounts:
         raise ValueError("the store holds no accounts: run `territory sync` first")
+    return draft_from_book(book)
+
+
+def draft_from_book(book: Book) -> RulesDraft:
+    """Draft a rules file from ``book`` (with at least one account); see :func:`draft_rules`."""
     active = {rep.id for rep in book.reps if rep.active}
     regions = draft_regions(book.accounts, active)
     named = [{"account": account_id, "owner": owner, "reason": "Owned outside the owner's regions (drafted)"}

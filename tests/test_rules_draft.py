@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from territory import rules
 from territory.cli.main import app
 from territory.emulator import start_emulator
 from territory.sync import open_store
-from territory.sync.book import load_book
+from territory.sync.book import Book, load_book
 from territory.sync.draft_regions import draft_regions, merge_prefixes
-from territory.sync.draft_rules import NOT_GENUINE, conflict_causes
+from territory.sync.draft_rules import NOT_GENUINE, conflict_causes, draft_from_book
 
 runner = CliRunner()
 
@@ -76,3 +78,25 @@ def test_regions_follow_owners_and_outliers_become_named_when_ownership_is_conti
 
 def test_consecutive_prefixes_merge_into_ranges_when_three_or_more() -> None:
     assert merge_prefixes(["21", "20", "22", "25", "26", "9", "SW1"]) == ["20-22", "25", "26", "9", "SW1"]
+
+
+_codes = st.one_of(st.none(), st.just(""), st.from_regex(r"[0-9]{1,5}", fullmatch=True),
+                   st.sampled_from(["01067", "1010", "SW1A 1AA", "12.34", "-", "D-80331"]))
+_accounts = st.lists(
+    st.tuples(st.sampled_from([None, "R1", "R2", "R3", "R4", "GONE"]), st.sampled_from([None, "DE", "de ", "AT", "NL"]),
+              _codes, st.sampled_from([None, "a.de", "b.de", "c.de"])),
+    min_size=1, max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_accounts)
+def test_draft_leaves_no_conflict_of_its_own_making_when_the_book_is_anything(rows: list[Any]) -> None:
+    accounts = [rules.Account(f"A{i}", owner_id=owner, country=country, postal_code=code, domain=domain)
+                for i, (owner, country, code, domain) in enumerate(rows)]
+    reps = [rules.Rep(r, r) for r in ("R1", "R2", "R3", "R4")] + [rules.Rep("GONE", "Gone", active=False)]
+    draft = draft_from_book(Book("hubspot", accounts, reps, [], {}))
+    assert NOT_GENUINE not in draft.conflict_causes
+    config = rules.parse_rules(draft.text)
+    owning = {a.owner_id for a in accounts if a.owner_id in {"R1", "R2", "R3", "R4"}}
+    assert owning == {t.owner for t in config.territories} | {n.owner for n in config.named_accounts}
