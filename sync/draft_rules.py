@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,12 @@ from territory.sync.store import Store
 HEADROOM = 1.3
 CAP_PERCENTILE = 99.0
 NOT_GENUINE = "owner differs from the drafted rules"
+HEADER = (
+    "# Drafted by territory-agent from the synced book: who owns what today, per postal region,\n"
+    "# and the accounts reps own outside their regions as named accounts ('drafted'): named\n"
+    "# accounts are locked in `territory plan`; delete those the planner may move.\n"
+    "# Edit owners, add verticals and channels; see docs/rules.md.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -124,13 +131,7 @@ def draft_from_book(book: Book) -> RulesDraft:
     document["coverage"] = {"potential": {"method": "annual_revenue", "cap": cap} if cap else {}}
     config = rules.parse_rules(yaml.safe_dump(document, sort_keys=False), "draft")
     document["coverage"]["capacity_per_rep"] = _capacity(book, config)  # type: ignore[index]
-    header = (
-        "# Drafted by territory-agent from the synced book: who owns what today, per postal region,\n"
-        "# and the accounts reps own outside their regions as named accounts ('drafted'): named\n"
-        "# accounts are locked in `territory plan`; delete those the planner may move.\n"
-        "# Edit owners, add verticals and channels; see docs/rules.md.\n"
-    )
-    text = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+    text = HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
     config = rules.parse_rules(text, "draft")  # the draft must always validate
     owning = {a.owner_id for a in book.accounts if a.owner_id in active}
     with_rules = {t.owner for t in config.territories} | {n.owner for n in config.named_accounts}
@@ -143,11 +144,11 @@ def draft_from_book(book: Book) -> RulesDraft:
     )
 
 
-def conflict_causes(accounts: list[rules.Account], decisions: object) -> dict[str, int]:
+def conflict_causes(accounts: list[rules.Account], decisions: Iterable[rules.Decision]) -> dict[str, int]:
     """Conflicts counted by cause, largest first; :data:`NOT_GENUINE` is the rules' own doing."""
     by_id = {account.id: account for account in accounts}
     causes: Counter[str] = Counter()
-    for decision in decisions:  # type: ignore[attr-defined]
+    for decision in decisions:
         if decision.status in rules.CONFLICT_STATUSES:
             causes[_cause(decision, by_id[decision.account_id])] += 1
     return dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
