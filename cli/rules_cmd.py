@@ -26,6 +26,7 @@ from territory.cli.shared import (
     print_read_report,
     read_options,
     store_rep_source,
+    write_json,
 )
 
 RULES_HELP = "Rules file (YAML). Defaults to $TERRITORY_RULES, else territory.yaml."
@@ -40,17 +41,24 @@ def _rules_option() -> Any:
 def validate_command(
     rules_path: Path = _rules_option(),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: every owner in the rules must be one of its ids (default: the synced owners, when a store is configured)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the outcome (counts, warnings with line and column) as JSON to this file; - for stdout."),
     encoding: EncodingOption = None,
     delimiter: DelimiterOption = None,
     decimal: DecimalOption = None,
 ) -> None:
-    """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps."""
+    """Check a rules file: schema, ranges, duplicate ids, overlapping named entries, reps.
+
+    With a synced store it also warns about criteria that match no account of the book and
+    territories whose owner owns none of the accounts they cover.
+    """
     from territory.rules.text_files import ReadReport
 
     report = ReadReport()
     options = read_options(encoding, delimiter, decimal)
-    validate_rules_file(rules_path, csv_rep_source(reps, options, report) if reps else store_rep_source())
+    rep_source = csv_rep_source(reps, options, report) if reps else store_rep_source()
+    outcome = validate_rules_file(rules_path, rep_source, None if reps else store_accounts())
     print_read_report(report)
+    emit_validation(outcome, json_out)
 
 
 @rules_app.command("draft")
@@ -58,42 +66,82 @@ def draft_command(
     out: Path = typer.Option(Path("territory.yaml"), "--out", help="Where to write the drafted rules file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Draft a rules file from the synced book (today's geography by postal region) to edit."""
+    """Draft a rules file from the synced book that says who owns what today, to edit.
+
+    Every active rep who owns accounts gets territories (postal regions per country) and, for
+    accounts they own outside those regions, named accounts. The draft prints the share of
+    accounts it leaves in conflict and the largest causes (duplicates by domain, unowned
+    accounts, inactive owners, missing data).
+    """
     from territory.cli.shared import open_configured_store
     from territory.config import load_settings
-    from territory.sync.draft_rules import draft_rules_yaml
+    from territory.sync.draft_rules import draft_rules
 
     if out.exists() and not force:
         raise InputError(f"{out} exists: pass --force to overwrite it, or --out another path")
     settings = load_settings()
     crm = settings.require_crm()
     try:
-        text = draft_rules_yaml(open_configured_store(settings.territory_db_url), crm)
+        draft = draft_rules(open_configured_store(settings.territory_db_url), crm)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    out.write_text(text, encoding="utf-8")
-    typer.echo(f"Wrote {out}: a starting point drafted from the synced {crm} book. Edit it, then run "
-               "`territory rules validate` and `territory check --dry-run`.")
+    out.write_text(draft.text, encoding="utf-8")
+    print_draft_summary(draft, out, crm)
 
 
-def validate_rules_file(rules_path: Path, rep_source: RepSource | None) -> Any:
-    """Validate and print the outcome; inactive owners are reported as warnings.
+def print_draft_summary(draft: Any, out: Path, crm: str) -> None:
+    """What the draft holds and the share of the book it leaves in conflict, by cause."""
+    typer.echo(
+        f"Wrote {out}: drafted from the synced {crm} book: {draft.territories} territories and "
+        f"{draft.named_accounts} named accounts; {draft.reps_with_rules} of the "
+        f"{draft.active_owning_reps} active reps who own accounts have rules that cover what they own."
+    )
+    typer.echo(
+        f"On this book the draft leaves {draft.conflicts:,} of {draft.accounts:,} accounts "
+        f"({100 * draft.conflict_share:.1f}%) in conflict" + (":" if draft.conflicts else ".")
+    )
+    for cause, count in list(draft.conflict_causes.items())[:5]:
+        typer.echo(f"  {cause}: {count:,}")
+    if draft.outside_regions:
+        typer.echo(f"{draft.outside_regions:,} accounts lie outside their owner's regions and are kept as named accounts "
+                   "('drafted'); `territory plan` does not move named accounts: delete the entries it may move.")
+    typer.echo("Edit it, then run `territory rules validate` and `territory check --dry-run`.")
 
-    Store-backed variants pass their own ``rep_source`` (the synced owners).
+
+def validate_rules_file(rules_path: Path, rep_source: RepSource | None, accounts: list[Any] | None = None) -> dict[str, Any]:
+    """The outcome of validating a rules file (raises InputError, exit 2, when it is invalid).
+
+    Warnings: inactive owners (with reps), and with ``accounts`` (the synced book) criteria
+    matching none of them and territories whose owner owns none of what they cover.
     """
+    from territory.rules.book_fit import check_book_fit, check_inactive_owners
+
     rep_list = rep_source() if rep_source is not None else None
     rules = load_rules_or_exit(rules_path, (lambda: rep_list) if rep_list is not None else None)
-    checked = " and rep ids" if rep_list is not None else ""
+    inactive = {rep.id for rep in rep_list or () if not rep.active}
+    found = check_inactive_owners(rules, inactive) + check_book_fit(rules, accounts or [])
+    warnings = [w.as_dict() for w in sorted(found, key=lambda w: (w.line, w.column))]
+    return {
+        "path": str(rules_path), "valid": True, "reps_checked": rep_list is not None,
+        "book_checked": bool(accounts), "territories": len(rules.territories),
+        "named_accounts": len(rules.named_accounts), "tiebreakers": list(rules.tiebreakers),
+        "warnings": warnings,
+    }
+
+
+def emit_validation(outcome: dict[str, Any], json_out: Path | None) -> None:
+    """The outcome as text (warnings as file:line:column) and, with --json, as JSON."""
+    if json_out is not None:
+        write_json(json_out, outcome)
+        if str(json_out) == "-":
+            return
+    checked = " and rep ids" if outcome["reps_checked"] else ""
     typer.echo(
-        f"{rules_path}: OK{checked}: {len(rules.territories)} territories, {len(rules.named_accounts)} named accounts, "
-        f"tiebreakers {', '.join(rules.tiebreakers)}"
+        f"{outcome['path']}: OK{checked}: {outcome['territories']} territories, {outcome['named_accounts']} named accounts, "
+        f"tiebreakers {', '.join(outcome['tiebreakers'])}"
     )
-    inactive = sorted({rep.id for rep in rep_list or () if not rep.active})
-    owners = [(f"territory {t.id}", t.owner) for t in rules.territories] + [(f"named {n.describe()}", n.owner) for n in rules.named_accounts]
-    for where, owner in owners:
-        if owner in inactive:
-            typer.secho(f"warning: {where} is owned by inactive rep {owner}; its accounts will show inactive_owner", fg="yellow")
-    return rules
+    for warning in outcome["warnings"]:
+        typer.secho(f"{outcome['path']}:{warning['line']}:{warning['column']}: warning: {warning['message']}", fg="yellow")
 
 
 @rules_app.command("evaluate")
@@ -196,6 +244,7 @@ def explain_command(
     accounts: Path | None = typer.Option(None, "--accounts", help="accounts.csv with the whole book (duplicates and loads need it). Without it: the synced store."),
     opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv (grandfathering, potential)."),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv (inactive and partner reps, capacity)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the decision and its path as JSON to this file; - for stdout."),
     encoding: EncodingOption = None,
     delimiter: DelimiterOption = None,
     decimal: DecimalOption = None,
@@ -214,7 +263,29 @@ def explain_command(
         lines = explain(evaluation, account_id)
     except KeyError:
         raise InputError(f"{source}: no account with id {account_id!r}; check the id (ids are case-sensitive)") from None
+    if json_out is not None:
+        decision = evaluation.decision(evaluation.row_of(account_id))
+        write_json(json_out, {
+            "account_id": decision.account_id, "status": decision.status.value,
+            "current_owner_id": decision.current_owner_id, "expected_owner_id": decision.expected_owner_id,
+            "rule_owner_id": decision.rule_owner_id, "territory_ids": list(decision.territory_ids),
+            "deciding_rule": decision.deciding_rule, "reason": decision.reason, "lines": lines,
+        })
+        if str(json_out) == "-":
+            return
     typer.echo("\n".join(lines))
+
+
+def store_accounts() -> list[Any] | None:
+    """The synced accounts of the configured CRM, or None without a CRM or synced accounts."""
+    from territory.cli.shared import open_configured_store
+    from territory.config import load_settings
+    from territory.sync.book import load_book
+
+    settings = load_settings()
+    if settings.territory_crm is None:
+        return None
+    return load_book(open_configured_store(settings.territory_db_url), settings.territory_crm).accounts or None
 
 
 def _store_evaluation(rules: Any) -> Any:

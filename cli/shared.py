@@ -108,6 +108,17 @@ def call_csv_reader(reader: Callable[[Path], Any], path: Path) -> Any:
         raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
 
 
+def write_json(path: Path, payload: Any) -> None:
+    """``payload`` as indented JSON to ``path``; ``-`` means stdout."""
+    import json
+
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    if str(path) == "-":
+        typer.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
 def store_rep_source() -> RepSource | None:
     """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
     from territory.config import load_settings
@@ -170,7 +181,12 @@ def print_check_report(console: Console, report: Any) -> None:
         table.add_row(status, str(count))
     console.print(table)
     if report.dry_run:
-        console.print("Dry run: nothing was written to the CRM.")
+        console.print(f"Dry run: nothing was written to the CRM; a check would create {report.would_flag:,} new tasks.")
+        if report.max_flags is not None and report.would_flag > report.max_flags:
+            console.print(f"That is more than the limit of {report.max_flags:,}: `territory check` would write none "
+                          "of them; `territory check --yes` creates them all.")
+    elif report.capped:
+        console.print(capped_message(report))
     else:
         console.print(
             f"CRM: {report.flagged} new flags, {report.already_flagged} already flagged, "
@@ -178,6 +194,16 @@ def print_check_report(console: Console, report: Any) -> None:
             f"{report.auto_assigned} auto-assigned."
         )
     print_write_problems(console, report, shown=20)
+
+
+def capped_message(report: Any) -> str:
+    """Why a check wrote nothing, and how to preview and go ahead."""
+    return (
+        f"[yellow]Nothing written: this check would create {report.would_flag:,} conflict tasks, more than "
+        f"the limit of {report.max_flags:,}.[/yellow] Preview them with `territory check --dry-run` "
+        "(`--format csv` for all), fix the rules or the book, then run `territory check --yes` to create "
+        "them all, or raise --max-flags / TERRITORY_MAX_FLAGS."
+    )
 
 
 def print_write_problems(console: Console, report: Any, shown: int) -> None:

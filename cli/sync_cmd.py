@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from territory.cli.errors import EXIT_PARTIAL, InputError
-from territory.cli.shared import open_configured_store, print_sync_summary
+from territory.cli.shared import capped_message, open_configured_store, print_sync_summary
 from territory.sync.export import EXPORT_COLUMNS
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
@@ -119,7 +119,7 @@ def sync_command(
     else:
         print_sync_summary(Console(), summary)
         _print_inbound(Console(), inbound, settings.territory_rules, check)
-    if summary.is_partial or (inbound is not None and inbound.failures):
+    if summary.is_partial or (inbound is not None and (inbound.failures or inbound.capped)):
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -150,6 +150,8 @@ def _print_inbound(console: Console, inbound: Any, rules_path: Path, check: bool
         f"{inbound.flagged} newly flagged in the CRM, {inbound.resolved} resolved, "
         f"{inbound.auto_assigned} auto-assigned."
     )
+    if inbound.capped:
+        console.print(capped_message(inbound))
     from territory.cli.shared import print_write_problems
 
     print_write_problems(console, inbound, shown=10)

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=None, description="HubSpot account (portal) id, for links to company pages in reports"
     )
 
+    territory_max_flags: int = Field(
+        default=200, ge=0,
+        description="Most conflict tasks one check or inbound check may create; above it nothing is written",
+    )
     territory_currency: str = Field(
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )

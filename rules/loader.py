@@ -48,6 +48,8 @@ def parse_rules(text: str, source: str = "<rules>", *, known_reps: Collection[st
         loader = _YamlLoader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:  # codes and ids are text as written (before anything reads them)
+                keep_text_where_strings_expected(root, RulesConfig)
             # Build the data from the same node tree: the text is parsed once.
             data = loader.construct_document(root) if root is not None else None
         finally:
@@ -70,6 +72,52 @@ def parse_rules(text: str, source: str = "<rules>", *, known_reps: Collection[st
     if known_reps is not None:
         check_known_reps(rules, known_reps)
     return rules
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def keep_text_where_strings_expected(node: yaml.Node, model: type[BaseModel]) -> bool:
+    """Retag plain scalars as text wherever the schema expects a string (codes, ids, names).
+
+    YAML reads ``01067`` as the octal number 567, ``NO`` (Norway) as false and
+    ``005000000000001`` as a number without its zeros; a postal code, country or id is
+    text as written. Returns whether any node changed.
+    """
+    changed = False
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            field = model.model_fields.get(str(key.value))
+            if field is not None:
+                changed |= _retag(value, field.annotation)
+    return changed
+
+
+def _retag(node: yaml.Node, annotation: object) -> bool:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        return any([_retag(node, arg) for arg in args])
+    if annotation is str:
+        return _as_text(node)
+    if origin is list and isinstance(node, yaml.SequenceNode):
+        return any([_retag(item, args[0]) for item in node.value])
+    if origin is list and isinstance(node, yaml.ScalarNode):  # `country: DE` for `[DE]`
+        return _retag(node, args[0])
+    if origin is dict and isinstance(node, yaml.MappingNode):
+        return any([_retag(k, args[0]) | _retag(v, args[1]) for k, v in node.value])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return keep_text_where_strings_expected(node, annotation)
+    return False
+
+
+def _as_text(node: yaml.Node) -> bool:
+    """A plain scalar that YAML would read as a number, boolean or date becomes its text."""
+    if not isinstance(node, yaml.ScalarNode) or node.style not in (None, "") or node.tag in (_STR_TAG, _NULL_TAG):
+        return False
+    node.tag = _STR_TAG
+    return True
 
 
 def check_known_reps(rules: RulesConfig, known_reps: Collection[str]) -> None:

@@ -32,9 +32,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from territory import rules
+from territory.config import load_settings
 from territory.connector.base import CrmConnector
 from territory.connector.records import ActivityRequest, OwnerChange
 from territory.sync.book import Book, load_book, load_reps
+from territory.sync.conflict_texts import BookNames, flag_row, task_body, task_subject
 from territory.sync.history import HistoryEntry
 from territory.sync.store import Store
 from territory.sync.tables import AccountRow, OutboxRow, utc_now
@@ -43,15 +45,6 @@ CONFLICT_FLAG = "conflict_flag"
 CONFLICT_RESOLVE = "conflict_resolve"
 AUTO_ASSIGN = "auto_assign"
 SOURCE_AUTO_ASSIGN = "auto_assign"
-
-_TITLES = {
-    rules.Status.INACTIVE_OWNER: "Owner is inactive",
-    rules.Status.DUPLICATE: "Duplicate account with a different owner",
-    rules.Status.PARTNER_CONFLICT: "Partner/channel conflict",
-    rules.Status.MISMATCH: "Owner differs from the territory rules",
-    rules.Status.UNASSIGNED: "Account has no owner and no territory",
-}
-
 
 @dataclass
 class ConflictReport:
@@ -69,6 +62,9 @@ class ConflictReport:
     skipped_assignments: list[str] = field(default_factory=list)  # owned in the CRM meanwhile
     failures: list[str] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
+    would_flag: int = 0  # new tasks this pass creates (or, on a dry run or when capped, would)
+    max_flags: int | None = None
+    capped: bool = False  # more than max_flags new tasks: nothing was written
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (``--json``)."""
@@ -89,6 +85,7 @@ def detect_conflicts(
     *,
     changed_ids: Iterable[str] | None = None,
     dry_run: bool = False,
+    max_flags: int | None = None,
 ) -> ConflictReport:
     """Evaluate inbound accounts (or all with ``changed_ids=None``) and flag conflicts.
 
@@ -98,18 +95,24 @@ def detect_conflicts(
         rule_config: Validated rules.
         changed_ids: Accounts inserted or changed by the last sync; None checks everything.
         dry_run: Decide and report, write nothing (neither outbox nor CRM).
+        max_flags: When more new tasks than this would be created, write nothing at all and
+            report ``capped`` (None: no cap).
     """
-    report = ConflictReport(crm=connector.crm, dry_run=dry_run)
+    report = ConflictReport(crm=connector.crm, dry_run=dry_run, max_flags=max_flags)
     book = load_book(store, connector.crm)
+    names = BookNames.of(book)
     scope, decisions = _evaluate_scope(book, rule_config, changed_ids)
     report.evaluated = len(decisions)
     current = {conflict_key(d): d for d in decisions if d.status in rules.CONFLICT_STATUSES}
-    for decision in current.values():
+    open_conflicts, _ = _open_and_next_episode(store)
+    for key, decision in current.items():
         report.conflicts[decision.status.value] = report.conflicts.get(decision.status.value, 0) + 1
-        report.flags.append(_flag_summary(decision))
-    if dry_run:
+        report.flags.append(flag_row(names, decision, key, key in open_conflicts))
+    report.would_flag = sum(1 for key in current if key not in open_conflicts)
+    report.capped = not dry_run and max_flags is not None and report.would_flag > max_flags
+    if dry_run or report.capped:
         return report
-    _enqueue_flags(store, book, current, report)
+    _enqueue_flags(store, names, current, report)
     _enqueue_resolutions(store, scope, set(current), report)
     if rule_config.auto_assign:
         _enqueue_assignments(store, decisions)
@@ -139,28 +142,6 @@ def _evaluate_scope(
     return scope, list(evaluation.decisions())
 
 
-def _flag_summary(decision: rules.Decision) -> dict[str, Any]:
-    return {
-        "account_id": decision.account_id,
-        "status": decision.status.value,
-        "current_owner_id": decision.current_owner_id,
-        "expected_owner_id": decision.expected_owner_id,
-        "rule": decision.deciding_rule,
-        "reason": decision.reason,
-        "key": conflict_key(decision),
-    }
-
-
-def _assignee(book: Book, decision: rules.Decision) -> str | None:
-    """The owner's manager, else the owner, else the expected owner (active ones only)."""
-    active = {rep.id for rep in book.reps if rep.active}
-    owner = decision.current_owner_id
-    for candidate in (book.managers.get(owner) if owner else None, owner, decision.expected_owner_id):
-        if candidate and candidate in active:
-            return candidate
-    return None
-
-
 EPISODE_SEPARATOR = "~"
 
 
@@ -184,7 +165,7 @@ def _open_and_next_episode(store: Store) -> tuple[set[str], dict[str, str]]:
 
 
 def _enqueue_flags(
-    store: Store, book: Book, current: dict[str, rules.Decision], report: ConflictReport
+    store: Store, names: BookNames, current: dict[str, rules.Decision], report: ConflictReport
 ) -> None:
     open_conflicts, next_key = _open_and_next_episode(store)
     new: list[tuple[str, dict[str, Any]]] = []
@@ -192,22 +173,14 @@ def _enqueue_flags(
         if conflict in open_conflicts:
             report.already_flagged += 1
             continue
-        key = next_key.get(conflict, conflict)
-        title = _TITLES.get(decision.status, decision.status.value)
-        body = (
-            f"{decision.reason}\nRule: {decision.deciding_rule or 'none'}\n"
-            f"Current owner: {decision.current_owner_id or 'none'}; "
-            f"expected owner: {decision.expected_owner_id or 'none'}.\n"
-            "Flagged automatically by territory-agent; it is closed when the conflict is resolved."
-        )
         payload = {
             "account_id": decision.account_id,
             "status": decision.status.value,
-            "subject": f"Territory conflict: {title}",
-            "body": body,
-            "owner_id": _assignee(book, decision),
+            "subject": task_subject(names, decision),
+            "body": task_body(names, decision),
+            "owner_id": names.assignee(decision),
         }
-        new.append((key, payload))
+        new.append((next_key.get(conflict, conflict), payload))
     _insert_outbox(store, CONFLICT_FLAG, new)
 
 
@@ -382,9 +355,14 @@ def _record_assignment(store: Store, crm: str, row: OutboxRow) -> None:
 
 
 def check_inbound(
-    store: Store, connector: CrmConnector, rules_path: Path, changed_ids: Iterable[str]
+    store: Store, connector: CrmConnector, rules_path: Path, changed_ids: Iterable[str],
+    *, max_flags: int | None = None,
 ) -> ConflictReport | None:
     """The inbound check after a sync: None when there is no rules file to check against.
+
+    More than ``max_flags`` (default: the TERRITORY_MAX_FLAGS setting) new tasks are not
+    written (the report says ``capped``): a rules change or a bulk import should be
+    previewed with ``territory check --dry-run`` first.
 
     Raises:
         rules.RulesFileError: the rules file is invalid (or names owners that were not synced).
@@ -393,4 +371,6 @@ def check_inbound(
         return None
     reps, _ = load_reps(store, connector.crm)
     rule_config = rules.load_rules(rules_path, known_reps={rep.id for rep in reps} or None)
-    return detect_conflicts(store, connector, rule_config, changed_ids=list(changed_ids))
+    if max_flags is None:
+        max_flags = load_settings().territory_max_flags
+    return detect_conflicts(store, connector, rule_config, changed_ids=list(changed_ids), max_flags=max_flags)

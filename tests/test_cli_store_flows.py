@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from territory import rules
@@ -76,12 +80,12 @@ def test_drafted_rules_validate_and_name_only_synced_active_owners(synced: Any) 
 def test_check_flags_once_and_reports_json_when_run_twice(synced: Any) -> None:
     emu, _ = synced
     dry = runner.invoke(app, ["check", "--dry-run", "--json"])
-    assert dry.exit_code == 0, dry.output
+    assert dry.exit_code == 1, dry.output  # conflicts are open
     planned = sum(json.loads(dry.stdout)["conflicts"].values())
     assert planned > 0 and not emu.control.records("tasks")
     first = runner.invoke(app, ["check", "--json"])
     second = runner.invoke(app, ["check", "--json"])
-    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert (first.exit_code, second.exit_code) == (1, 1)
     assert json.loads(first.stdout)["flagged"] == planned
     assert json.loads(second.stdout)["flagged"] == 0
     assert len(emu.control.records("tasks")) == planned
@@ -140,8 +144,8 @@ def test_sync_checks_inbound_accounts_when_a_rules_file_exists(synced: Any) -> N
     assert inbound["evaluated"] >= payload["changed_accounts"] > 0
     flagged_keys = {f["key"] for f in inbound["flags"]}
     assert inbound["flagged"] == len(flagged_keys)
-    subjects = " ".join(t.get("subject") or "" for t in emu.control.records("tasks"))
-    assert all(key in subjects for key in flagged_keys)
+    bodies = " ".join(t.get("body") or "" for t in emu.control.records("tasks"))
+    assert all(key in bodies for key in flagged_keys)
     skipped = runner.invoke(app, ["sync", "--json", "--no-check"])
     assert json.loads(skipped.stdout)["inbound_check"] is None
 
@@ -214,3 +218,79 @@ def test_store_plan_reads_visit_modes_from_the_crm_field_named_in_coverage_when_
     assert [modes[i] for i in ids] == ["remote", "hybrid", "field"]
     assert any("1 accounts have a visit mode other than field, remote, hybrid" in n and "'onsite' (1)" in n
                for n in built.notes)
+
+
+def test_check_dry_run_lists_account_conflict_and_task_holder_when_previewed(synced: Any) -> None:
+    emu, _ = synced
+    data = json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)
+    flags = data["flags"]
+    assert flags and data["would_flag"] == len(flags)
+    table = runner.invoke(app, ["check", "--dry-run", "--limit", "0"], env={"COLUMNS": "400"})
+    assert table.exit_code == 1
+    for flag in flags:
+        assert f"{flag['account_name']} [{flag['account_id']}]" in table.output
+        if flag["assignee_id"]:
+            assert f"{flag['assignee_name']} [{flag['assignee_id']}]" in table.output
+    assert any(flag["assignee_name"] for flag in flags)
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["check", "--dry-run", "--format", "csv"]).stdout)))
+    assert [(r["account_id"], r["status"], r["assignee_name"]) for r in rows] == [
+        (f["account_id"], f["status"], f["assignee_name"]) for f in flags]
+    assert not emu.control.records("tasks")
+
+
+def test_check_writes_nothing_and_exits_4_when_over_max_flags_until_yes(synced: Any) -> None:
+    emu, _ = synced
+    would = json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)["would_flag"]
+    capped = runner.invoke(app, ["check", "--max-flags", str(would - 1)])
+    assert capped.exit_code == 4
+    assert f"would create {would} conflict tasks" in capped.output and "check --dry-run" in capped.output
+    assert not emu.control.records("tasks")
+    assert runner.invoke(app, ["check", "--max-flags", str(would - 1), "--yes"]).exit_code == 1
+    assert len(emu.control.records("tasks")) == would
+
+
+def test_sync_inbound_check_writes_nothing_when_over_the_configured_cap(
+    synced: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu, _ = synced
+    emu.control.mutate(fraction=0.05, seed=3)
+    monkeypatch.setenv("TERRITORY_MAX_FLAGS", "1")
+    result = runner.invoke(app, ["sync", "--json"])
+    inbound = json.loads(result.stdout)["inbound_check"]
+    assert result.exit_code == 4 and inbound["capped"] and inbound["would_flag"] > 1
+    assert inbound["flagged"] == 0 and not emu.control.records("tasks")
+
+
+def test_validate_and_explain_write_json_to_stdout_when_given_dash(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    owners = {a["owner_id"] for a in store.iter_records("accounts", crm="hubspot")}
+    idle = next(r["id"] for r in store.iter_records("owners", crm="hubspot") if r["is_active"] and r["id"] not in owners)
+    path = folder / "territory.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["territories"].append({"id": "IDLE", "owner": idle, "match": {"country": ["DE"], "postal_code": [*"0123456789", "99999"]}})
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    validated = runner.invoke(app, ["rules", "validate", "--json", "-"])
+    assert validated.exit_code == 0, validated.output
+    outcome = json.loads(validated.stdout)
+    assert outcome["valid"] and outcome["book_checked"]
+    messages = [w["message"] for w in outcome["warnings"]]
+    assert "territory IDLE: postal_code entry '99999' matches no account of the book" in messages
+    assert any(m.startswith(f"territory IDLE: its owner {idle} owns none of the") for m in messages)
+    account = next(iter(store.iter_records("accounts", crm="hubspot")))
+    explained = json.loads(runner.invoke(app, ["explain", account["id"], "--json", "-"]).stdout)
+    assert explained["account_id"] == account["id"] and explained["current_owner_id"] == account["owner_id"]
+    assert explained["status"] and explained["lines"][0].startswith(f"account {account['id']}")
+
+
+def test_check_exits_0_only_when_no_conflict_is_open_in_its_scope(synced: Any) -> None:
+    _, folder = synced
+    store = open_store(f"sqlite:///{folder / 'store.db'}")
+    accounts = list(store.iter_records("accounts", crm="hubspot"))
+    domains = Counter(a["domain"] for a in accounts if a["domain"])
+    flagged = {f["account_id"] for f in json.loads(runner.invoke(app, ["check", "--dry-run", "--json"]).stdout)["flags"]}
+    clean = next(a["id"] for a in accounts if a["id"] not in flagged and a["domain"] and domains[a["domain"]] == 1)
+    conflicted = next(iter(flagged))
+    assert runner.invoke(app, ["check", "--dry-run", "--account", clean]).exit_code == 0
+    assert runner.invoke(app, ["check", "--account", clean]).exit_code == 0
+    assert runner.invoke(app, ["check", "--dry-run", "--account", conflicted]).exit_code == 1

@@ -49,10 +49,10 @@ grandfather_open_opportunities: true
 
 
 def crm_flags(emu: RunningEmulator) -> Counter[str]:
-    """How many open tasks carry each conflict key."""
+    """How many open tasks carry each conflict key (the marker is in the body)."""
     keys: Counter[str] = Counter()
     for task in emu.control.records("tasks", include_deleted=False):
-        found = MARKER.search(task.get("subject") or "")
+        found = MARKER.search(task.get("body") or "")
         if found and "complet" not in str(task.get("status", "")).lower():
             keys[found.group(1)] += 1
     return keys
@@ -186,3 +186,31 @@ def test_conflict_that_comes_back_after_resolution_is_flagged_again_once(setup: 
     again = detect_conflicts(store, connector_for(emu, crm, url), rule_config, changed_ids=[account])
     assert again.already_flagged == 1 and again.flagged == 0
     assert crm_flags(emu)[f"{key}~2"] == 1
+
+
+def test_task_names_account_and_people_and_keeps_the_key_out_of_the_subject_when_flagged(
+    setup: tuple[Any, ...],
+) -> None:
+    crm, emu, url, store, summary = setup
+    report = detect_conflicts(store, connector_for(emu, crm, url), rules_for(store, crm))
+    names = {r["id"]: r["name"] for r in store.iter_records("owners", crm=crm)}
+    accounts = {a["id"]: a["name"] for a in store.iter_records("accounts", crm=crm)}
+    flag = next(f for f in report.flags if f["status"] == "mismatch" and f["current_owner_id"] and f["expected_owner_id"])
+    task = next(t for t in emu.control.records("tasks") if flag["key"] in (t.get("body") or ""))
+    assert "[territory:" not in task["subject"] and flag["key"] not in task["subject"]
+    assert accounts[flag["account_id"]] in task["subject"]
+    for rep in (flag["current_owner_id"], flag["expected_owner_id"]):
+        assert f"{names[rep]} [{rep}]" in task["body"]
+    assert (flag["account_name"], flag["assignee_name"]) == (accounts[flag["account_id"]], names[flag["assignee_id"]])
+    again = detect_conflicts(store, connector_for(emu, crm, url), rules_for(store, crm))
+    assert again.flagged == 0 and again.already_flagged == report.flagged
+
+
+def test_nothing_is_written_when_a_pass_would_create_more_tasks_than_the_cap(setup: tuple[Any, ...]) -> None:
+    crm, emu, url, store, summary = setup
+    rule_config = rules_for(store, crm)
+    capped = detect_conflicts(store, connector_for(emu, crm, url), rule_config, max_flags=5)
+    assert capped.capped and capped.would_flag > 5 and capped.flagged == 0
+    assert not emu.control.records("tasks") and not store.outbox.pending()
+    lifted = detect_conflicts(store, connector_for(emu, crm, url), rule_config, max_flags=None)
+    assert lifted.flagged == capped.would_flag == len(crm_flags(emu))

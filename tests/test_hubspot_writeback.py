@@ -116,9 +116,11 @@ def test_access_check_fails_token_when_revoked() -> None:
 
 
 def test_marker_is_parsed_from_tasks_and_html_reflowed_notes() -> None:
-    from territory.connector.hubspot.mapping import add_marker, split_marker, to_activity
+    from territory.connector.hubspot.mapping import to_activity
 
-    assert split_marker(add_marker("Flag", "k-1")) == ("Flag", "k-1")
-    assert split_marker("No marker") == ("No marker", None)
+    task = {"id": "8", "properties": {"hs_task_subject": "Flag", "hs_task_body": "<p>why</p><p>[territory:k-1]</p>"}}
+    assert (to_activity(task, "task", "1000").subject, to_activity(task, "task", "1000").external_key) == ("Flag", "k-1")
+    older = {"id": "7", "properties": {"hs_task_subject": "Flag [territory:k-0]", "hs_task_body": "why"}}
+    assert to_activity(older, "task", "1000").external_key == "k-0"
     note = {"id": "9", "properties": {"hs_note_body": "<p>Moved to Rep2 [territory:p-7]</p><p>why</p>"}}
     assert to_activity(note, "note", "1000").external_key == "p-7"

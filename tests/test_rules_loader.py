@@ -132,3 +132,64 @@ def test_example_config_validates_when_shipped() -> None:
     rules = load_rules(REPO / "config" / "territory.example.yaml")
     assert rules.territories and rules.named_accounts
     assert rules.channels.partner_led is not None and rules.channels.direct_only is not None
+
+
+def test_codes_and_ids_are_read_as_written_when_yaml_would_make_them_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "territory.yaml"
+    path.write_text(
+        "version: 1\n"
+        "territories:\n"
+        "  - id: 7\n"
+        "    owner: 005000000000001\n"
+        "    match: {country: [NO, DE], postal_code: [01067, 49], industry: 2024}\n"
+        "  - {id: DRESDEN, owner: 0012, match: {country: DE, postal_code: 01}}\n"
+        "named_accounts:\n"
+        "  - {account: 00123, owner: 0012}\n"
+        "partner_reps: [0012]\n"
+        "approvers: {users: [0012], managers: {0007: 0008}}\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(path)
+    first, second = rules.territories
+    assert (first.id, first.owner) == ("7", "005000000000001")
+    assert first.match.country == ["NO", "DE"] and first.match.industry == ["2024"]
+    assert first.match.postal_code == ["01067", "49"] and second.match.postal_code == ["01"]
+    assert (rules.named_accounts[0].account, rules.named_accounts[0].owner) == ("00123", "0012")
+    assert rules.partner_reps == ["0012"] and rules.approvers.managers == {"0007": "0008"}
+
+
+def test_unquoted_postal_code_with_leading_zero_matches_its_accounts_when_evaluated() -> None:
+    from territory.rules import Account, evaluate
+
+    rules = parse_rules("version: 1\nterritories:\n  - {id: DD, owner: R1, match: {country: [DE], postal_code: [01067]}}\n")
+    decision = next(evaluate([Account("A1", owner_id="R1", country="DE", postal_code="01067")], rules).decisions())
+    assert decision.territory_ids == ("DD",) and decision.status.value == "ok"
+
+
+def test_validation_warns_with_lines_when_criteria_or_owners_do_not_fit_the_book() -> None:
+    from territory.rules import Account
+    from territory.rules.book_fit import check_book_fit
+
+    rules = parse_rules(
+        "version: 1\n"
+        "territories:\n"
+        "  - {id: NORTH, owner: R1, match: {country: [DE], postal_code: [20, 99999]}}\n"
+        "  - {id: SOUTH, owner: R2, match: {country: [DE], postal_code: [8]}}\n"
+        "  - {id: AUSTRIA, owner: R1, match: {country: [AT]}}\n"
+        "  - {id: MEDTECH, owner: R1, match: {industry: [MedTech, Medtek]}}\n"
+        "named_accounts:\n"
+        "  - {account: GONE-1, owner: R1}\n",
+        "territory.yaml",
+    )
+    accounts = [
+        Account("A1", owner_id="R1", country="DE", postal_code="20095", industry="MedTech"),
+        Account("A2", owner_id="R1", country="DE", postal_code="80331"),
+    ]
+    warnings = [(w.line, w.message) for w in check_book_fit(rules, accounts)]
+    assert warnings == [
+        (3, "territory NORTH: postal_code entry '99999' matches no account of the book"),
+        (4, "territory SOUTH: its owner R2 owns none of the 1 accounts it covers"),
+        (5, "territory AUSTRIA matches no account of the book"),
+        (6, "territory MEDTECH: industry entry 'Medtek' matches no account of the book"),
+        (8, "named account GONE-1 is not in the book"),
+    ]

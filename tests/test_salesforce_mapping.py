@@ -8,12 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from territory.connector.markers import split_marker, split_subject_marker, with_body_marker
 from territory.connector.salesforce.mapping import (
     MappingProblem,
     map_account,
     parse_stamp,
-    split_marker,
-    subject_with_marker,
     website_domain,
 )
 
@@ -49,14 +48,17 @@ def test_account_mapping_rejects_values_that_break_the_field_type(field: str, va
     assert field in str(caught.value)
 
 
-@given(st.text(max_size=300), st.from_regex(r"[A-Za-z0-9:_\-. ]{0,38}[A-Za-z0-9]", fullmatch=True))
-def test_marker_round_trips_when_subject_is_anything(subject: str, key: str) -> None:
-    marked = subject_with_marker(subject, key)
-    assert len(marked) <= 255
-    text, parsed = split_marker(marked)
-    assert parsed == key
-    assert subject.startswith(text)
+@given(st.text(max_size=300), st.text(max_size=300),
+       st.from_regex(r"[A-Za-z0-9:_\-.~]{0,38}[A-Za-z0-9]", fullmatch=True))
+def test_marker_round_trips_in_the_body_when_subject_and_body_are_anything(subject: str, body: str, key: str) -> None:
+    marked = with_body_marker(body, key, limit=400)
+    assert len(marked) <= 400
+    plain_subject, text, parsed = split_marker(subject, marked)
+    assert parsed == key and plain_subject == subject
+    assert body.rstrip().startswith(text) or "[territory:" in body
 
 
-def test_subject_without_marker_has_no_key() -> None:
-    assert split_marker("Call back [later]") == ("Call back [later]", None)
+def test_marker_is_read_from_the_subject_when_a_task_is_older() -> None:
+    assert split_marker("Flag [territory:k-1]", "why") == ("Flag", "why", "k-1")
+    assert split_subject_marker("Call back [later]") == ("Call back [later]", None)
+    assert split_marker("Call back [later]", "") == ("Call back [later]", "", None)

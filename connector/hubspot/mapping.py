@@ -7,10 +7,10 @@ skipped instead of guessing.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from territory.connector.markers import split_body_marker, split_marker
 from territory.connector.records import (
     AccountRecord,
     ActivityRecord,
@@ -33,8 +33,6 @@ NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hubspot_owner_id"]
 MODIFIED = "hs_lastmodifieddate"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_MARKER_RE = re.compile(r"\s*\[territory:([^\]\s]+)\]\s*$")
-_ANY_MARKER_RE = re.compile(r"\[territory:([^\]\s<]+)\]")
 
 
 class MappingError(ValueError):
@@ -186,33 +184,17 @@ def to_owner(obj: dict[str, Any]) -> OwnerRecord:
     )
 
 
-def add_marker(text: str, key: str | None) -> str:
-    """Append ``[territory:KEY]`` so a crash between write and commit can be reconciled."""
-    return f"{text} [territory:{key}]" if key else text
-
-
-def split_marker(text: str) -> tuple[str, str | None]:
-    """``"Subject [territory:k]"`` -> ``("Subject", "k")``."""
-    match = _MARKER_RE.search(text or "")
-    if match is None:
-        return text or "", None
-    return (text[: match.start()], match.group(1))
-
-
 def to_activity(obj: dict[str, Any], kind: str, account_id: str | None) -> ActivityRecord:
-    """A task (marker in the subject) or note (marker on the body's first line)."""
+    """A task, or a note (its first line is the subject); the marker is parsed from the body."""
     props = obj.get("properties") or {}
     if kind == "task":
-        subject, key = split_marker(props.get("hs_task_subject") or "")
-        body = props.get("hs_task_body") or ""
+        subject, body, key = split_marker(props.get("hs_task_subject") or "", props.get("hs_task_body") or "")
         completed = props.get("hs_task_status") == "COMPLETED"
     else:
-        text = props.get("hs_note_body") or ""
-        first, _, body = text.partition("\n")
-        subject, key = split_marker(first)
-        if key is None:  # the portal may have re-flowed the note as HTML: find the marker anywhere
-            found = _ANY_MARKER_RE.search(text)
-            key = found.group(1) if found else None
+        first, _, rest = (props.get("hs_note_body") or "").partition("\n")
+        subject, body, key = split_marker(first, rest)
+        if key is None:  # the portal may have re-flowed the note as HTML onto one line
+            _, key = split_body_marker(first)
         completed = True
     return ActivityRecord(id=str(obj["id"]), account_id=account_id, kind=kind, subject=subject,
                           body=body, completed=completed, external_key=key)

@@ -21,9 +21,9 @@ from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.mapping import (
     NOTE_PROPERTIES,
     TASK_PROPERTIES,
-    add_marker,
     to_activity,
 )
+from territory.connector.markers import with_body_marker
 from territory.connector.owner_guard import precheck_owner_change
 from territory.connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
 
@@ -285,15 +285,15 @@ def _activity_input(req: ActivityRequest, stamp: str, pos: int) -> dict[str, Any
     if req.kind == "task":
         props = {
             "hs_timestamp": stamp,
-            "hs_task_subject": add_marker(req.subject, req.external_key),
-            "hs_task_body": req.body,
+            "hs_task_subject": req.subject,
+            "hs_task_body": with_body_marker(req.body, req.external_key),
             "hs_task_status": "COMPLETED" if req.completed else "NOT_STARTED",
             "hs_task_priority": "MEDIUM",
             **owner,
         }
     else:
         props = {"hs_timestamp": stamp,
-                 "hs_note_body": f"{add_marker(req.subject, req.external_key)}\n{req.body}", **owner}
+                 "hs_note_body": f"{req.subject}\n{with_body_marker(req.body, req.external_key)}", **owner}
     return {
         "properties": props,
         "objectWriteTraceId": str(pos),

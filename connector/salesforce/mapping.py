@@ -7,13 +7,10 @@ reports the record as skipped instead of storing a guess.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
 from territory.connector.records import AccountRecord, OpportunityRecord, OwnerRecord
-
-MARKER = re.compile(r"\s*\[territory:(?P<key>[^\]]+)\]\s*\Z")
 
 
 class MappingProblem(ValueError):
@@ -143,19 +140,3 @@ def map_opportunity(row: dict[str, Any], stamp: datetime) -> OpportunityRecord:
         created_at=parse_stamp(created) if created else None,
         is_won=bool(row.get("IsWon")) if is_closed else None,
     )
-
-
-def subject_with_marker(subject: str, key: str | None, limit: int = 255) -> str:
-    """Append ``[territory:KEY]`` to a Task subject, trimming the text so the marker survives."""
-    if not key:
-        return subject[:limit]
-    marker = f" [territory:{key}]"
-    return subject[: max(0, limit - len(marker))] + marker
-
-
-def split_marker(subject: str) -> tuple[str, str | None]:
-    """(subject without marker, key) from a Task subject."""
-    found = MARKER.search(subject or "")
-    if found is None:
-        return subject or "", None
-    return subject[: found.start()], found.group("key")

@@ -16,13 +16,15 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
+from territory.connector.markers import split_marker, with_body_marker
 from territory.connector.owner_guard import precheck_owner_change
 from territory.connector.records import ActivityRecord, ActivityRequest, OwnerChange, WriteResult
 from territory.connector.salesforce.errors import TRANSIENT_CODES
-from territory.connector.salesforce.mapping import split_marker, subject_with_marker
 from territory.connector.salesforce.soql import tasks_query
 
 CHUNK = 200
+SUBJECT_LIMIT = 255  # Task.Subject length
+DESCRIPTION_LIMIT = 32_000  # Task.Description (long text area)
 Call = Callable[[Callable[[Salesforce], Any], str], Any]
 
 
@@ -95,10 +97,10 @@ def fetch_activities(call: Call, account_ids: Sequence[str]) -> list[ActivityRec
         page = call(lambda sf: sf.query(soql), "read Tasks")
         while True:
             for row in page.get("records", []):
-                subject, key = split_marker(row.get("Subject") or "")
+                subject, body, key = split_marker(row.get("Subject") or "", row.get("Description") or "")
                 found.append(ActivityRecord(
                     id=row["Id"], account_id=row.get("WhatId"), kind="task", subject=subject,
-                    body=row.get("Description") or "", completed=bool(row.get("IsClosed")), external_key=key,
+                    body=body, completed=bool(row.get("IsClosed")), external_key=key,
                 ))
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
@@ -112,8 +114,8 @@ def _task_body(request: ActivityRequest, today: str) -> dict[str, Any]:
     completed = request.completed or request.kind == "note"
     body: dict[str, Any] = {
         "attributes": {"type": "Task"},
-        "Subject": subject_with_marker(request.subject, request.external_key),
-        "Description": request.body,
+        "Subject": request.subject[:SUBJECT_LIMIT],
+        "Description": with_body_marker(request.body, request.external_key, DESCRIPTION_LIMIT),
         "WhatId": request.account_id,
         "Status": "Completed" if completed else "Not Started",
         "ActivityDate": today,
