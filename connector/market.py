@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from territory.connector.markers import with_body_marker
 from territory.connector.records import WriteResult
 
 
@@ -38,8 +39,8 @@ class NewAccount:
 
 
 def description_with_marker(request: NewAccount) -> str:
-    """The description text ending in ``[territory:KEY]``."""
-    return f"{request.description.rstrip()}\n[territory:{request.key}]"
+    """The description text ending in ``[territory:KEY]`` on its own line."""
+    return with_body_marker(request.description.rstrip(), request.key)
 
 
 @runtime_checkable

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from territory.connector.hubspot.client import HubSpotClient
-from territory.connector.hubspot.mapping import split_marker
 from territory.connector.hubspot.writes import BATCH, HubSpotWriter
+from territory.connector.markers import split_body_marker
 from territory.connector.market import NewAccount, description_with_marker
 from territory.connector.records import WriteResult
 
@@ -76,7 +76,7 @@ class CompanyCreator:
                     body["after"] = after
                 data = self.client.call(lambda kw: search.do_search(body, **kw)).data or {}
                 for row in data.get("results") or []:
-                    _, key = split_marker((row.get("properties") or {}).get("description") or "")
+                    _, key = split_body_marker((row.get("properties") or {}).get("description") or "")
                     if key in wanted:
                         found.setdefault(str(key), str(row["id"]))
                 after = ((data.get("paging") or {}).get("next") or {}).get("after")

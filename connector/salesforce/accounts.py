@@ -15,9 +15,9 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
+from territory.connector.markers import split_body_marker
 from territory.connector.market import NewAccount, description_with_marker
 from territory.connector.records import WriteResult
-from territory.connector.salesforce.mapping import MARKER
 from territory.connector.salesforce.writer import Call, _collection, _result, chunks
 
 NAMES_PER_QUERY = 30  # keeps the GET query URL well below the REST URI limit (16 KB)
@@ -46,9 +46,9 @@ def find_created(call: Call, requests: Sequence[NewAccount]) -> dict[str, str]:
         page = call(lambda sf: sf.query(soql), "read Accounts by name")
         while True:
             for row in page.get("records", []):
-                marker = MARKER.search(row.get("Description") or "")
-                if marker and marker.group("key") in wanted:
-                    found.setdefault(marker.group("key"), row["Id"])
+                _, key = split_body_marker(row.get("Description") or "")
+                if key in wanted:
+                    found.setdefault(str(key), row["Id"])
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
             url = page["nextRecordsUrl"]
