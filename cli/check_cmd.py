@@ -50,7 +50,7 @@ def check_command(
 
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store, store_rep_source
+    from territory.cli.shared import hold_store_lease, load_rules_or_exit, open_configured_store, store_rep_source
     from territory.connector.factory import build_connector
     from territory.sync.conflicts import detect_conflicts
 
@@ -60,9 +60,10 @@ def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *,
         raise InputError("the store holds no owners yet: run `territory sync` first.")
     rule_config = load_rules_or_exit(rules_path, reps)
     store = open_configured_store(settings.territory_db_url)
-    return detect_conflicts(
-        store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run
-    )
+    with hold_store_lease(store, settings, needed=not dry_run):
+        return detect_conflicts(
+            store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -71,6 +71,7 @@ def scenario_saver(
     console: Console, store: Any, name: str, options: PlanOptions
 ) -> Callable[[Plan, dict[str, Any]], None]:
     """An ``on_plan`` hook for ``run_plan`` that stores the plan as scenario ``name``."""
+    from territory.cli.shared import hold_store_lease
     from territory.sync.scenarios import MoveInput
 
     if store.scenarios.get(name) is not None:
@@ -78,7 +79,8 @@ def scenario_saver(
 
     def save(plan: Plan, metrics: dict[str, Any]) -> None:
         moves = [MoveInput(m.account_id, m.from_owner_id, m.to_owner_id, m.reason) for m in plan.moves]
-        store.scenarios.save(name, options.__dict__, json.loads(json.dumps(metrics, default=str)), moves)
+        with hold_store_lease(store):  # only while saving: planning may take minutes
+            store.scenarios.save(name, options.__dict__, json.loads(json.dumps(metrics, default=str)), moves)
         console.print(f"Saved scenario {name!r} ({len(moves)} proposed moves) in the store.")
 
     return save
@@ -114,12 +116,19 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print as JS
     make_console().print(table)
 
 
+SHOW_COLUMNS = ("account_id", "from_owner_id", "to_owner_id", "status", "reason")
+
+
 @scenarios_app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="Scenario name (see `territory scenarios list`)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    output_format: str = typer.Option(
+        "table", "--format", help=f"table or csv (columns: {','.join(SHOW_COLUMNS)}; full ids, for spreadsheets)."),
 ) -> None:
-    """The moves of one scenario with their reasons and approval status."""
+    """The moves of one scenario with their reasons and approval status (ids in full)."""
+    if output_format not in ("table", "csv"):
+        raise InputError(f"--format must be table or csv, not {output_format!r}")
     found = _store().scenarios.get(name)
     if found is None:
         raise InputError(f"no scenario {name!r}: see `territory scenarios list`")
@@ -129,12 +138,27 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    if output_format == "csv":
+        import csv
+        import sys
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=SHOW_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
     table = Table(title=f"Scenario {name}: {len(rows)} moves")
-    for column in ("account_id", "from_owner_id", "to_owner_id", "status", "reason"):
-        table.add_column(column)
+    for column in SHOW_COLUMNS:  # ids never fold or shorten; the reason wraps
+        table.add_column(column, no_wrap=column != "reason", overflow="fold" if column == "reason" else "ignore")
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in row))
-    Console().print(table)
+        table.add_row(*(_cell(row[c]) for c in SHOW_COLUMNS))
+    console = Console()
+    (console if console.is_terminal else Console(width=max(120, _widest(rows) + 60))).print(table)
+
+
+def _widest(rows: list[dict[str, Any]]) -> int:
+    """Width the three id columns and the status need side by side."""
+    ids = ("account_id", "from_owner_id", "to_owner_id", "status")
+    return sum(max([len(c)] + [len(str(r[c] or "")) for r in rows]) + 3 for c in ids)
 
 
 def _store() -> Any:

@@ -3,7 +3,10 @@ printing sync and conflict reports. Commands import from here, never from each o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,6 +48,69 @@ def open_configured_store(url: str) -> Store:
             f"cannot open the store ({type(exc).__name__}: {exc}). Check the URL, that the "
             "database server runs and that the user may create tables.",
         ) from None
+
+
+def open_existing_store(url: str) -> Store:
+    """Open the store for a command that only reads it: a SQLite file that does not exist yet
+    is an error (exit 2) instead of a new empty database."""
+    import sqlalchemy as sa
+
+    from territory.config import SettingsError
+
+    parsed = sa.make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+            and not database.startswith("file:") and not Path(database).exists():
+        raise SettingsError("TERRITORY_DB_URL", f"there is no store at {Path(database).resolve()}: run "
+                            "`territory sync` first, or point TERRITORY_DB_URL at your store.")
+    return open_configured_store(url)
+
+
+@contextmanager
+def writing_store(settings: Any) -> Iterator[Store]:
+    """The configured store, held under the store lease for a command that writes to it: one
+    writer at a time. Waits up to TERRITORY_LEASE_WAIT_S, then raises ``LeaseBusy`` (exit 5)."""
+    store = open_configured_store(settings.territory_db_url)
+    try:
+        with hold_store_lease(store, settings):
+            yield store
+    finally:
+        store.close()
+
+
+def hold_store_lease(store: Store, settings: Any = None, *, needed: bool = True) -> Any:
+    """The store lease (a context manager) with the configured wait; a no-op unless ``needed``
+    (e.g. on a dry run, which writes nothing)."""
+    from contextlib import nullcontext
+
+    from territory.config import load_settings
+    from territory.sync.lease import store_lease
+
+    if not needed:
+        return nullcontext()
+    wait_s = (settings or load_settings()).territory_lease_wait_s
+    return store_lease(store.leases, wait_s=wait_s)
+
+
+JSON_STDOUT = "-"
+JSON_PATH_HELP = " ('-': standard output)"
+
+
+def json_goes_to_stdout(path: Path | str | None) -> bool:
+    """True when a ``--json PATH`` option asks for standard output (``--json -``)."""
+    return path is not None and str(path) == JSON_STDOUT
+
+
+def write_json_output(path: Path | str, document: Any, *, sort_keys: bool = False) -> None:
+    """Write ``document`` as indented JSON to ``path``, or to standard output for ``-``."""
+    text = json.dumps(document, indent=2, sort_keys=sort_keys, default=str) + "\n"
+    if json_goes_to_stdout(path):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
 
 
 def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:

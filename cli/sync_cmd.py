@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from territory.cli.errors import EXIT_PARTIAL, InputError
-from territory.cli.shared import open_configured_store, print_sync_summary
+from territory.cli.shared import open_existing_store, print_sync_summary, writing_store
 from territory.sync.export import EXPORT_COLUMNS
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
@@ -95,21 +95,19 @@ def sync_command(
 
     settings = load_settings()
     settings.require_crm()
-    store = open_configured_store(settings.territory_db_url)
-    connector = factory.build_connector(settings)
-    progress = _SyncProgress(Console(stderr=True))
-    try:
-        if as_json:
-            summary = run_sync(connector, store, full=full)
-        else:
-            with progress.running():
-                summary = run_sync(connector, store, full=full, progress=progress)
-        inbound = _inbound_check(store, connector, settings.territory_rules, summary) if check else None
-    except CrmError:
-        _explain_stop(store)
-        raise
-    finally:
-        store.close()
+    with writing_store(settings) as store:
+        connector = factory.build_connector(settings)
+        progress = _SyncProgress(Console(stderr=True))
+        try:
+            if as_json:
+                summary = run_sync(connector, store, full=full)
+            else:
+                with progress.running():
+                    summary = run_sync(connector, store, full=full, progress=progress)
+            inbound = _inbound_check(store, connector, settings.territory_rules, summary) if check else None
+        except CrmError:
+            _explain_stop(store)
+            raise
     if as_json:
         payload = summary.to_dict()
         payload["inbound_check"] = inbound.as_dict() if inbound is not None else None
@@ -209,7 +207,7 @@ def export_command(
     from territory.sync.export import export_columns, iter_export_rows
 
     settings = load_settings()
-    store = open_configured_store(settings.territory_db_url)
+    store = open_existing_store(settings.territory_db_url)
     try:
         rows = iter_export_rows(store, kind.value, crm=crm, include_deleted=include_deleted)
         columns = export_columns(kind.value, include_deleted=include_deleted)

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default=None, description="HubSpot account (portal) id, for links to company pages in reports"
     )
 
+    territory_lease_wait_s: float = Field(
+        default=10.0, ge=0,
+        description="Seconds a writing command waits for another one to release the store before exit 5",
+    )
+
     territory_currency: str = Field(
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,6 +33,7 @@ from territory.sync.tables import RECORD_TABLES, SyncCursorRow, SyncRunRow, utc_
 from territory.sync.upsert import UpsertOutcome, upsert_records
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+WRITE_AT_ONCE = "territory_write_at_once"  # connection option: SQLite BEGIN IMMEDIATE
 CURSOR_TABLE: sa.Table = SyncCursorRow.__table__  # type: ignore[attr-defined]
 RUN_TABLE: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
 
@@ -58,9 +60,12 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 def migrate_to_head(engine: Engine) -> None:
-    """Apply every pending migration in one transaction."""
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
+    """Apply every pending migration in one transaction (on SQLite an immediate one: two
+    commands opening a new store at once wait for each other instead of failing)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_AT_ONCE: True})
+        with conn.begin():
+            command.upgrade(_alembic_config(conn), "head")
 
 
 def _sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
@@ -80,7 +85,21 @@ def _sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads first and writes later cannot wait for another writer
+        # (SQLite answers "database is locked" at once); those that will write say so upfront.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_AT_ONCE) else "BEGIN")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a new SQLite store file readable by its owner only (0600): it holds the CRM's
+    accounts and people. An existing file keeps its mode; its WAL files inherit it."""
+    if str(path).startswith("file:") or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another command created it just now
+        pass
 
 
 def create_store_engine(url: str) -> Engine:
@@ -91,11 +110,14 @@ def create_store_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if in_memory:
             kwargs["poolclass"] = StaticPool
-        engine = sa.create_engine(url, **kwargs)
+        else:
+            _create_private_file(Path(parsed.database or ""))
+        # error messages never carry the statement's values (customer records)
+        engine = sa.create_engine(url, hide_parameters=True, **kwargs)
         _sqlite_pragmas(engine, in_memory)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         # Batch executemany INSERTs into multi-row VALUES (SQLAlchemy does it for psycopg2,
         # not for psycopg 3, whose pipelined executemany still runs one statement per row):
         # 3x faster bulk upserts here (120k rows in pages of 100: 76 s -> 24 s, measured).
@@ -133,9 +155,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One writing transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_AT_ONCE: True})
+            with conn.begin():
+                yield conn
 
     # -- cursors ---------------------------------------------------------------------------
 
