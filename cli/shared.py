@@ -225,6 +225,22 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
         if len(summary.skipped) > SKIPPED_SHOWN:
             console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
         console.print("Fix them in the CRM; the next sync picks them up once they change.")
+    _print_warnings(console, summary)
+
+
+def _print_warnings(console: Console, summary: SyncSummary) -> None:
+    """Records stored with an unusable optional field left empty, and the count still open."""
+    if summary.warnings:
+        console.print(f"[yellow]{len(summary.warnings)} record(s) stored with an unusable field left empty:[/yellow]")
+        for warning in summary.warnings[:SKIPPED_SHOWN]:
+            console.print(f"  {warning.kind.value} {warning.record_id}: {warning.problem}",
+                          soft_wrap=True, highlight=False, markup=False)
+        if len(summary.warnings) > SKIPPED_SHOWN:
+            console.print(f"  ... and {len(summary.warnings) - SKIPPED_SHOWN} more (see --json)")
+    still_open = len(summary.open_problems)
+    if still_open:
+        console.print(f"The store lists {still_open} CRM record(s) not read in full until they are fixed "
+                      "(`territory sync --json`: unreadable_records, field_warnings).")
 
 
 def print_check_report(console: Console, report: Any) -> None:

@@ -3,7 +3,8 @@
 :func:`open_store` connects to SQLite (default ``sqlite:///territory.db``) or PostgreSQL
 (``postgresql+psycopg://...``) and upgrades the schema to the newest Alembic revision. The
 :class:`Store` bundles the parts other packages use: ``history`` (append-only audit trail),
-``outbox`` (pending CRM writes), ``leases`` (scheduler) and ``scenarios`` (planner).
+``outbox`` (pending CRM writes), ``leases`` (one writer at a time), ``scenarios`` (planner)
+and ``unreadable`` (CRM records not read in full, kept until they are readable).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from territory.sync.lease import Leases
 from territory.sync.outbox import Outbox
 from territory.sync.scenarios import Scenarios
 from territory.sync.tables import RECORD_TABLES, SyncCursorRow, SyncRunRow, utc_now
+from territory.sync.unreadable import UnreadableRecords
 from territory.sync.upsert import UpsertOutcome, upsert_records
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -143,6 +145,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.leases = Leases(engine)
         self.scenarios = Scenarios(engine)
+        self.unreadable = UnreadableRecords(engine)
 
     @property
     def url(self) -> str:
@@ -270,20 +273,6 @@ class Store:
                     api_calls=api_calls, skipped=detail, error=error,
                 )
             )
-
-    def reported_skips(self, crm: str, runs: int = 50) -> set[tuple[str, str, str]]:
-        """(kind, record id, version) of the unreadable records the last ``runs`` completed
-        runs of ``crm`` reported (records without a version are always reported again; a
-        failed or interrupted run may never have shown its list, so it does not count)."""
-        query = (
-            sa.select(RUN_TABLE.c.skipped)
-            .where(RUN_TABLE.c.crm == crm, RUN_TABLE.c.status.in_(("ok", "partial")))
-            .order_by(RUN_TABLE.c.id.desc())
-            .limit(runs)
-        )
-        with self.engine.connect() as conn:
-            lists = conn.execute(query).scalars().all()
-        return {(s["kind"], s["record_id"], s["version"]) for group in lists for s in group or () if s.get("version")}
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest runs first."""
