@@ -39,7 +39,10 @@ class ExportFormat(str, Enum):
 
 
 class _SyncProgress:
-    """Live progress on a terminal; a line every few pages otherwise (logs, CI)."""
+    """Live progress on a terminal; a line every PRINT_EVERY records otherwise (logs, CI),
+    whatever the CRM's page size; and a line whenever a call is retried."""
+
+    PRINT_EVERY = 2500
 
     def __init__(self, console: Console) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -52,6 +55,13 @@ class _SyncProgress:
             TimeElapsedColumn(), console=console, transient=True,
         )
         self.tasks: dict[str, Any] = {}  # rich TaskIDs
+        self.printed: dict[str, int] = {}  # kind -> PRINT_EVERY blocks already printed
+
+    def retrying(self, error: BaseException, wait_s: float) -> None:
+        """Connector observer: a call failed and is retried (the CRM's words, no record data)."""
+        status = getattr(error, "status", None)
+        what = f"{type(error).__name__}{f' {status}' if status else ''}"
+        self.console.print(f"CRM call failed ({what}); retrying in {wait_s:.0f} s", highlight=False)
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:
@@ -60,7 +70,8 @@ class _SyncProgress:
             if kind not in self.tasks:
                 self.tasks[kind] = self.progress.add_task(kind, total=None, fetched=0, pages=0)
             self.progress.update(self.tasks[kind], fetched=counts.fetched, pages=counts.pages)
-        elif counts.pages % 25 == 0:
+        elif counts.fetched // self.PRINT_EVERY > self.printed.get(kind, 0):
+            self.printed[kind] = counts.fetched // self.PRINT_EVERY
             self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
 
     @contextmanager
@@ -98,6 +109,8 @@ def sync_command(
     with writing_store(settings) as store:
         connector = factory.build_connector(settings)
         progress = _SyncProgress(Console(stderr=True))
+        if not as_json and hasattr(connector, "on_retry"):
+            connector.on_retry = progress.retrying
         try:
             if as_json:
                 summary = run_sync(connector, store, full=full)

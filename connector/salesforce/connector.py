@@ -78,6 +78,7 @@ class SalesforceConnector:
         self.session, self._adapter = build_session(settings)
         self._sf: Salesforce | None = None
         self._agent_ids: set[str] | None = None
+        self.on_retry: Callable[[BaseException, float], None] | None = None  # (error, wait s), for progress
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SalesforceConnector:
@@ -118,7 +119,8 @@ class SalesforceConnector:
         # rounds, as simple-salesforce's own re-login does (3); a dead token still fails fast.
         for round_ in range(1, SESSION_RENEWALS + 1):
             try:
-                return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep)
+                return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep,
+                                       on_retry=self.on_retry)
             except FatalCrmError as exc:
                 if not isinstance(exc.__cause__, SessionExpiredError):
                     raise

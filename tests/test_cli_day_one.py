@@ -1,0 +1,84 @@
+"""What a new admin hits on day one, with the real clients against the emulator: progress of a
+Salesforce sync (also while retrying), `export | head`, full ids from `scenarios show`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from territory.cli.main import app
+from territory.emulator import RunningEmulator, start_emulator
+
+runner = CliRunner()
+TERRITORY = str(Path(sys.executable).with_name("territory"))
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with start_emulator(accounts=6000, opportunities=100, seed=11) as emu:
+        yield emu
+
+
+@pytest.fixture
+def settings_env(emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point the CLI at the emulator and a fresh store; returns the environment for children."""
+    monkeypatch.chdir(tmp_path)
+
+    def configure(crm: str) -> dict[str, str]:
+        env = {**emulator.env(crm), "TERRITORY_DB_URL": f"sqlite:///{tmp_path / 'store.db'}",
+               "TERRITORY_RULES": str(tmp_path / "territory.yaml")}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return {**os.environ, **env}
+
+    return configure
+
+
+def test_salesforce_sync_prints_progress_and_retries_when_not_on_a_terminal(
+    emulator: RunningEmulator, settings_env
+) -> None:
+    settings_env("salesforce")
+    emulator.control.set_faults(script=["rate_limit"])
+    try:
+        result = runner.invoke(app, ["sync", "--no-check"])
+    finally:
+        emulator.control.set_faults(rate=0.0, script=[])
+    assert result.exit_code == 0, result.output
+    assert "accounts: 4000 fetched in 2 pages" in result.stderr  # 2000-record pages
+    assert "retrying in 1 s" in result.stderr
+
+
+def test_export_exits_0_quietly_when_the_reader_closes_the_pipe(settings_env) -> None:
+    env = settings_env("hubspot")
+    assert subprocess.run([TERRITORY, "sync", "--no-check"], env=env, capture_output=True).returncode == 0
+    shell = f"'{TERRITORY}' export accounts --format csv | head -2; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+    assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr
+
+
+def test_scenarios_show_prints_full_ids_as_table_and_csv_when_piped(settings_env, tmp_path: Path) -> None:
+    from territory.sync import open_store
+    from territory.sync.scenarios import MoveInput
+
+    settings_env("salesforce")
+    long_ids = ("001000000000016AAA", "005000000000009AAA", "005000000000012AAA")
+    store = open_store(os.environ["TERRITORY_DB_URL"])
+    store.scenarios.save("q1", {}, {}, [MoveInput(*long_ids, "balance potential")])
+    store.close()
+    table = runner.invoke(app, ["scenarios", "show", "q1"])
+    assert table.exit_code == 0, table.output
+    assert all(i in table.stdout for i in long_ids) and "…" not in table.stdout
+    as_csv = runner.invoke(app, ["scenarios", "show", "q1", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert rows == [{"account_id": long_ids[0], "from_owner_id": long_ids[1], "to_owner_id": long_ids[2],
+                     "status": "proposed", "reason": "balance potential"}]
