@@ -252,6 +252,8 @@ def doctor_command(
     """Check settings, store and CRM access (see DOCTOR_HELP)."""
     from territory.config import load_settings
     from territory.connector import factory
+    from rich.markup import escape
+
     from territory.sync.doctor import doctor_exit_code, run_doctor
 
     results = run_doctor(load_settings, factory.build_connector)
@@ -259,10 +261,15 @@ def doctor_command(
         typer.echo(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         console = Console()
+        first_with: dict[str, str] = {}  # failure text -> the check that showed it first
         for result in results:
             mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
-            line = f"{mark} {result.name}: {result.detail}"
-            console.print(line, highlight=False, soft_wrap=True)  # one greppable line each
+            detail = result.detail.strip()
+            if not result.passed:  # one cause failing several checks is printed once
+                shown = first_with.setdefault(detail, result.name)
+                detail = detail if shown == result.name else f"same failure as {shown}"
+            # one greppable line each; the detail is the CRM's text, never markup
+            console.print(f"{mark} {escape(result.name)}: {escape(detail)}", highlight=False, soft_wrap=True)
     raise typer.Exit(doctor_exit_code(results))
 
 

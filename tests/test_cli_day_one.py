@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from territory.cli.errors import run_with_exit_codes
 from territory.cli.main import app
 from territory.emulator import RunningEmulator, start_emulator
 
@@ -82,3 +83,30 @@ def test_scenarios_show_prints_full_ids_as_table_and_csv_when_piped(settings_env
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert rows == [{"account_id": long_ids[0], "from_owner_id": long_ids[1], "to_owner_id": long_ids[2],
                      "status": "proposed", "reason": "balance potential"}]
+
+
+def test_doctor_prints_a_failure_once_when_a_wrong_token_fails_every_check(
+    settings_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_env("salesforce")
+    monkeypatch.setenv("SF_ACCESS_TOKEN", "not-a-token")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 3, result.output
+    assert result.stdout.count("Salesforce rejected SF_ACCESS_TOKEN") == 1
+    assert "[salesforce 401 INVALID_SESSION_ID]" in result.stdout  # the CRM's text is not eaten as markup
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failures) > 1 and all("same failure as query User" in line for line in failures[1:])
+
+
+def test_demo_refuses_to_overwrite_a_territory_yaml_someone_edited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = tmp_path / "demo" / "salesforce" / "territory.yaml"
+    edited.parent.mkdir(parents=True)
+    edited.write_text("version: 1\nterritories: []  # my own rules\n", encoding="utf-8")
+    code = run_with_exit_codes(app, ["demo", "--crm", "salesforce", "--accounts", "50",
+                                     "--dir", str(tmp_path / "demo")])
+    assert code == 2
+    assert "was edited or not written by `territory demo`" in " ".join(capsys.readouterr().err.split())
+    assert edited.read_text(encoding="utf-8") == "version: 1\nterritories: []  # my own rules\n"
+    assert not (edited.parent / "demo.db").exists()
