@@ -42,7 +42,12 @@ class LoopContext:
 @contextmanager
 def loop_context(rules_path: Path | None, *, rules_required: bool = True, lease: bool = True) -> Iterator[LoopContext]:
     """Open everything a loop command needs; hold the store lease when ``lease``."""
-    from territory.cli.shared import hold_store_lease, load_rules_or_exit, open_configured_store, store_rep_source
+    from territory.cli.shared import (
+        hold_store_lease,
+        load_rules_or_exit,
+        open_configured_store,
+        store_rep_source,
+    )
     from territory.config import load_settings
     from territory.connector.factory import build_connector
 

@@ -50,7 +50,12 @@ def check_command(
 
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from territory.cli.shared import hold_store_lease, load_rules_or_exit, open_configured_store, store_rep_source
+    from territory.cli.shared import (
+        hold_store_lease,
+        load_rules_or_exit,
+        open_configured_store,
+        store_rep_source,
+    )
     from territory.connector.factory import build_connector
     from territory.sync.conflicts import detect_conflicts
 

@@ -71,6 +71,28 @@ class _ClosedPipeGuard:
         return getattr(self._wrapped, name)
 
 
+def quiet_third_party_warnings() -> None:
+    """Send Python warnings (a library's deprecation or version notice) to a log file in the
+    error-log folder instead of the user's output; ``-W``/PYTHONWARNINGS still take effect."""
+    import warnings
+
+    if sys.warnoptions:
+        return
+
+    def to_log(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+               file: Any = None, line: str | None = None) -> None:
+        try:
+            folder = error_log_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = os.open(folder / "warnings.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+            with os.fdopen(handle, "a", encoding="utf-8") as out:
+                out.write(warnings.formatwarning(message, category, filename, lineno, line))
+        except OSError:
+            pass  # a warning is never worth failing a command for
+
+    warnings.showwarning = to_log
+
+
 def _stdout_closed() -> int:
     """The reader of our output went away (``territory export ... | head``): not an error.
     Point stdout at /dev/null so the interpreter's final flush does not complain."""

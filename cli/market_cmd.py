@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory.cli.errors import InputError
-from territory.cli.shared import hold_store_lease
+from territory.cli.shared import hold_store_lease, json_goes_to_stdout, write_json_output
 
 market_app = typer.Typer(
     help="Market data: import prospect lists (Apollo exports, purchased location data), match them "
@@ -80,7 +80,7 @@ def import_command(
     if out is not None:
         _write_matches(out, result.matches, names)
     summary = result.summary()
-    console = Console(stderr=json_path is not None and str(json_path) == "-")
+    console = Console(stderr=json_goes_to_stdout(json_path))
     for note in result.notes:
         console.print(f"note: {note}")
     kind = "people export" if result.people_rows else "company list"
@@ -93,11 +93,7 @@ def import_command(
         console.print(f"{summary['ambiguous']} matches had CRM duplicates or close runners-up: see `territory market review`")
     console.print("Dry run: nothing stored." if dry_run else f"Stored as market source {name!r}.")
     if json_path is not None:
-        text = json.dumps(summary, indent=2)
-        if str(json_path) == "-":
-            typer.echo(text)
-        else:
-            json_path.write_text(text + "\n", encoding="utf-8")
+        write_json_output(json_path, summary)
 
 
 def _write_matches(path: Path, matches: list[Any], names: dict[str, str]) -> None:

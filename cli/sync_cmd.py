@@ -250,10 +250,10 @@ def doctor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check settings, store and CRM access (see DOCTOR_HELP)."""
-    from territory.config import load_settings
-    from territory.connector import factory
     from rich.markup import escape
 
+    from territory.config import load_settings
+    from territory.connector import factory
     from territory.sync.doctor import doctor_exit_code, run_doctor
 
     results = run_doctor(load_settings, factory.build_connector)

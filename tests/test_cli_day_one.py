@@ -110,3 +110,36 @@ def test_demo_refuses_to_overwrite_a_territory_yaml_someone_edited(
     assert "was edited or not written by `territory demo`" in " ".join(capsys.readouterr().err.split())
     assert edited.read_text(encoding="utf-8") == "version: 1\nterritories: []  # my own rules\n"
     assert not (edited.parent / "demo.db").exists()
+
+
+def test_json_dash_writes_only_the_document_to_stdout_when_evaluating_and_planning(tmp_path: Path) -> None:
+    import json
+
+    from territory.planner.csv_io import write_instance
+    from territory.planner.generate import generate_instance
+
+    accounts, reps = tmp_path / "accounts.csv", tmp_path / "reps.csv"
+    write_instance(generate_instance(200, 5, seed=3), accounts, reps)
+    example = Path(__file__).resolve().parents[1] / "config" / "territory.example.yaml"
+    evaluated = runner.invoke(app, ["rules", "evaluate", "--rules", str(example), "--accounts", str(accounts),
+                                    "--out", str(tmp_path / "decisions.csv"), "--json", "-"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["accounts"] == 200 and not (tmp_path / "-").exists()
+    planned = runner.invoke(app, ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out",
+                                  str(tmp_path / "plan.csv"), "--solver", "greedy", "--json", "-"])
+    assert planned.exit_code in (0, 4), planned.output
+    assert "moves" in json.loads(planned.stdout) and "Planning 200 accounts" in planned.stderr
+
+
+@pytest.mark.parametrize(("command", "columns"), [
+    (["rules", "evaluate"], "id,name,owner_id,country,postal_code,industry,employees,annual_revenue,domain,"
+                            "sourcing_rep_id,partner_id"),
+    (["rules", "evaluate"], "account_id,current_owner_id,expected_owner_id,territory_ids,status,reason"),
+    (["export"], "id,name,owner_id,domain,country,postal_code,city,lat,lon,industry,employees,annual_revenue,"
+                 "parent_id,modified_at,crm"),
+])
+def test_help_shows_the_full_column_list_when_printed_narrow(command: list[str], columns: str) -> None:
+    result = runner.invoke(app, [*command, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    assert columns in "".join(result.stdout.split()).replace("columns:", "")
+    assert "…" not in result.stdout

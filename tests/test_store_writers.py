@@ -91,3 +91,17 @@ def test_unexpected_error_prints_one_line_and_logs_the_traceback_privately(
     logs = list((tmp_path / "logs").iterdir())
     assert len(logs) == 1 and str(logs[0]) in err
     assert "Traceback" in logs[0].read_text() and stat.S_IMODE(logs[0].stat().st_mode) == 0o600
+
+
+def test_library_warning_goes_to_the_log_not_the_output_when_run_as_the_command(tmp_path: Path) -> None:
+    child = ("import sys, warnings\nsys.argv = ['territory', 'version']\n"
+             "from territory.cli.main import main\n"
+             "import territory.cli.errors as e\n_orig = e.run_with_exit_codes\n"
+             "def noisy(app):\n    warnings.warn('pkg_resources is deprecated', UserWarning)\n    return _orig(app)\n"
+             "e.run_with_exit_codes = noisy\nmain()\n")
+    env = {**os.environ, "TERRITORY_LOG_DIR": str(tmp_path / "logs")}
+    env.pop("PYTHONWARNINGS", None)
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "deprecated" not in done.stdout
+    assert "pkg_resources is deprecated" in (tmp_path / "logs" / "warnings.log").read_text()
