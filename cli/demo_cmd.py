@@ -171,7 +171,7 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
 
 def _draft_rules(console: Console, emu: Any, store: Any, crm: str, folder: Path) -> Any:
     from territory import rules
-    from territory.cli.demo_loop import approvers_yaml
+    from territory.cli.shared import approvers_yaml
     from territory.sync.draft_rules import draft_rules_yaml
 
     rules_path = folder / "territory.yaml"

@@ -35,33 +35,6 @@ class LoopOutcome:
     api_calls_apply: int = 0
 
 
-def approvers_yaml(owners: list[dict[str, Any]], crm: str) -> str:
-    """The rules file's ``approvers`` section an admin writes for this org.
-
-    Team leads have no manager in the CRM: the lead of the biggest team is head of sales and
-    decides for the other leads; the lead of the second biggest decides moves that would go to
-    the head (nobody approves a move to themselves). On HubSpot (no manager field) every rep's
-    manager is listed too.
-    """
-    import yaml
-
-    key = "sf_id" if crm == "salesforce" else "hs_id"
-    by_n = {o["n"]: o for o in owners}
-    reports = Counter(o["manager_n"] for o in owners if o.get("manager_n") and by_n[o["manager_n"]]["is_active"])
-    ranked = sorted(reports, key=lambda n: (-reports[n], n))
-    if not ranked:
-        return ""
-    head = ranked[0]
-    managers = {by_n[o["n"]][key]: by_n[head][key] for o in owners
-                if not o.get("manager_n") and o["is_active"] and o["n"] != head}
-    if len(ranked) > 1:
-        managers[by_n[head][key]] = by_n[ranked[1]][key]
-    if crm == "hubspot":
-        managers.update({o[key]: by_n[o["manager_n"]][key] for o in owners if o.get("manager_n")})
-    return "\n# who may decide reassignment proposals (docs/rules.md#approvers)\n" + yaml.safe_dump(
-        {"approvers": {"managers": managers}}, sort_keys=False)
-
-
 def run_loop(console: Console, emu: Any, settings: Any, store: Any, rule_config: Any, scenario: str) -> LoopOutcome:
     """Install, publish, play the managers, apply; returns the figures."""
     from territory.connector.factory import build_connector

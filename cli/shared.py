@@ -269,3 +269,32 @@ def print_write_problems(console: Console, report: Any, shown: int) -> None:
         console.print(f"[yellow]not auto-assigned[/yellow] {skipped}")
     for failure in report.failures[:shown]:
         console.print(f"[red]failed[/red] {failure}")
+
+
+def approvers_yaml(owners: list[dict[str, Any]], crm: str) -> str:
+    """The rules file's ``approvers`` section an admin writes for this org.
+
+    Team leads have no manager in the CRM: the lead of the biggest team is head of sales and
+    decides for the other leads; the lead of the second biggest decides moves that would go to
+    the head (nobody approves a move to themselves). On HubSpot (no manager field) every rep's
+    manager is listed too.
+    """
+    from collections import Counter
+
+    import yaml
+
+    key = "sf_id" if crm == "salesforce" else "hs_id"
+    by_n = {o["n"]: o for o in owners}
+    reports = Counter(o["manager_n"] for o in owners if o.get("manager_n") and by_n[o["manager_n"]]["is_active"])
+    ranked = sorted(reports, key=lambda n: (-reports[n], n))
+    if not ranked:
+        return ""
+    head = ranked[0]
+    managers = {by_n[o["n"]][key]: by_n[head][key] for o in owners
+                if not o.get("manager_n") and o["is_active"] and o["n"] != head}
+    if len(ranked) > 1:
+        managers[by_n[head][key]] = by_n[ranked[1]][key]
+    if crm == "hubspot":
+        managers.update({o[key]: by_n[o["manager_n"]][key] for o in owners if o.get("manager_n")})
+    return "\n# who may decide reassignment proposals (docs/rules.md#approvers)\n" + yaml.safe_dump(
+        {"approvers": {"managers": managers}}, sort_keys=False)
