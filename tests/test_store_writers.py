@@ -105,3 +105,29 @@ def test_library_warning_goes_to_the_log_not_the_output_when_run_as_the_command(
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "deprecated" not in done.stdout
     assert "pkg_resources is deprecated" in (tmp_path / "logs" / "warnings.log").read_text()
+
+
+@pytest.mark.parametrize("command", [
+    ["check"], ["plan", "--scenario", "held", "--time-limit", "2"], ["install"], ["sync"],
+])
+def test_writing_command_exits_5_naming_the_holder_when_the_store_is_held(
+    emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key, value in _env(emulator, "hubspot", tmp_path, TERRITORY_LEASE_WAIT_S="0.2").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("TERRITORY_RULES", str(tmp_path / "territory.yaml"))
+    assert run_with_exit_codes(app, ["sync", "--no-check"]) == 0
+    assert run_with_exit_codes(app, ["rules", "draft"]) == 0
+    capsys.readouterr()
+    store = open_store(os.environ["TERRITORY_DB_URL"])
+    holder = "`territory agent run` (pid 4242 on agent-host, since 2026-12-08 03:00:00 UTC)"
+    assert store.leases.acquire(STORE_LEASE, holder, 600)
+    try:
+        code = run_with_exit_codes(app, command)
+    finally:
+        store.leases.release(STORE_LEASE, holder)
+        store.close()
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 5 and holder in err and "Traceback" not in err
