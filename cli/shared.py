@@ -217,30 +217,25 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
             "(unchanged since; not counted again): fix them in the CRM"
         )
     if summary.skipped:
-        console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
-        for skipped in summary.skipped[:SKIPPED_SHOWN]:
-            # one unwrapped line per record, so it can be grepped and copied
-            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}",
-                          soft_wrap=True, highlight=False, markup=False)
-        if len(summary.skipped) > SKIPPED_SHOWN:
-            console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
+        _list_records(console, f"{len(summary.skipped)} record(s) skipped:", summary.skipped)
         console.print("Fix them in the CRM; the next sync picks them up once they change.")
-    _print_warnings(console, summary)
-
-
-def _print_warnings(console: Console, summary: SyncSummary) -> None:
-    """Records stored with an unusable optional field left empty, and the count still open."""
     if summary.warnings:
-        console.print(f"[yellow]{len(summary.warnings)} record(s) stored with an unusable field left empty:[/yellow]")
-        for warning in summary.warnings[:SKIPPED_SHOWN]:
-            console.print(f"  {warning.kind.value} {warning.record_id}: {warning.problem}",
-                          soft_wrap=True, highlight=False, markup=False)
-        if len(summary.warnings) > SKIPPED_SHOWN:
-            console.print(f"  ... and {len(summary.warnings) - SKIPPED_SHOWN} more (see --json)")
-    still_open = len(summary.open_problems)
-    if still_open:
-        console.print(f"The store lists {still_open} CRM record(s) not read in full until they are fixed "
-                      "(`territory sync --json`: unreadable_records, field_warnings).")
+        _list_records(console, f"{len(summary.warnings)} record(s) stored with an unusable field left empty:",
+                      summary.warnings)
+    if summary.open_problems:
+        console.print(f"The store lists {len(summary.open_problems)} CRM record(s) not read in full until they "
+                      "are fixed (`territory sync --json`: unreadable_records, field_warnings).")
+
+
+def _list_records(console: Console, title: str, records: list[Any]) -> None:
+    """A yellow title, then one unwrapped line per record (greppable, copyable), at most
+    SKIPPED_SHOWN of them."""
+    console.print(f"[yellow]{title}[/yellow]")
+    for record in records[:SKIPPED_SHOWN]:
+        console.print(f"  {record.kind.value} {record.record_id}: {record.problem}",
+                      soft_wrap=True, highlight=False, markup=False)
+    if len(records) > SKIPPED_SHOWN:
+        console.print(f"  ... and {len(records) - SKIPPED_SHOWN} more (see --json)")
 
 
 def print_check_report(console: Console, report: Any) -> None:

@@ -39,10 +39,12 @@ class ExportFormat(str, Enum):
 
 
 class _SyncProgress:
-    """Live progress on a terminal; a line every PRINT_EVERY records otherwise (logs, CI),
-    whatever the CRM's page size; and a line whenever a call is retried."""
+    """Live progress on a terminal; otherwise (logs, CI) a line every PRINT_EVERY records or
+    PRINT_PAGES pages, whichever comes first, whatever the CRM's page size; and a line
+    whenever a call is retried."""
 
     PRINT_EVERY = 2500
+    PRINT_PAGES = 25
 
     def __init__(self, console: Console) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -55,7 +57,7 @@ class _SyncProgress:
             TimeElapsedColumn(), console=console, transient=True,
         )
         self.tasks: dict[str, Any] = {}  # rich TaskIDs
-        self.printed: dict[str, int] = {}  # kind -> PRINT_EVERY blocks already printed
+        self.printed: dict[str, tuple[int, int]] = {}  # kind -> (fetched, pages) at the last line
 
     def retrying(self, error: BaseException, wait_s: float) -> None:
         """Connector observer: a call failed and is retried (the CRM's words, no record data)."""
@@ -70,9 +72,11 @@ class _SyncProgress:
             if kind not in self.tasks:
                 self.tasks[kind] = self.progress.add_task(kind, total=None, fetched=0, pages=0)
             self.progress.update(self.tasks[kind], fetched=counts.fetched, pages=counts.pages)
-        elif counts.fetched // self.PRINT_EVERY > self.printed.get(kind, 0):
-            self.printed[kind] = counts.fetched // self.PRINT_EVERY
-            self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
+        else:
+            fetched, pages = self.printed.get(kind, (0, 0))
+            if counts.fetched - fetched >= self.PRINT_EVERY or counts.pages - pages >= self.PRINT_PAGES:
+                self.printed[kind] = (counts.fetched, counts.pages)
+                self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
 
     @contextmanager
     def running(self) -> Iterator[_SyncProgress]:
