@@ -108,7 +108,10 @@ def _play_people(emu: Any, connector: Any, people: Any, rows: list[Any]) -> list
     if len(decidable) < 4:
         return ["too few proposals with an approver to play the managers"]
     meddling = _meddled(people, decidable, connector.crm)
-    rejected, changed, *rest = [r for r in decidable if meddling is None or r is not meddling[0]]
+    rejected, *others = [r for r in decidable if meddling is None or r is not meddling[0]]
+    # the losing rep hands the account on in the CRM's UI: an active one (inactive users cannot edit)
+    changed = next((r for r in others if r.from_owner_id in people.active_reps), others[0])
+    rest = [r for r in others if r is not changed]
     lines = []
     _ui(emu, connector, connector.status_edit(rejected.crm_record_id, "Rejected"), rejected.approver_id)
     lines.append(f"{people.name(rejected.approver_id)} rejects moving {rejected.account_name}.")

@@ -162,10 +162,10 @@ def _widest(rows: list[dict[str, Any]]) -> int:
 
 
 def _store() -> Any:
-    from territory.cli.shared import open_configured_store
+    from territory.cli.shared import open_existing_store
     from territory.config import load_settings
 
-    return open_configured_store(load_settings().territory_db_url)
+    return open_existing_store(load_settings().territory_db_url)  # reading: no new empty database
 
 
 # (header, key in the JSON rows, how to show it) for the `scenarios list` table

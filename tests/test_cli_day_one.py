@@ -143,3 +143,26 @@ def test_help_shows_the_full_column_list_when_printed_narrow(command: list[str],
     assert result.exit_code == 0
     assert columns in "".join(result.stdout.split()).replace("columns:", "")
     assert "…" not in result.stdout
+
+
+def test_sandbox_decide_refuses_an_account_name_two_accounts_share(
+    settings_env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlmodel import Session
+
+    from territory.sync import open_store
+    from territory.sync.tables import ProposalRow, utc_now
+
+    settings_env("salesforce")
+    store = open_store(os.environ["TERRITORY_DB_URL"])
+    with Session(store.engine) as session:
+        for n, account_id in enumerate(("001000000000017AAA", "001000000000991AAA")):
+            session.add(ProposalRow(crm="salesforce", key=f"tp-{n}", scenario="q1", account_id=account_id,
+                                    account_name="Siemens AG", crm_record_id=f"aKS00000000000{n}AAA",
+                                    approver_id="005000000000010AAA", published_at=utc_now(), updated_at=utc_now()))
+        session.commit()
+    store.close()
+    code = run_with_exit_codes(app, ["sandbox", "decide", "Siemens AG", "--as", "Jonas Böhm"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "2 accounts named 'Siemens AG'" in err and "001000000000991AAA" in err and "account id" in err
