@@ -61,9 +61,11 @@ class _SyncProgress:
 
     def retrying(self, error: BaseException, wait_s: float) -> None:
         """Connector observer: a call failed and is retried (the CRM's words, no record data)."""
-        status = getattr(error, "status", None)
-        what = f"{type(error).__name__}{f' {status}' if status else ''}"
-        self.console.print(f"CRM call failed ({what}); retrying in {wait_s:.0f} s", highlight=False)
+        from territory.connector.errors import CrmError
+
+        what = str(error).split(" Next step:")[0] if isinstance(error, CrmError) else type(error).__name__
+        self.console.print(f"CRM call failed ({what}); retrying in {wait_s:.3g} s",
+                           highlight=False, markup=False, soft_wrap=True)
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         """The configured CRM, after checking its credentials are complete."""
         if self.territory_crm is None:
             raise SettingsError("TERRITORY_CRM", "not set: set it to salesforce or hubspot")
+        if self.territory_ca_file and not self.territory_ca_file.is_file():
+            raise SettingsError("TERRITORY_CA_FILE", f"file {self.territory_ca_file} does not exist: point it at "
+                                "the CA file `territory sandbox serve` wrote, or unset it for a real CRM")
         if self.territory_crm == "salesforce":
             self.salesforce_auth_mode()
             if self.sf_private_key_file and not self.sf_private_key_file.exists():

@@ -251,3 +251,11 @@ def test_doctor_exits_2_with_fix_when_store_unreachable(
     assert "FAIL store: cannot open the store" in result.output
     assert "Check TERRITORY_DB_URL" in result.output
     assert "PASS authentication" in result.output  # the CRM checks still ran
+
+
+def test_sync_exits_2_naming_the_ca_file_when_it_does_not_exist(
+    crm_data: FakeCrm, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERRITORY_CA_FILE", str(tmp_path / "gone.pem"))
+    code, _, err = run_cli(["sync"], capsys)
+    assert code == 2 and "TERRITORY_CA_FILE" in err and "gone.pem" in err and "Unexpected" not in err
