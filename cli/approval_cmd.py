@@ -42,10 +42,14 @@ class LoopContext:
 @contextmanager
 def loop_context(rules_path: Path | None, *, rules_required: bool = True, lease: bool = True) -> Iterator[LoopContext]:
     """Open everything a loop command needs; hold the store lease when ``lease``."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store, store_rep_source
+    from territory.cli.shared import (
+        hold_store_lease,
+        load_rules_or_exit,
+        open_configured_store,
+        store_rep_source,
+    )
     from territory.config import load_settings
     from territory.connector.factory import build_connector
-    from territory.sync.lease import store_lease
 
     settings = load_settings()
     crm = settings.require_crm()
@@ -53,7 +57,7 @@ def loop_context(rules_path: Path | None, *, rules_required: bool = True, lease:
     rule_config = _rules(rules_path, rules_required, load_rules_or_exit, store_rep_source)
     try:
         if lease:
-            with store_lease(store.leases):
+            with hold_store_lease(store, settings):
                 yield LoopContext(settings, store, build_connector(settings), rule_config, crm)
         else:
             yield LoopContext(settings, store, build_connector(settings), rule_config, crm)

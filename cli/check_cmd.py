@@ -122,7 +122,12 @@ def _named(name: str, record_id: str | None) -> str:
 def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *, dry_run: bool,
               max_flags: int | None = None) -> Any:
     """Open store and connector, load the rules against the synced owners, detect conflicts."""
-    from territory.cli.shared import load_rules_or_exit, open_configured_store, store_rep_source
+    from territory.cli.shared import (
+        hold_store_lease,
+        load_rules_or_exit,
+        open_configured_store,
+        store_rep_source,
+    )
     from territory.connector.factory import build_connector
     from territory.sync.conflicts import detect_conflicts
 
@@ -132,10 +137,11 @@ def run_check(settings: Any, rules_path: Path, account_ids: list[str] | None, *,
         raise InputError("the store holds no owners yet: run `territory sync` first.")
     rule_config = load_rules_or_exit(rules_path, reps)
     store = open_configured_store(settings.territory_db_url)
-    return detect_conflicts(
-        store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run,
-        max_flags=max_flags,
-    )
+    with hold_store_lease(store, settings, needed=not dry_run):
+        return detect_conflicts(
+            store, build_connector(settings), rule_config, changed_ids=account_ids, dry_run=dry_run,
+            max_flags=max_flags,
+        )
 
 
 def register(app: typer.Typer) -> None:

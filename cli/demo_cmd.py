@@ -8,7 +8,7 @@ balanced low-disruption rebalance, then runs the approval loop of :mod:`cli.demo
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ DEMO_HELP = (
     "approve (one rejects, one approval does not count, one owner changes underneath) in the CRM's "
     "UI -> apply exactly once with audit notes -> read the CRM back.\n\n"
     "Everything is written to --dir/<crm>/ (SQLite store demo.db, territory.yaml, plan.csv, "
-    "metrics.json, report.html); each run resets its folder. --json PATH writes the figures of "
+    "metrics.json, report.html); each run resets its folder, but never replaces a territory.yaml "
+    "someone edited or the demo did not write (exit 2). --json PATH writes the figures of "
     "every run as {\"runs\": [...]}."
 )
 CRM_CHOICES = ("salesforce", "hubspot", "both")
@@ -40,7 +41,7 @@ def demo_command(
     folder: Path = typer.Option(Path("territory-demo"), "--dir", help="Folder for the demo's files."),
     time_limit: float = typer.Option(15.0, "--time-limit", min=1.0, help="Planner time limit in seconds."),
     tolerance: float = typer.Option(0.05, "--tolerance", min=0.0, help="Balance tolerance of the plan."),
-    json_path: Path | None = typer.Option(None, "--json", help="Write the runs' figures to this JSON file."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the runs' figures to this JSON file ('-': standard output)."),
 ) -> None:
     """Run the end-to-end demo on SQLite and the built-in CRM emulator."""
     from territory.cli.errors import InputError
@@ -49,10 +50,16 @@ def demo_command(
         raise InputError(f"--crm must be salesforce, hubspot or both, not {crm!r}")
     from territory.cli.plan_output import make_console
 
-    console = make_console()
+    names = ("salesforce", "hubspot") if crm == "both" else (crm,)
+    for name in names:
+        _refuse_edited_rules(folder / name / "territory.yaml")
+    from territory.cli.shared import json_goes_to_stdout, write_json_output
+
+    # with --json - the figures own stdout; the narration goes to stderr
+    console = Console(stderr=True, width=120) if json_goes_to_stdout(json_path) else make_console()
     started = time.perf_counter()
     runs = []
-    for name in (("salesforce", "hubspot") if crm == "both" else (crm,)):
+    for name in names:
         runs.append(_run_one(console, name, accounts, seed, folder / name, time_limit, tolerance))
     console.print(Rule())
     for run in runs:
@@ -61,14 +68,34 @@ def demo_command(
                       f"{run['max_dev_potential_after']:.0%}; CRM owners match plan: {run['owners_match_plan']}; "
                       f"{run['elapsed_s']:.1f} s.")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps({"runs": runs}, indent=2), encoding="utf-8")
-        console.print(f"Figures written to {json_path}.")
+        write_json_output(json_path, {"runs": runs})
+        console.print(f"Figures written to {'standard output' if json_goes_to_stdout(json_path) else json_path}.")
     console.print(f"Demo finished in {time.perf_counter() - started:.1f} s. Files in {folder}/.")
     console.print(
         "Next: run `territory sandbox serve --env-file .env` and use `territory sync`, `check`, `plan`, "
         "`install`, `propose`, `sandbox decide`, `apply` yourself (see README)."
     )
+
+
+DEMO_MARK = "# written by `territory demo` (edit a copy: the next demo run replaces this file) sha256="
+
+
+def _with_demo_mark(text: str) -> str:
+    """The rules text under a first line saying the demo wrote it, with the text's hash."""
+    return f"{DEMO_MARK}{hashlib.sha256(text.encode()).hexdigest()}\n{text}"
+
+
+def _refuse_edited_rules(path: Path) -> None:
+    """A territory.yaml the demo did not write, or that someone edited since, is not replaced."""
+    from territory.cli.errors import InputError
+
+    if not path.exists():
+        return
+    first, _, rest = path.read_text(encoding="utf-8", errors="replace").partition("\n")
+    if first == _with_demo_mark(rest).partition("\n")[0]:
+        return
+    raise InputError(f"{path} was edited or not written by `territory demo`; the demo would overwrite it. "
+                     "Move it away (or copy your edits elsewhere), or pick another --dir.")
 
 
 def _run_one(console: Console, crm: str, accounts: int, seed: int, folder: Path, time_limit: float,
@@ -144,12 +171,12 @@ def _run_steps(console: Console, emu: Any, settings: Any, folder: Path, time_lim
 
 def _draft_rules(console: Console, emu: Any, store: Any, crm: str, folder: Path) -> Any:
     from territory import rules
-    from territory.cli.demo_loop import approvers_yaml
+    from territory.cli.shared import approvers_yaml
     from territory.sync.draft_rules import draft_rules_yaml
 
     rules_path = folder / "territory.yaml"
     text = draft_rules_yaml(store, crm) + approvers_yaml(emu.control.records("owners"), crm)
-    rules_path.write_text(text, encoding="utf-8")
+    rules_path.write_text(_with_demo_mark(text), encoding="utf-8")
     rule_config = rules.load_rules(rules_path)
     console.print(f"Wrote {rules_path}: {len(rule_config.territories)} territories, "
                   f"{len(rule_config.named_accounts)} named accounts, approvers for "

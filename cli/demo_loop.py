@@ -35,33 +35,6 @@ class LoopOutcome:
     api_calls_apply: int = 0
 
 
-def approvers_yaml(owners: list[dict[str, Any]], crm: str) -> str:
-    """The rules file's ``approvers`` section an admin writes for this org.
-
-    Team leads have no manager in the CRM: the lead of the biggest team is head of sales and
-    decides for the other leads; the lead of the second biggest decides moves that would go to
-    the head (nobody approves a move to themselves). On HubSpot (no manager field) every rep's
-    manager is listed too.
-    """
-    import yaml
-
-    key = "sf_id" if crm == "salesforce" else "hs_id"
-    by_n = {o["n"]: o for o in owners}
-    reports = Counter(o["manager_n"] for o in owners if o.get("manager_n") and by_n[o["manager_n"]]["is_active"])
-    ranked = sorted(reports, key=lambda n: (-reports[n], n))
-    if not ranked:
-        return ""
-    head = ranked[0]
-    managers = {by_n[o["n"]][key]: by_n[head][key] for o in owners
-                if not o.get("manager_n") and o["is_active"] and o["n"] != head}
-    if len(ranked) > 1:
-        managers[by_n[head][key]] = by_n[ranked[1]][key]
-    if crm == "hubspot":
-        managers.update({o[key]: by_n[o["manager_n"]][key] for o in owners if o.get("manager_n")})
-    return "\n# who may decide reassignment proposals (docs/rules.md#approvers)\n" + yaml.safe_dump(
-        {"approvers": {"managers": managers}}, sort_keys=False)
-
-
 def run_loop(console: Console, emu: Any, settings: Any, store: Any, rule_config: Any, scenario: str) -> LoopOutcome:
     """Install, publish, play the managers, apply; returns the figures."""
     from territory.connector.factory import build_connector
@@ -135,7 +108,10 @@ def _play_people(emu: Any, connector: Any, people: Any, rows: list[Any]) -> list
     if len(decidable) < 4:
         return ["too few proposals with an approver to play the managers"]
     meddling = _meddled(people, decidable, connector.crm)
-    rejected, changed, *rest = [r for r in decidable if meddling is None or r is not meddling[0]]
+    rejected, *others = [r for r in decidable if meddling is None or r is not meddling[0]]
+    # the losing rep hands the account on in the CRM's UI: an active one (inactive users cannot edit)
+    changed = next((r for r in others if r.from_owner_id in people.active_reps), others[0])
+    rest = [r for r in others if r is not changed]
     lines = []
     _ui(emu, connector, connector.status_edit(rejected.crm_record_id, "Rejected"), rejected.approver_id)
     lines.append(f"{people.name(rejected.approver_id)} rejects moving {rejected.account_name}.")

@@ -35,6 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: rich's help panels cut long words such as column lists ("id,name,owner_id,in…")
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -73,8 +75,9 @@ for module in (sandbox_cmd, sandbox_ui, sync_cmd, check_cmd, rules_cmd, plan_cmd
 
 def main() -> None:
     """Console-script entry point."""
-    from territory.cli.errors import run_with_exit_codes
+    from territory.cli.errors import quiet_third_party_warnings, run_with_exit_codes
 
+    quiet_third_party_warnings()
     sys.exit(run_with_exit_codes(app))
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory.cli.errors import InputError
+from territory.cli.shared import hold_store_lease, json_goes_to_stdout, write_json_output
 
 market_app = typer.Typer(
     help="Market data: import prospect lists (Apollo exports, purchased location data), match them "
@@ -68,8 +69,9 @@ def import_command(
     store, crm, rule_config = _context()
     name = source or file.stem
     try:
-        result = import_market(store, file, source=name, fmt=fmt, overrides=_parse_maps(maps), keep_contacts=keep_contacts,
-                               crm=crm, rule_config=rule_config, dry_run=dry_run)
+        with hold_store_lease(store, needed=not dry_run):
+            result = import_market(store, file, source=name, fmt=fmt, overrides=_parse_maps(maps),
+                                   keep_contacts=keep_contacts, crm=crm, rule_config=rule_config, dry_run=dry_run)
     except TextFileError as exc:
         raise InputError(f"{exc}\n  Fix the file (or pass --map) and import again.") from None
     except ValueError as exc:
@@ -78,7 +80,7 @@ def import_command(
     if out is not None:
         _write_matches(out, result.matches, names)
     summary = result.summary()
-    console = Console(stderr=json_path is not None and str(json_path) == "-")
+    console = Console(stderr=json_goes_to_stdout(json_path))
     for note in result.notes:
         console.print(f"note: {note}")
     kind = "people export" if result.people_rows else "company list"
@@ -91,11 +93,7 @@ def import_command(
         console.print(f"{summary['ambiguous']} matches had CRM duplicates or close runners-up: see `territory market review`")
     console.print("Dry run: nothing stored." if dry_run else f"Stored as market source {name!r}.")
     if json_path is not None:
-        text = json.dumps(summary, indent=2)
-        if str(json_path) == "-":
-            typer.echo(text)
-        else:
-            json_path.write_text(text + "\n", encoding="utf-8")
+        write_json_output(json_path, summary)
 
 
 def _write_matches(path: Path, matches: list[Any], names: dict[str, str]) -> None:
@@ -151,9 +149,10 @@ def _decide(decision: str, prospect_key: str, account_id: str | None, source: st
     target = account_id or prospect["account_id"]
     if decision == "confirmed" and not target:
         raise InputError(f"{prospect_key} has no match to confirm: give the ACCOUNT_ID it belongs to")
-    market.decide(prospect["source"], prospect_key, decision, target)
-    if crm:
-        rematch(store, prospect["source"], crm, rule_config)
+    with hold_store_lease(store):
+        market.decide(prospect["source"], prospect_key, decision, target)
+        if crm:
+            rematch(store, prospect["source"], crm, rule_config)
     typer.echo(f"{decision} {prospect_key} -> {target or '(no account)'} in source {prospect['source']!r}; kept across re-imports")
 
 

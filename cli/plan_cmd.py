@@ -7,7 +7,6 @@ and prints it.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,8 +20,10 @@ from territory.cli.shared import (
     DecimalOption,
     DelimiterOption,
     EncodingOption,
+    json_goes_to_stdout,
     read_options,
     read_planner_file,
+    write_json_output,
 )
 
 if TYPE_CHECKING:  # the planner (numpy, HiGHS, OR-Tools) loads when a plan is made
@@ -84,7 +85,7 @@ def plan_command(
     ] = 60.0,
     json_path: Annotated[
         Path | None,
-        typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here."),
+        typer.Option("--json", help="Write metrics (balance, moves, travel, bounds, timings) as JSON here ('-': standard output)."),
     ] = None,
     seed: Annotated[
         int,
@@ -167,7 +168,7 @@ def plan_command(
     from territory.planner.instance import SOLVERS, PlanOptions
 
     command_started = time.perf_counter()
-    console = make_console()
+    console = make_console(stderr=json_goes_to_stdout(json_path))
     try:
         if solver not in SOLVERS or (baseline is not None and baseline != "greedy"):
             raise InputError(f"--solver must be one of {', '.join(SOLVERS)} and --baseline must be 'greedy'")
@@ -207,7 +208,7 @@ def plan_command(
         extra["tradeoff"] = print_tradeoff(console, instance, options, tolerances, solved)
         if out is None:
             if json_path is not None:
-                json_path.write_text(json.dumps(extra, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                write_json_output(json_path, extra, sort_keys=True)
             return
     code = run_plan(
         instance,

@@ -3,7 +3,6 @@ before/after summary (:func:`run_plan`, shared by `territory plan` and `territor
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,10 +20,11 @@ if TYPE_CHECKING:
 EXIT_INVALID_PLAN = 1  # a plan that breaks a hard rule is a planner bug; say so loudly
 
 
-def make_console() -> Console:
-    """A terminal gets its own width; pipes and files get 120 columns so tables do not fold."""
-    console = Console()
-    return console if console.is_terminal else Console(width=120)
+def make_console(stderr: bool = False) -> Console:
+    """A terminal gets its own width; pipes and files get 120 columns so tables do not fold.
+    ``stderr``: when stdout carries a document (``--json -``), people's output goes there."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(width=120, stderr=stderr)
 
 
 def progress_printer(console: Console, started: float) -> Callable[..., None]:
@@ -185,8 +185,11 @@ def run_plan(
         rows = write_plan(out, plan)
         console.print(f"Wrote {out} ({rows} moved accounts)")
     if json_path is not None:
-        json_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        console.print(f"Wrote {json_path}")
+        from territory.cli.shared import json_goes_to_stdout, write_json_output
+
+        write_json_output(json_path, metrics, sort_keys=True)
+        if not json_goes_to_stdout(json_path):
+            console.print(f"Wrote {json_path}")
     print_summary(console, instance, plan, metrics)
     hard = [v for v in metrics["violations"] if v["kind"] in HARD_KINDS]
     if not hard:

@@ -74,6 +74,7 @@ def scenario_saver(
     ``prospects`` (planner id -> whitespace prospect) are stored as placements, apart from
     the CRM moves, and left out of the move figures (placing a prospect is not a move).
     """
+    from territory.cli.shared import hold_store_lease
     from territory.sync.scenarios import MoveInput, PlacementInput
 
     if store.scenarios.get(name) is not None:
@@ -87,8 +88,9 @@ def scenario_saver(
                                      p.potential, p.workload) for plan_id, p in prospects.items()]
         if prospects:
             count_crm_moves_only(metrics, plan, prospects)
-        store.scenarios.save(name, {**options.__dict__, "include_prospects": bool(prospects)},
-                             json.loads(json.dumps(metrics, default=str)), moves, placements)
+        with hold_store_lease(store):  # only while saving: planning may take minutes
+            store.scenarios.save(name, {**options.__dict__, "include_prospects": bool(prospects)},
+                                 json.loads(json.dumps(metrics, default=str)), moves, placements)
         placed = f" and {len(placements)} prospect placements (`territory market push --scenario {name}`)" if placements else ""
         console.print(f"Saved scenario {name!r} ({len(moves)} proposed moves{placed}) in the store.")
 
@@ -143,13 +145,20 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print as JS
     make_console().print(table)
 
 
+SHOW_COLUMNS = ("account_id", "from_owner_id", "to_owner_id", "status", "reason")
+
+
 @scenarios_app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="Scenario name (see `territory scenarios list`)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    output_format: str = typer.Option(
+        "table", "--format", help=f"table or csv (columns: {','.join(SHOW_COLUMNS)}; full ids, for spreadsheets)."),
 ) -> None:
-    """The moves of one scenario with their reasons and approval status (reps by name; the
-    --json rows keep the ids)."""
+    """The moves of one scenario with their reasons and approval status: reps and accounts by
+    name with their full ids (the --json rows and --format csv keep the ids only)."""
+    if output_format not in ("table", "csv"):
+        raise InputError(f"--format must be table or csv, not {output_format!r}")
     store = _store()
     found = store.scenarios.get(name)
     if found is None:
@@ -160,19 +169,30 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    if output_format == "csv":
+        import csv
+        import sys
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=SHOW_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
     names = _people(store, "owners")
     accounts = _people(store, "accounts")
     table = Table(title=f"Scenario {name}: {len(rows)} moves")
-    for column in ("account", "from", "to", "status", "reason"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(_named(accounts, row["account_id"]), _named(names, row["from_owner_id"]),
-                      _named(names, row["to_owner_id"]), _cell(row["status"]), _cell(row["reason"]))
-    Console().print(table)
+    for column in ("account", "from", "to", "status", "reason"):  # ids never fold; the reason wraps
+        table.add_column(column, no_wrap=column != "reason", overflow="fold" if column == "reason" else "ignore")
+    shown = [(_named(accounts, row["account_id"]), _named(names, row["from_owner_id"]),
+              _named(names, row["to_owner_id"]), _cell(row["status"]), _cell(row["reason"])) for row in rows]
+    for cells in shown:
+        table.add_row(*cells)
+    console = Console()
+    widest = sum(max([0] + [len(cells[i]) for cells in shown]) + 3 for i in range(4))
+    (console if console.is_terminal else Console(width=max(120, widest + 60))).print(table)
     placed = store.scenarios.placements(name)
     if placed:  # market prospects the plan placed: not moves, created by `territory market push`
-        Console().print(f"{len(placed)} market prospects placed (potential {sum(p.potential for p in placed):,.0f}); "
-                        f"create them in the CRM with `territory market push --scenario {name}`")
+        console.print(f"{len(placed)} market prospects placed (potential {sum(p.potential for p in placed):,.0f}); "
+                      f"create them in the CRM with `territory market push --scenario {name}`")
 
 
 def _people(store: Any, kind: str) -> dict[str, str]:
@@ -189,10 +209,10 @@ def _named(names: dict[str, str], record_id: str | None) -> str:
 
 
 def _store() -> Any:
-    from territory.cli.shared import open_configured_store
+    from territory.cli.shared import open_existing_store
     from territory.config import load_settings
 
-    return open_configured_store(load_settings().territory_db_url)
+    return open_existing_store(load_settings().territory_db_url)  # reading: no new empty database
 
 
 # (header, key in the JSON rows, how to show it) for the `scenarios list` table

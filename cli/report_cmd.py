@@ -31,7 +31,7 @@ REPORT_HELP = (
 def report_command(
     scenario: str | None = typer.Option(None, "--scenario", help="Saved scenario to show before/after."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write every figure as JSON here."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write every figure as JSON here ('-': standard output)."),
     quarter: str | None = typer.Option(None, "--quarter", help="Quarter to review, e.g. 2026Q4 (default: now)."),
     accounts: Path | None = typer.Option(None, "--accounts", help="accounts.csv (planner contract): no store."),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: planner contract with --accounts, else overlay."),
@@ -39,20 +39,25 @@ def report_command(
 ) -> None:
     """Write the territory health report."""
     from territory.cli.plan_output import make_console
+    from territory.cli.shared import json_goes_to_stdout, write_json_output
     from territory.rules.health import Quarter
     from territory.sync.report import ReportInputError, read_rep_overlay
     from territory.sync.report.files import ReportRequest
 
-    console = make_console()
+    to_stdout = json_goes_to_stdout(json_path)
+    console = make_console(stderr=to_stdout)
     try:
-        request = ReportRequest(out=out, json_path=json_path, scenario=scenario,
+        request = ReportRequest(out=out, json_path=None if to_stdout else json_path, scenario=scenario,
                                 quarter=Quarter.parse(quarter) if quarter else None,
                                 overlay=read_rep_overlay(reps if accounts is None else None))
         report = _csv_report(accounts, reps, request) if accounts else _store_report(rules_path, request)
     except (ReportInputError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    if to_stdout:
+        write_json_output("-", report.figures)
     size = out.stat().st_size
-    console.print(f"Wrote {out} ({size / 1024:,.0f} KB){f' and {json_path}' if json_path else ''}.")
+    also = f" and {json_path}" if json_path and not to_stdout else ""
+    console.print(f"Wrote {out} ({size / 1024:,.0f} KB){also}.")
     console.print(report.figures["summary"]["text"], soft_wrap=True, highlight=False, markup=False)
 
 

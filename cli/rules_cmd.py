@@ -7,7 +7,6 @@ are parameters (:data:`RepSource`) so a store-backed variant can reuse the same 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,12 @@ from territory.cli.shared import (
     RepSource,
     call_csv_reader,
     csv_rep_source,
+    json_goes_to_stdout,
     load_rules_or_exit,
     print_read_report,
     read_options,
     store_rep_source,
-    write_json,
+    write_json_output,
 )
 
 RULES_HELP = "Rules file (YAML). Defaults to $TERRITORY_RULES, else territory.yaml."
@@ -132,7 +132,7 @@ def validate_rules_file(rules_path: Path, rep_source: RepSource | None, accounts
 def emit_validation(outcome: dict[str, Any], json_out: Path | None) -> None:
     """The outcome as text (warnings as file:line:column) and, with --json, as JSON."""
     if json_out is not None:
-        write_json(json_out, outcome)
+        write_json_output(json_out, outcome)
         if str(json_out) == "-":
             return
     checked = " and rep ids" if outcome["reps_checked"] else ""
@@ -151,7 +151,7 @@ def evaluate_command(
     out: Path = typer.Option(..., "--out", help="decisions.csv to write: account_id,current_owner_id,expected_owner_id,territory_ids,status,reason"),
     reps: Path | None = typer.Option(None, "--reps", help="reps.csv: id,name,active[,capacity,is_partner] (the planner's reps.csv works too)."),
     opportunities: Path | None = typer.Option(None, "--opportunities", help="opps.csv: id,account_id,owner_id,amount,stage,is_closed"),
-    json_out: Path | None = typer.Option(None, "--json", help="Write a summary (counts per status and territory, coverage, timings) as JSON."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write a summary (counts per status and territory, coverage, timings) as JSON ('-': standard output)."),
     encoding: EncodingOption = None,
     delimiter: DelimiterOption = None,
     decimal: DecimalOption = None,
@@ -171,8 +171,8 @@ def evaluate_command(
     write_decisions_csv(out, evaluation)
     summary = build_summary(evaluation, time.perf_counter() - started)
     if json_out is not None:
-        json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print_summary(summary, out)
+        write_json_output(json_out, summary)
+    print_summary(summary, out, stderr=json_goes_to_stdout(json_out))
 
 
 def read_rules_inputs(rules: Any, accounts: Path, reps: Path | None, opportunities: Path | None,
@@ -215,8 +215,9 @@ def build_summary(evaluation: Any, elapsed_seconds: float) -> dict[str, Any]:
     }
 
 
-def print_summary(summary: dict[str, Any], out: Path) -> None:
-    """A readable table of the status counts plus the key figures."""
+def print_summary(summary: dict[str, Any], out: Path, stderr: bool = False) -> None:
+    """A readable table of the status counts plus the key figures (on stderr when stdout
+    carries the JSON)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -227,7 +228,7 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_column("share", justify="right")
     for status, count in summary["status_counts"].items():
         table.add_row(status, f"{count:,}", f"{100 * count / total:.1f}%")
-    console = Console(soft_wrap=True)
+    console = Console(soft_wrap=True, stderr=stderr)
     console.print(table)
     over = sum(1 for c in summary["rep_coverage"].values() if c["utilisation"] > 1)
     balance = summary["potential_balance"]["expected"]
@@ -265,7 +266,7 @@ def explain_command(
         raise InputError(f"{source}: no account with id {account_id!r}; check the id (ids are case-sensitive)") from None
     if json_out is not None:
         decision = evaluation.decision(evaluation.row_of(account_id))
-        write_json(json_out, {
+        write_json_output(json_out, {
             "account_id": decision.account_id, "status": decision.status.value,
             "current_owner_id": decision.current_owner_id, "expected_owner_id": decision.expected_owner_id,
             "rule_owner_id": decision.rule_owner_id, "territory_ids": list(decision.territory_ids),

@@ -3,7 +3,10 @@ printing sync and conflict reports. Commands import from here, never from each o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -45,6 +48,69 @@ def open_configured_store(url: str) -> Store:
             f"cannot open the store ({type(exc).__name__}: {exc}). Check the URL, that the "
             "database server runs and that the user may create tables.",
         ) from None
+
+
+def open_existing_store(url: str) -> Store:
+    """Open the store for a command that only reads it: a SQLite file that does not exist yet
+    is an error (exit 2) instead of a new empty database."""
+    import sqlalchemy as sa
+
+    from territory.config import SettingsError
+
+    parsed = sa.make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+            and not database.startswith("file:") and not Path(database).exists():
+        raise SettingsError("TERRITORY_DB_URL", f"there is no store at {Path(database).resolve()}: run "
+                            "`territory sync` first, or point TERRITORY_DB_URL at your store.")
+    return open_configured_store(url)
+
+
+@contextmanager
+def writing_store(settings: Any) -> Iterator[Store]:
+    """The configured store, held under the store lease for a command that writes to it: one
+    writer at a time. Waits up to TERRITORY_LEASE_WAIT_S, then raises ``LeaseBusy`` (exit 5)."""
+    store = open_configured_store(settings.territory_db_url)
+    try:
+        with hold_store_lease(store, settings):
+            yield store
+    finally:
+        store.close()
+
+
+def hold_store_lease(store: Store, settings: Any = None, *, needed: bool = True) -> Any:
+    """The store lease (a context manager) with the configured wait; a no-op unless ``needed``
+    (e.g. on a dry run, which writes nothing)."""
+    from contextlib import nullcontext
+
+    from territory.config import load_settings
+    from territory.sync.lease import store_lease
+
+    if not needed:
+        return nullcontext()
+    wait_s = (settings or load_settings()).territory_lease_wait_s
+    return store_lease(store.leases, wait_s=wait_s)
+
+
+JSON_STDOUT = "-"
+JSON_PATH_HELP = " ('-': standard output)"
+
+
+def json_goes_to_stdout(path: Path | str | None) -> bool:
+    """True when a ``--json PATH`` option asks for standard output (``--json -``)."""
+    return path is not None and str(path) == JSON_STDOUT
+
+
+def write_json_output(path: Path | str, document: Any, *, sort_keys: bool = False) -> None:
+    """Write ``document`` as indented JSON to ``path``, or to standard output for ``-``."""
+    text = json.dumps(document, indent=2, sort_keys=sort_keys, default=str) + "\n"
+    if json_goes_to_stdout(path):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
 
 
 def load_rules_or_exit(path: Path, rep_source: RepSource | None = None) -> Any:
@@ -108,17 +174,6 @@ def call_csv_reader(reader: Callable[[Path], Any], path: Path) -> Any:
         raise InputError(f"{exc}\n  Fix that row (or the header) and run the command again.") from None
 
 
-def write_json(path: Path, payload: Any) -> None:
-    """``payload`` as indented JSON to ``path``; ``-`` means stdout."""
-    import json
-
-    text = json.dumps(payload, indent=2, default=str) + "\n"
-    if str(path) == "-":
-        typer.echo(text, nl=False)
-    else:
-        path.write_text(text, encoding="utf-8")
-
-
 def store_rep_source() -> RepSource | None:
     """The synced owners of the configured CRM as reps, or None without a CRM or synced owners."""
     from territory.config import load_settings
@@ -162,14 +217,25 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
             "(unchanged since; not counted again): fix them in the CRM"
         )
     if summary.skipped:
-        console.print(f"[yellow]{len(summary.skipped)} record(s) skipped:[/yellow]")
-        for skipped in summary.skipped[:SKIPPED_SHOWN]:
-            # one unwrapped line per record, so it can be grepped and copied
-            console.print(f"  {skipped.kind.value} {skipped.record_id}: {skipped.problem}",
-                          soft_wrap=True, highlight=False, markup=False)
-        if len(summary.skipped) > SKIPPED_SHOWN:
-            console.print(f"  ... and {len(summary.skipped) - SKIPPED_SHOWN} more (see --json)")
+        _list_records(console, f"{len(summary.skipped)} record(s) skipped:", summary.skipped)
         console.print("Fix them in the CRM; the next sync picks them up once they change.")
+    if summary.warnings:
+        _list_records(console, f"{len(summary.warnings)} record(s) stored with an unusable field left empty:",
+                      summary.warnings)
+    if summary.open_problems:
+        console.print(f"The store lists {len(summary.open_problems)} CRM record(s) not read in full until they "
+                      "are fixed (`territory sync --json`: unreadable_records, field_warnings).")
+
+
+def _list_records(console: Console, title: str, records: list[Any]) -> None:
+    """A yellow title, then one unwrapped line per record (greppable, copyable), at most
+    SKIPPED_SHOWN of them."""
+    console.print(f"[yellow]{title}[/yellow]")
+    for record in records[:SKIPPED_SHOWN]:
+        console.print(f"  {record.kind.value} {record.record_id}: {record.problem}",
+                      soft_wrap=True, highlight=False, markup=False)
+    if len(records) > SKIPPED_SHOWN:
+        console.print(f"  ... and {len(records) - SKIPPED_SHOWN} more (see --json)")
 
 
 def print_check_report(console: Console, report: Any) -> None:
@@ -231,3 +297,30 @@ def read_planner_file(read: Callable[[Any], T]) -> T:
         raise InputError(str(exc)) from None
     print_read_report(report)
     return result
+def approvers_yaml(owners: list[dict[str, Any]], crm: str) -> str:
+    """The rules file's ``approvers`` section an admin writes for this org.
+
+    Team leads have no manager in the CRM: the lead of the biggest team is head of sales and
+    decides for the other leads; the lead of the second biggest decides moves that would go to
+    the head (nobody approves a move to themselves). On HubSpot (no manager field) every rep's
+    manager is listed too.
+    """
+    from collections import Counter
+
+    import yaml
+
+    key = "sf_id" if crm == "salesforce" else "hs_id"
+    by_n = {o["n"]: o for o in owners}
+    reports = Counter(o["manager_n"] for o in owners if o.get("manager_n") and by_n[o["manager_n"]]["is_active"])
+    ranked = sorted(reports, key=lambda n: (-reports[n], n))
+    if not ranked:
+        return ""
+    head = ranked[0]
+    managers = {by_n[o["n"]][key]: by_n[head][key] for o in owners
+                if not o.get("manager_n") and o["is_active"] and o["n"] != head}
+    if len(ranked) > 1:
+        managers[by_n[head][key]] = by_n[ranked[1]][key]
+    if crm == "hubspot":
+        managers.update({o[key]: by_n[o["manager_n"]][key] for o in owners if o.get("manager_n")})
+    return "\n# who may decide reassignment proposals (docs/rules.md#approvers)\n" + yaml.safe_dump(
+        {"approvers": {"managers": managers}}, sort_keys=False)

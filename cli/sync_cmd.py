@@ -14,7 +14,12 @@ import typer
 from rich.console import Console
 
 from territory.cli.errors import EXIT_PARTIAL, InputError
-from territory.cli.shared import capped_message, open_configured_store, print_sync_summary
+from territory.cli.shared import (
+    capped_message,
+    open_existing_store,
+    print_sync_summary,
+    writing_store,
+)
 from territory.sync.export import EXPORT_COLUMNS
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so --help stays fast
@@ -39,7 +44,12 @@ class ExportFormat(str, Enum):
 
 
 class _SyncProgress:
-    """Live progress on a terminal; a line every few pages otherwise (logs, CI)."""
+    """Live progress on a terminal; otherwise (logs, CI) a line every PRINT_EVERY records or
+    PRINT_PAGES pages, whichever comes first, whatever the CRM's page size; and a line
+    whenever a call is retried."""
+
+    PRINT_EVERY = 2500
+    PRINT_PAGES = 25
 
     def __init__(self, console: Console) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -52,6 +62,15 @@ class _SyncProgress:
             TimeElapsedColumn(), console=console, transient=True,
         )
         self.tasks: dict[str, Any] = {}  # rich TaskIDs
+        self.printed: dict[str, tuple[int, int]] = {}  # kind -> (fetched, pages) at the last line
+
+    def retrying(self, error: BaseException, wait_s: float) -> None:
+        """Connector observer: a call failed and is retried (the CRM's words, no record data)."""
+        from territory.connector.errors import CrmError
+
+        what = str(error).split(" Next step:")[0] if isinstance(error, CrmError) else type(error).__name__
+        self.console.print(f"CRM call failed ({what}); retrying in {wait_s:.3g} s",
+                           highlight=False, markup=False, soft_wrap=True)
 
     def __call__(self, kind: str, counts: KindCounts) -> None:
         if self.live:
@@ -60,8 +79,11 @@ class _SyncProgress:
             if kind not in self.tasks:
                 self.tasks[kind] = self.progress.add_task(kind, total=None, fetched=0, pages=0)
             self.progress.update(self.tasks[kind], fetched=counts.fetched, pages=counts.pages)
-        elif counts.pages % 25 == 0:
-            self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
+        else:
+            fetched, pages = self.printed.get(kind, (0, 0))
+            if counts.fetched - fetched >= self.PRINT_EVERY or counts.pages - pages >= self.PRINT_PAGES:
+                self.printed[kind] = (counts.fetched, counts.pages)
+                self.console.print(f"{kind}: {counts.fetched} fetched in {counts.pages} pages")
 
     @contextmanager
     def running(self) -> Iterator[_SyncProgress]:
@@ -96,22 +118,22 @@ def sync_command(
 
     settings = load_settings()
     settings.require_crm()
-    store = open_configured_store(settings.territory_db_url)
-    connector = factory.build_connector(settings)
-    read_visit_modes(connector, settings.territory_rules)
-    progress = _SyncProgress(Console(stderr=True))
-    try:
-        if as_json:
-            summary = run_sync(connector, store, full=full)
-        else:
-            with progress.running():
-                summary = run_sync(connector, store, full=full, progress=progress)
-        inbound = _inbound_check(store, connector, settings.territory_rules, summary) if check else None
-    except CrmError:
-        _explain_stop(store)
-        raise
-    finally:
-        store.close()
+    with writing_store(settings) as store:
+        connector = factory.build_connector(settings)
+        read_visit_modes(connector, settings.territory_rules)
+        progress = _SyncProgress(Console(stderr=True))
+        if not as_json and hasattr(connector, "on_retry"):
+            connector.on_retry = progress.retrying
+        try:
+            if as_json:
+                summary = run_sync(connector, store, full=full)
+            else:
+                with progress.running():
+                    summary = run_sync(connector, store, full=full, progress=progress)
+            inbound = _inbound_check(store, connector, settings.territory_rules, summary) if check else None
+        except CrmError:
+            _explain_stop(store)
+            raise
     if as_json:
         payload = summary.to_dict()
         payload["inbound_check"] = inbound.as_dict() if inbound is not None else None
@@ -164,10 +186,16 @@ SYNC_HELP = (
     "interrupted run resumes where it stopped without gaps or duplicates. Settings come from "
     "the environment or .env (TERRITORY_CRM, TERRITORY_DB_URL and the CRM credentials).\n\n"
     "--full re-reads everything; records the CRM no longer has at all (purged) are then "
-    "marked deleted. A record that cannot be read is listed once per version: re-read "
-    "unchanged by a later run, it is shown as still unreadable but not counted again.\n\n"
+    "marked deleted. A record without a usable id, owner or name is skipped and listed once "
+    "per version: re-read unchanged by a later run, it is shown as still unreadable but not "
+    "counted again. A record with an unusable optional field (employees 'n/a') is stored with "
+    "that field empty and listed as a warning. The store keeps both lists, with the run that "
+    "met them, until the records are readable (--json: unreadable_records, field_warnings), "
+    "so an interrupted run loses none.\n\n"
+    "One writer at a time: another command holding the store waits TERRITORY_LEASE_WAIT_S "
+    "seconds, then exits 5 naming it.\n\n"
     "Exit codes: 0 ok, 2 configuration error, 3 CRM error, 4 some records were skipped "
-    "(listed in the summary; the rest is stored)."
+    "(listed in the summary; the rest is stored), 5 the store is busy."
 )
 DOCTOR_HELP = (
     "Check settings, store, CRM connectivity, authentication, permissions and API usage.\n\n"
@@ -213,7 +241,7 @@ def export_command(
     from territory.sync.export import export_columns, iter_export_rows
 
     settings = load_settings()
-    store = open_configured_store(settings.territory_db_url)
+    store = open_existing_store(settings.territory_db_url)
     try:
         rows = iter_export_rows(store, kind.value, crm=crm, include_deleted=include_deleted)
         columns = export_columns(kind.value, include_deleted=include_deleted)
@@ -243,6 +271,8 @@ def doctor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check settings, store and CRM access (see DOCTOR_HELP)."""
+    from rich.markup import escape
+
     from territory.config import load_settings
     from territory.connector import factory
     from territory.sync.doctor import doctor_exit_code, run_doctor
@@ -252,10 +282,15 @@ def doctor_command(
         typer.echo(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         console = Console()
+        first_with: dict[str, str] = {}  # failure text -> the check that showed it first
         for result in results:
             mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
-            line = f"{mark} {result.name}: {result.detail}"
-            console.print(line, highlight=False, soft_wrap=True)  # one greppable line each
+            detail = result.detail.strip()
+            if not result.passed:  # one cause failing several checks is printed once
+                shown = first_with.setdefault(detail, result.name)
+                detail = detail if shown == result.name else f"same failure as {shown}"
+            # one greppable line each; the detail is the CRM's text, never markup
+            console.print(f"{mark} {escape(result.name)}: {escape(detail)}", highlight=False, soft_wrap=True)
     raise typer.Exit(doctor_exit_code(results))
 
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=200, ge=0,
         description="Most conflict tasks one check or inbound check may create; above it nothing is written",
     )
+    territory_lease_wait_s: float = Field(
+        default=10.0, ge=0,
+        description="Seconds a writing command waits for another one to release the store before exit 5",
+    )
+
     territory_currency: str = Field(
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )
@@ -90,6 +95,9 @@ class Settings(BaseSettings):
         """The configured CRM, after checking its credentials are complete."""
         if self.territory_crm is None:
             raise SettingsError("TERRITORY_CRM", "not set: set it to salesforce or hubspot")
+        if self.territory_ca_file and not self.territory_ca_file.is_file():
+            raise SettingsError("TERRITORY_CA_FILE", f"file {self.territory_ca_file} does not exist: point it at "
+                                "the CA file `territory sandbox serve` wrote, or unset it for a real CRM")
         if self.territory_crm == "salesforce":
             self.salesforce_auth_mode()
             if self.sf_private_key_file and not self.sf_private_key_file.exists():

@@ -114,7 +114,12 @@ class ChangePage:
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """A record a connector could not translate; reported, never silently dropped.
+    """A record a connector could not read in full; reported, never silently dropped.
+
+    Without a usable id, owner, name or modification stamp the record is skipped whole.
+    With ``stored`` set it was stored anyway, the unusable optional fields (``employees:
+    "n/a"``) left empty: a warning, since skipping a whole account would hide it from every
+    rule and plan.
 
     ``version`` is the record's modification stamp exactly as the CRM sent it (None when it
     could not be read): the same record at the same version, re-read by an overlapping or
@@ -125,6 +130,7 @@ class SkippedRecord:
     record_id: str
     problem: str
     version: str | None = None
+    stored: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,9 @@ def seed_state(
         seed: Same seed, same data (names, ids, times, every planted flaw).
         owners: How many owners; default :func:`default_owner_count`.
         opportunities: How many open opportunities; default ``accounts // 5``.
-        malformed: Plant the ~0.2% malformed accounts (a sync reports them as skipped, so
-            it ends "partial"); False gives the same data with every record well-formed.
+        malformed: Plant the ~0.2% malformed accounts (employees "n/a": a sync stores them
+            with employees empty and lists them as warnings); False gives the same data with
+            every record well-formed.
 
     Returns:
         A :class:`SeedReport` with counts and the ids of the special owners.

@@ -61,6 +61,10 @@ class SyncSummary:
     skipped: list[SkippedRecord] = field(default_factory=list)
     # still unreadable at the version an earlier run reported: listed, not counted again
     skipped_known: list[SkippedRecord] = field(default_factory=list)
+    # stored, but with an unusable optional field left empty (not a skip: exit code unchanged)
+    warnings: list[SkippedRecord] = field(default_factory=list)
+    # every problem the store still holds for this CRM (this run's and earlier runs')
+    open_problems: list[dict[str, Any]] = field(default_factory=list)
     changed_account_ids: set[str] = field(default_factory=set)
     deleted_account_ids: set[str] = field(default_factory=set)
     api_calls: int = 0
@@ -105,6 +109,13 @@ class SyncSummary:
                 {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem}
                 for s in self.skipped_known
             ],
+            "warning_records": [
+                {"kind": s.kind.value, "record_id": s.record_id, "problem": s.problem}
+                for s in self.warnings
+            ],
+            # open until a later read takes the record cleanly, whichever run met it
+            "unreadable_records": [p for p in self.open_problems if not p["stored"]],
+            "field_warnings": [p for p in self.open_problems if p["stored"]],
         }
 
 
@@ -139,7 +150,7 @@ def _sync_kind(
     if cursor is None:
         summary.first_read.add(kind.value)
     seen: set[str] = set()
-    reported = store.reported_skips(crm)
+    reported = store.unreadable.reported_versions(crm)
     for page in connector.iter_changes(kind, cursor, full=summary.full):
         if summary.full:
             seen.update(r.id for r in page.records)
@@ -149,16 +160,21 @@ def _sync_kind(
             outcome = store.upsert(conn, crm, kind.value, page.records, synced_at=utc_now())
             if kind is ObjectKind.ACCOUNTS:
                 store.history.append(_owner_history(crm, outcome), conn=conn)
+            store.unreadable.note_page(conn, crm, kind.value, summary.run_id, (r.id for r in page.records),
+                                       page.skipped)
             store.put_cursor(conn, crm, kind.value, next_cursor)
         cursor = next_cursor
         # Only after the commit: the counters describe what is durably stored.
         counts.pages += 1
-        counts.fetched += len(page.records) + len(page.skipped)
+        counts.fetched += len(page.records) + sum(not s.stored for s in page.skipped)  # stored: in records
         counts.inserted += len(outcome.inserted)
         counts.updated += len(outcome.updated)
         counts.deleted += len(outcome.deleted)
         counts.unchanged += outcome.unchanged
         for skipped in page.skipped:
+            if skipped.stored:
+                summary.warnings.append(skipped)
+                continue
             known = (skipped.kind.value, skipped.record_id, skipped.version) in reported
             (summary.skipped_known if known else summary.skipped).append(skipped)
             counts.skipped += not known
@@ -171,6 +187,7 @@ def _sync_kind(
     if summary.full:
         # the whole kind was read: what the CRM no longer has at all was purged there
         purged = store.mark_unseen_deleted(crm, kind.value, seen, synced_at=utc_now())
+        store.unreadable.forget_unseen(crm, kind.value, seen)
         counts.deleted += len(purged)
         counts.purged += len(purged)
         if kind is ObjectKind.ACCOUNTS:
@@ -217,11 +234,25 @@ def run_sync(
         except Exception:
             pass
         raise
+    _carry_unreported(store, summary)
     _finish(
         summary, store, connector, calls_before, started,
         "partial" if summary.is_partial else "ok", None,
     )
+    store.unreadable.mark_reported(summary.crm)
+    summary.open_problems = store.unreadable.entries(summary.crm)
     return summary
+
+
+def _carry_unreported(store: Store, summary: SyncSummary) -> None:
+    """Problems an earlier, interrupted run met and never listed (this run resumed after
+    them, so did not meet them again): this run lists them."""
+    for problem in store.unreadable.unreported(summary.crm, summary.run_id):
+        if problem.stored:
+            summary.warnings.append(problem)
+        else:
+            summary.skipped.append(problem)
+            summary.kinds.setdefault(problem.kind.value, KindCounts()).skipped += 1
 
 
 def _finish(

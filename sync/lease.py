@@ -6,7 +6,8 @@ when the caller already holds it (renewal). Holders renew well before ``acquired
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -72,13 +73,15 @@ DEFAULT_TTL_S = 600.0
 
 
 class LeaseBusy(RuntimeError):
-    """Another process holds the store lease: who, and until when."""
+    """Another process holds the store lease: who (command, pid, host, since), and until when."""
 
-    def __init__(self, name: str, holder: str, until: datetime | None) -> None:
+    def __init__(self, name: str, holder: str, until: datetime | None, waited_s: float = 0.0) -> None:
         when = f" until {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
+        waited = f" (waited {waited_s:g} s)" if waited_s else ""
         super().__init__(
-            f"the store is busy: lease {name!r} is held by {holder}{when}. Wait for it to finish "
-            "(a killed process's lease expires by itself) and run the command again."
+            f"the store is busy: {holder} holds its {name!r} lease{when}{waited}. Wait for it to "
+            "finish and run the command again (a killed process's lease expires by itself; "
+            "TERRITORY_LEASE_WAIT_S sets how long a command waits)."
         )
         self.name, self.holder, self.until = name, holder, until
 
@@ -97,22 +100,34 @@ class HeldLease:
             self._renew_at = utc_now() + timedelta(seconds=self._ttl / 2)
 
 
-def default_holder() -> str:
-    """This process's lease holder name: host and pid."""
+def default_holder(command: str | None = None) -> str:
+    """This process as a lease holder people can read: command, pid, host and since when."""
     import os
     import socket
+    import sys
 
-    return f"{socket.gethostname()}:{os.getpid()}"
+    if command is None:
+        words = [os.path.basename(sys.argv[0] or "territory")]
+        words += [w for w in sys.argv[1:3] if not w.startswith("-")][:2]
+        command = " ".join(words)
+    text = f"`{command}` (pid {os.getpid()} on {socket.gethostname()}, since {utc_now():%Y-%m-%d %H:%M:%S} UTC)"
+    return text[:200]  # the column's width
 
 
 @contextmanager
 def store_lease(leases: Leases, holder: str | None = None, *, name: str = STORE_LEASE,
-                ttl_s: float = DEFAULT_TTL_S) -> Iterator[HeldLease]:
-    """Hold lease ``name`` for the block, or raise :class:`LeaseBusy` naming who holds it."""
+                ttl_s: float = DEFAULT_TTL_S, wait_s: float = 0.0,
+                sleep: Callable[[float], None] = time.sleep) -> Iterator[HeldLease]:
+    """Hold lease ``name`` for the block, waiting up to ``wait_s`` seconds for it, or raise
+    :class:`LeaseBusy` naming who holds it."""
     me = holder or default_holder()
-    if not leases.acquire(name, me, ttl_s):
-        current = leases.current(name)
-        raise LeaseBusy(name, current[0] if current else "another process", current[1] if current else None)
+    deadline = time.monotonic() + wait_s
+    while not leases.acquire(name, me, ttl_s):
+        if time.monotonic() >= deadline:
+            current = leases.current(name)
+            raise LeaseBusy(name, current[0] if current else "another process",
+                            current[1] if current else None, waited_s=wait_s)
+        sleep(min(0.5, max(0.05, deadline - time.monotonic())))
     try:
         yield HeldLease(leases, name, me, ttl_s)
     finally:

@@ -3,11 +3,13 @@
 :func:`open_store` connects to SQLite (default ``sqlite:///territory.db``) or PostgreSQL
 (``postgresql+psycopg://...``) and upgrades the schema to the newest Alembic revision. The
 :class:`Store` bundles the parts other packages use: ``history`` (append-only audit trail),
-``outbox`` (pending CRM writes), ``leases`` (scheduler) and ``scenarios`` (planner).
+``outbox`` (pending CRM writes), ``leases`` (one writer at a time), ``scenarios`` (planner)
+and ``unreadable`` (CRM records not read in full, kept until they are readable).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,9 +31,11 @@ from territory.sync.lease import Leases
 from territory.sync.outbox import Outbox
 from territory.sync.scenarios import Scenarios
 from territory.sync.tables import RECORD_TABLES, SyncCursorRow, SyncRunRow, utc_now
+from territory.sync.unreadable import UnreadableRecords
 from territory.sync.upsert import UpsertOutcome, upsert_records
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+WRITE_AT_ONCE = "territory_write_at_once"  # connection option: SQLite BEGIN IMMEDIATE
 CURSOR_TABLE: sa.Table = SyncCursorRow.__table__  # type: ignore[attr-defined]
 RUN_TABLE: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
 
@@ -58,9 +62,12 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 def migrate_to_head(engine: Engine) -> None:
-    """Apply every pending migration in one transaction."""
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
+    """Apply every pending migration in one transaction (on SQLite an immediate one: two
+    commands opening a new store at once wait for each other instead of failing)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_AT_ONCE: True})
+        with conn.begin():
+            command.upgrade(_alembic_config(conn), "head")
 
 
 def _sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
@@ -80,7 +87,21 @@ def _sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads first and writes later cannot wait for another writer
+        # (SQLite answers "database is locked" at once); those that will write say so upfront.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_AT_ONCE) else "BEGIN")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a new SQLite store file readable by its owner only (0600): it holds the CRM's
+    accounts and people. An existing file keeps its mode; its WAL files inherit it."""
+    if str(path).startswith("file:") or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another command created it just now
+        pass
 
 
 def create_store_engine(url: str) -> Engine:
@@ -91,11 +112,14 @@ def create_store_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if in_memory:
             kwargs["poolclass"] = StaticPool
-        engine = sa.create_engine(url, **kwargs)
+        else:
+            _create_private_file(Path(parsed.database or ""))
+        # error messages never carry the statement's values (customer records)
+        engine = sa.create_engine(url, hide_parameters=True, **kwargs)
         _sqlite_pragmas(engine, in_memory)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         # Batch executemany INSERTs into multi-row VALUES (SQLAlchemy does it for psycopg2,
         # not for psycopg 3, whose pipelined executemany still runs one statement per row):
         # 3x faster bulk upserts here (120k rows in pages of 100: 76 s -> 24 s, measured).
@@ -121,6 +145,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.leases = Leases(engine)
         self.scenarios = Scenarios(engine)
+        self.unreadable = UnreadableRecords(engine)
 
     @property
     def url(self) -> str:
@@ -133,9 +158,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One writing transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_AT_ONCE: True})
+            with conn.begin():
+                yield conn
 
     # -- cursors ---------------------------------------------------------------------------
 
@@ -246,20 +273,6 @@ class Store:
                     api_calls=api_calls, skipped=detail, error=error,
                 )
             )
-
-    def reported_skips(self, crm: str, runs: int = 50) -> set[tuple[str, str, str]]:
-        """(kind, record id, version) of the unreadable records the last ``runs`` completed
-        runs of ``crm`` reported (records without a version are always reported again; a
-        failed or interrupted run may never have shown its list, so it does not count)."""
-        query = (
-            sa.select(RUN_TABLE.c.skipped)
-            .where(RUN_TABLE.c.crm == crm, RUN_TABLE.c.status.in_(("ok", "partial")))
-            .order_by(RUN_TABLE.c.id.desc())
-            .limit(runs)
-        )
-        with self.engine.connect() as conn:
-            lists = conn.execute(query).scalars().all()
-        return {(s["kind"], s["record_id"], s["version"]) for group in lists for s in group or () if s.get("version")}
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest runs first."""

@@ -363,3 +363,21 @@ class MarketDecisionRow(SQLModel, table=True):
     decision: str = Field(max_length=16)  # confirmed | rejected | created (by `market push`)
     account_id: str | None = None
     decided_at: datetime = _ts()
+
+
+class UnreadableRecordRow(SQLModel, table=True):
+    """A CRM record a sync could not read in full, kept until a later run reads it cleanly
+    (so an interrupted run's list is not lost). ``stored``: kept with the unusable optional
+    fields empty (a warning); otherwise skipped whole. ``reported``: a finished run listed it."""
+
+    __tablename__ = "unreadable_records"
+
+    crm: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
+    record_id: str = Field(primary_key=True, max_length=64)
+    problem: str
+    version: str | None = None
+    stored: bool = False
+    run_id: int  # the run that last met it
+    met_at: datetime = _ts()
+    reported: bool = False

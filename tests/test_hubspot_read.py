@@ -143,15 +143,16 @@ def test_resume_from_mid_load_cursor_has_no_gap_and_no_duplicate_when_killed_aft
     assert edited and edited[0].name == "Edited During Load"
 
 
-def test_malformed_company_is_skipped_and_reported_when_employees_is_not_a_number() -> None:
+def test_company_is_stored_with_employees_empty_and_a_warning_when_employees_is_not_a_number() -> None:
     state = make_state(5)
     state.accounts[1002].malformed = True
     with running(state) as server:
         pages, _ = drain(connector_for(server), ACCOUNTS)
     skipped = [s for p in pages for s in p.skipped]
-    assert [s.record_id for s in skipped] == ["1002"]
+    assert [(s.record_id, s.stored) for s in skipped] == [("1002", True)]
     assert "numberofemployees" in skipped[0].problem and "n/a" in skipped[0].problem
-    assert "1002" not in ids(pages) and len(ids(pages)) == 4
+    stored = next(r for p in pages for r in p.records if r.id == "1002")
+    assert stored.employees is None and stored.name and len(ids(pages)) == 5
 
 
 def test_deals_first_sync_keeps_open_and_recently_closed_deals_and_later_sees_closing() -> None:

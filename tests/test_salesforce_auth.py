@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from territory.config.settings import load_settings
-from territory.connector.errors import FatalCrmError
+from territory.connector.errors import CrmError, FatalCrmError
 from territory.connector.records import ObjectKind
 from territory.connector.salesforce import SalesforceConnector
 from tests.salesforce_support import FAST
@@ -57,6 +57,18 @@ def test_password_login_failure_is_fatal_and_names_the_settings() -> None:
     assert caught.value.code == "INVALID_LOGIN"
     assert "SF_SECURITY_TOKEN" in (caught.value.next_step or "")
     assert "s3cr3t" not in str(caught.value) and "T0KEN" not in str(caught.value)
+
+
+@responses.activate
+def test_password_login_network_failure_names_the_connection_not_the_jwt_key() -> None:
+    import requests
+
+    responses.post("https://test.salesforce.com/services/Soap/u/59.0",
+                   body=requests.exceptions.ConnectionError("connection refused"))
+    with pytest.raises(CrmError) as caught:
+        list(_password_connector().iter_changes(ObjectKind.ACCOUNTS, None))
+    assert "connection to Salesforce failed" in str(caught.value)
+    assert "SF_PRIVATE_KEY_FILE" not in str(caught.value) and "JWT" not in str(caught.value)
 
 
 @responses.activate

@@ -28,12 +28,13 @@ def test_reauthenticates_and_succeeds_when_the_session_expires_once() -> None:
     assert conn.api_calls == 2
 
 
-def test_fatal_names_the_token_when_it_is_really_invalid() -> None:
+def test_fatal_says_the_token_was_rejected_not_expired_when_it_is_wrong() -> None:
     with running(make_state(5)) as server:
         conn = connector_for(server, token="stale-token")
         with pytest.raises(FatalCrmError) as caught:
             drain(conn, ObjectKind.ACCOUNTS)
-    assert "SF_ACCESS_TOKEN expired" in str(caught.value)
+    assert "Salesforce rejected SF_ACCESS_TOKEN" in str(caught.value) and "wrong" in str(caught.value)
+    assert "SF_ACCESS_TOKEN expired" not in str(caught.value)
     assert caught.value.next_step and "SF_ACCESS_TOKEN" in caught.value.next_step
     assert conn.api_calls == 6  # three rounds of (call, re-authenticate, call), then give up
 

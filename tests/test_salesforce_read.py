@@ -147,14 +147,16 @@ def test_owners_carry_active_flag_and_manager_when_read() -> None:
     assert (third.name, third.email, third.is_active, third.manager_id) == ("Rep3 Last3", "rep3@example.de", False, owner_id(1))
 
 
-def test_malformed_record_is_skipped_and_reported_when_a_number_field_holds_text() -> None:
+def test_record_is_stored_with_the_field_empty_and_a_warning_when_a_number_field_holds_text() -> None:
     state = make_state(5)
     state.accounts[1002].malformed = True
     with running(state) as server:
         pages = drain(connector_for(server), ObjectKind.ACCOUNTS)
-    assert account_id(1002) not in ids(pages) and len(ids(pages)) == 4
+    assert len(ids(pages)) == 5
+    stored = next(r for p in pages for r in p.records if r.id == account_id(1002))
+    assert isinstance(stored, AccountRecord) and stored.employees is None and stored.name
     skipped = pages[0].skipped
-    assert [(s.record_id, s.kind) for s in skipped] == [(account_id(1002), ObjectKind.ACCOUNTS)]
+    assert [(s.record_id, s.kind, s.stored) for s in skipped] == [(account_id(1002), ObjectKind.ACCOUNTS, True)]
     assert "NumberOfEmployees" in skipped[0].problem and "n/a" in skipped[0].problem
     assert pages[-1].cursor.modified_at == state.accounts[1004].modified_at
 

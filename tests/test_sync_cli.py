@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from territory.config import Settings
 from territory.connector import factory
 from territory.connector.errors import FatalCrmError
 from territory.connector.records import ObjectKind
+from territory.sync import open_store
 from territory.sync.export import EXPORT_COLUMNS
 from tests.fake_crm import FakeConnector, FakeCrm, seed_crm
 
@@ -136,11 +138,26 @@ def test_export_json_to_file_when_out_given(crm_data: FakeCrm, tmp_path: Path) -
     assert owners[1]["teams"] == ["DACH"] and owners[2]["is_active"] is False
 
 
-def test_export_hints_at_sync_when_store_is_empty(crm_data: FakeCrm) -> None:
+def test_export_hints_at_sync_when_store_is_empty(crm_data: FakeCrm, tmp_path: Path) -> None:
+    open_store(f"sqlite:///{tmp_path / 'cli.db'}").close()  # an empty store
     result = runner.invoke(app, ["export", "opportunities"])
     assert result.exit_code == 0
     assert result.stdout.strip() == ",".join(EXPORT_COLUMNS["opportunities"])
     assert "run `territory sync` first" in result.stderr
+
+
+def test_export_exits_2_without_creating_a_database_when_no_store_exists(
+    crm_data: FakeCrm, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(["export", "accounts"], capsys)
+    assert code == 2 and out == ""
+    assert "there is no store at" in err and "territory sync" in err
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_store_file_is_private_to_its_owner_when_sync_creates_it(crm_data: FakeCrm, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["sync"]).exit_code == 0
+    assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600
 
 
 def test_doctor_passes_every_check_when_all_is_well(crm_data: FakeCrm) -> None:
@@ -234,3 +251,11 @@ def test_doctor_exits_2_with_fix_when_store_unreachable(
     assert "FAIL store: cannot open the store" in result.output
     assert "Check TERRITORY_DB_URL" in result.output
     assert "PASS authentication" in result.output  # the CRM checks still ran
+
+
+def test_sync_exits_2_naming_the_ca_file_when_it_does_not_exist(
+    crm_data: FakeCrm, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERRITORY_CA_FILE", str(tmp_path / "gone.pem"))
+    code, _, err = run_cli(["sync"], capsys)
+    assert code == 2 and "TERRITORY_CA_FILE" in err and "gone.pem" in err and "Unexpected" not in err

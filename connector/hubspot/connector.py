@@ -89,6 +89,15 @@ class HubSpotConnector:
         """HTTP calls made so far (every attempt, retries included)."""
         return self.client.api_calls
 
+    @property
+    def on_retry(self) -> Callable[[BaseException, float], None] | None:
+        """Observer told (error, wait seconds) before each retry, e.g. for progress output."""
+        return self.client.on_retry
+
+    @on_retry.setter
+    def on_retry(self, observer: Callable[[BaseException, float], None] | None) -> None:
+        self.client.on_retry = observer
+
     def iter_changes(
         self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False
     ) -> Iterator[ChangePage]:

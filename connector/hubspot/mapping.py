@@ -1,8 +1,9 @@
 """HubSpot objects (plain JSON dicts) -> our records, and our activity marker.
 
 HubSpot sends every property as a string or null. A value we cannot read (``"n/a"`` in
-``numberofemployees``) raises :class:`MappingError`; the reader reports the record as
-skipped instead of guessing.
+``numberofemployees``) is never guessed: in an optional field it is left empty and the reader
+reports the record as stored with a warning; otherwise :class:`MappingError` makes the reader
+skip the record.
 """
 
 from __future__ import annotations
@@ -96,11 +97,25 @@ def _text(props: dict[str, Any], name: str) -> str | None:
     return None if raw in (None, "") else str(raw)
 
 
-def to_account(obj: dict[str, Any], visit_mode_property: str | None = None) -> AccountRecord:
+def _optional_number(props: dict[str, Any], name: str, problems: list[str] | None) -> float | None:
+    """:func:`_number`, but an unusable value becomes None noted in ``problems`` (when given)."""
+    try:
+        return _number(props, name)
+    except MappingError as exc:
+        if problems is None:
+            raise
+        problems.append(f"{exc} (stored empty)")
+        return None
+
+
+def to_account(
+    obj: dict[str, Any], problems: list[str] | None = None, visit_mode_property: str | None = None
+) -> AccountRecord:
     """A v3 company -> :class:`AccountRecord` (archived ones as deleted; the visit mode from
-    ``visit_mode_property`` when one is configured)."""
+    ``visit_mode_property`` when one is configured). With ``problems`` given, an unusable
+    optional number is left empty and noted there."""
     props = obj.get("properties") or {}
-    employees = _number(props, "numberofemployees")
+    employees = _optional_number(props, "numberofemployees", problems)
     return AccountRecord(
         id=str(obj["id"]),
         name=_text(props, "name") or _text(props, "domain") or f"Company {obj['id']}",
@@ -110,11 +125,11 @@ def to_account(obj: dict[str, Any], visit_mode_property: str | None = None) -> A
         country=_text(props, "country"),
         postal_code=_text(props, "zip"),
         city=_text(props, "city"),
-        lat=_number(props, "territory_lat"),
-        lon=_number(props, "territory_lon"),
+        lat=_optional_number(props, "territory_lat", problems),
+        lon=_optional_number(props, "territory_lon", problems),
         industry=_text(props, "industry"),
         employees=None if employees is None else int(employees),
-        annual_revenue=_number(props, "annualrevenue"),
+        annual_revenue=_optional_number(props, "annualrevenue", problems),
         parent_id=_text(props, "hs_parent_company_id"),
         is_deleted=bool(obj.get("archived")),
         visit_mode=_text(props, visit_mode_property) if visit_mode_property else None,
@@ -128,13 +143,16 @@ def deal_company(obj: dict[str, Any]) -> str | None:
     return str(results[0]["id"]) if results else None
 
 
-def to_opportunity(obj: dict[str, Any], account_id: str | None) -> OpportunityRecord:
-    """A v3 deal -> :class:`OpportunityRecord`."""
+def to_opportunity(obj: dict[str, Any], account_id: str | None, problems: list[str] | None = None) -> OpportunityRecord:
+    """A v3 deal -> :class:`OpportunityRecord` (unusable amount or close date: see :func:`to_account`)."""
     props = obj.get("properties") or {}
     try:
         close = parse_time(props.get("closedate"))
     except ValueError:
-        raise MappingError(f"closedate {props.get('closedate')!r} is not a date") from None
+        if problems is None:
+            raise MappingError(f"closedate {props.get('closedate')!r} is not a date") from None
+        problems.append(f"closedate {props.get('closedate')!r} is not a date (stored empty)")
+        close = None
     is_closed = str(props.get("hs_is_closed") or "false").lower() == "true"
     return OpportunityRecord(
         id=str(obj["id"]),
@@ -142,7 +160,7 @@ def to_opportunity(obj: dict[str, Any], account_id: str | None) -> OpportunityRe
         modified_at=record_time(obj),
         account_id=account_id,
         owner_id=_text(props, "hubspot_owner_id"),
-        amount=_number(props, "amount"),
+        amount=_optional_number(props, "amount", problems),
         stage=_text(props, "dealstage"),
         close_date=close.date() if close else None,
         is_closed=is_closed,

@@ -356,14 +356,19 @@ class HubSpotReader:
         records: list[Record] = []
         skipped: list[SkippedRecord] = []
         for obj in objs:
+            problems: list[str] = []
             try:
                 if spec.is_deal:
                     company = companies.get(str(obj["id"])) if companies is not None else deal_company(obj)
-                    records.append(to_opportunity(obj, company))
+                    records.append(to_opportunity(obj, company, problems))
                 else:
-                    records.append(to_account(obj, spec.visit_mode_property))
+                    records.append(to_account(obj, problems, spec.visit_mode_property))
             except _MAPPING_PROBLEMS as exc:
                 skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {exc}", version=_version(obj)))
+            else:
+                if problems:  # stored, the unusable optional fields left empty
+                    skipped.append(SkippedRecord(spec.kind, str(obj.get("id")), f"{spec.name}: {'; '.join(problems)}",
+                                                 version=_version(obj), stored=True))
         return records, skipped
 
 

@@ -80,6 +80,7 @@ class SalesforceConnector:
         self.session, self._adapter = build_session(settings)
         self._sf: Salesforce | None = None
         self._agent_ids: set[str] | None = None
+        self.on_retry: Callable[[BaseException, float], None] | None = None  # (error, wait s), for progress
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SalesforceConnector:
@@ -97,10 +98,13 @@ class SalesforceConnector:
         if self._sf is None:
             try:
                 self._sf = build_client(self.settings, self.session)
+            except requests.RequestException:
+                raise  # the login could not reach Salesforce: a network error, translated by the caller
             except (ValueError, OSError, PyJWTError) as exc:  # e.g. an unreadable or malformed JWT key
+                key = "SF_PRIVATE_KEY_FILE (PEM RSA private key), " if self.settings.salesforce_auth_mode() == "jwt" else ""
                 raise FatalCrmError(
                     f"cannot set up the Salesforce client: {type(exc).__name__}: {exc}", crm=self.crm,
-                    next_step="check SF_PRIVATE_KEY_FILE (PEM RSA private key), SF_INSTANCE_URL and SF_API_VERSION",
+                    next_step=f"check {key}SF_INSTANCE_URL and SF_API_VERSION",
                 ) from exc
         return self._sf
 
@@ -120,7 +124,8 @@ class SalesforceConnector:
         # rounds, as simple-salesforce's own re-login does (3); a dead token still fails fast.
         for round_ in range(1, SESSION_RENEWALS + 1):
             try:
-                return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep)
+                return call_with_retry(unit, policy=self.policy, reauthenticate=self._reauthenticate, sleep=self._sleep,
+                                       on_retry=self.on_retry)
             except FatalCrmError as exc:
                 if not isinstance(exc.__cause__, SessionExpiredError):
                     raise
@@ -138,13 +143,14 @@ class SalesforceConnector:
     def _expired(self, cause: SessionExpiredError) -> FatalCrmError:
         if self.settings.salesforce_auth_mode() == "session":
             return FatalCrmError(
-                f"SF_ACCESS_TOKEN expired: Salesforce rejected it even after re-authenticating ({cause.code})", crm=self.crm,
+                f"Salesforce rejected SF_ACCESS_TOKEN ({cause.code}): the token is wrong, revoked or expired",
+                crm=self.crm,
                 status=cause.status, code=cause.code,
                 next_step="get a fresh access token (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use "
                 "SF_USERNAME + SF_PASSWORD + SF_SECURITY_TOKEN / JWT so the agent can log in by itself",
             )
         return FatalCrmError(
-            f"Salesforce session expired and logging in again did not help ({cause.code})", crm=self.crm,
+            f"Salesforce rejected the session right after a fresh login ({cause.code})", crm=self.crm,
             status=cause.status, code=cause.code, next_step="check the integration user's login and its session settings",
         )
 

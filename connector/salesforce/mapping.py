@@ -1,8 +1,10 @@
 """Salesforce rows (dicts from the REST API) to our records, and back for writes.
 
 Mapping is strict about types: a value that is not what the field promises (a number
-field holding text, a latitude out of range) raises :class:`MappingProblem`, and the reader
-reports the record as skipped instead of storing a guess.
+field holding text, a latitude out of range) is never stored as a guess. In the id, name or
+owner it raises :class:`MappingProblem` and the reader reports the record as skipped; in an
+optional field the value is left empty and the reader reports the record as stored with a
+warning.
 """
 
 from __future__ import annotations
@@ -79,51 +81,78 @@ def _text(row: dict[str, Any], field: str) -> str | None:
     raise MappingProblem(f"{field} is not text: {value!r}")
 
 
-def map_owner(row: dict[str, Any], stamp: datetime) -> OwnerRecord:
+Problems = list[str] | None
+"""Where a mapper notes optional fields it left empty (None: such a field raises)."""
+
+
+def _optional(problems: Problems, read: Any, row: dict[str, Any], field: str, *args: Any) -> Any:
+    """``read(row, field, *args)``; an unusable value becomes None, noted in ``problems``."""
+    try:
+        return read(row, field, *args)
+    except MappingProblem as problem:
+        if problems is None:
+            raise
+        problems.append(f"{problem} (stored empty)")
+        return None
+
+
+def map_owner(row: dict[str, Any], stamp: datetime, problems: Problems = None) -> OwnerRecord:
     """A Salesforce User row to an :class:`OwnerRecord` (users are deactivated, never deleted)."""
     return OwnerRecord(
         id=row["Id"],
         name=_text(row, "Name") or "",
-        email=_text(row, "Email"),
+        email=_optional(problems, _text, row, "Email"),
         is_active=bool(row.get("IsActive")),
         modified_at=stamp,
         manager_id=row.get("ManagerId"),
     )
 
 
-def map_account(row: dict[str, Any], stamp: datetime, visit_mode_field: str | None = None) -> AccountRecord:
+def map_account(
+    row: dict[str, Any], stamp: datetime, problems: Problems = None, visit_mode_field: str | None = None
+) -> AccountRecord:
     """An Account row to an :class:`AccountRecord`; the domain is derived from Website and the
-    visit mode read from ``visit_mode_field`` when one is configured."""
+    visit mode read from ``visit_mode_field`` when one is configured.
+
+    Id, Name and OwnerId must be usable; with ``problems`` given, any other unusable field
+    is left empty and noted there instead of failing the whole record."""
     name = _text(row, "Name")
     if name is None:
         raise MappingProblem("Name is empty")
+    owner = row.get("OwnerId")
+    if owner is not None and type(owner) is not str:
+        raise MappingProblem(f"OwnerId is not an id: {owner!r}")
     return AccountRecord(
         id=row["Id"],
         name=name,
         modified_at=stamp,
-        owner_id=row.get("OwnerId"),
+        owner_id=owner,
         domain=website_domain(row.get("Website")),
-        country=_text(row, "BillingCountry"),
-        postal_code=_text(row, "BillingPostalCode"),
-        city=_text(row, "BillingCity"),
-        lat=_coordinate(row, "BillingLatitude", 90.0),
-        lon=_coordinate(row, "BillingLongitude", 180.0),
-        industry=_text(row, "Industry"),
-        employees=_integer(row, "NumberOfEmployees"),
-        annual_revenue=_number(row, "AnnualRevenue"),
+        country=_optional(problems, _text, row, "BillingCountry"),
+        postal_code=_optional(problems, _text, row, "BillingPostalCode"),
+        city=_optional(problems, _text, row, "BillingCity"),
+        lat=_optional(problems, _coordinate, row, "BillingLatitude", 90.0),
+        lon=_optional(problems, _coordinate, row, "BillingLongitude", 180.0),
+        industry=_optional(problems, _text, row, "Industry"),
+        employees=_optional(problems, _integer, row, "NumberOfEmployees"),
+        annual_revenue=_optional(problems, _number, row, "AnnualRevenue"),
         parent_id=row.get("ParentId"),
         is_deleted=bool(row.get("IsDeleted")),
         visit_mode=_text(row, visit_mode_field) if visit_mode_field else None,
     )
 
 
-def map_opportunity(row: dict[str, Any], stamp: datetime) -> OpportunityRecord:
-    """An Opportunity row to an :class:`OpportunityRecord`."""
-    close = row.get("CloseDate")
+def _close_date(row: dict[str, Any], field: str) -> date | None:
+    close = row.get(field)
     try:
-        close_date = date.fromisoformat(close) if close else None
+        return date.fromisoformat(close) if close else None
     except (TypeError, ValueError):
-        raise MappingProblem(f"CloseDate is not a date: {close!r}") from None
+        raise MappingProblem(f"{field} is not a date: {close!r}") from None
+
+
+def map_opportunity(row: dict[str, Any], stamp: datetime, problems: Problems = None) -> OpportunityRecord:
+    """An Opportunity row to an :class:`OpportunityRecord` (amount, stage and close date are
+    optional: see :func:`map_account`)."""
     created = row.get("CreatedDate")
     is_closed = bool(row.get("IsClosed"))
     return OpportunityRecord(
@@ -132,11 +161,18 @@ def map_opportunity(row: dict[str, Any], stamp: datetime) -> OpportunityRecord:
         modified_at=stamp,
         account_id=row.get("AccountId"),
         owner_id=row.get("OwnerId"),
-        amount=_number(row, "Amount"),
-        stage=_text(row, "StageName"),
-        close_date=close_date,
+        amount=_optional(problems, _number, row, "Amount"),
+        stage=_optional(problems, _text, row, "StageName"),
+        close_date=_optional(problems, _close_date, row, "CloseDate"),
         is_closed=is_closed,
         is_deleted=bool(row.get("IsDeleted")),
-        created_at=parse_stamp(created) if created else None,
+        created_at=_optional(problems, _created, row, "CreatedDate") if created else None,
         is_won=bool(row.get("IsWon")) if is_closed else None,
     )
+
+
+def _created(row: dict[str, Any], field: str) -> datetime:
+    try:
+        return parse_stamp(row.get(field))
+    except MappingProblem:
+        raise MappingProblem(f"{field} is not a datetime: {row.get(field)!r}") from None

@@ -77,11 +77,16 @@ def _map_page(
         if tracker.already_seen(record_id, stamp):
             continue
         tracker.advance(record_id, stamp)
+        problems: list[str] = []
         try:
-            records.append(mapper(row, stamp))
+            records.append(mapper(row, stamp, problems))
         except (MappingProblem, KeyError, TypeError) as problem:
-            skipped.append(SkippedRecord(kind, record_id, f"{spec.sobject} {record_id}: {problem}",
-                                         version=str(row.get("SystemModstamp"))))
+            problems, stored = [str(problem)], False
+        else:
+            stored = True
+        if problems:
+            skipped.append(SkippedRecord(kind, record_id, f"{spec.sobject} {record_id}: {'; '.join(problems)}",
+                                         version=str(row.get("SystemModstamp")), stored=stored))
     return records, skipped
 
 

@@ -19,7 +19,7 @@ class ObjectSpec:
 
     sobject: str
     fields: tuple[str, ...]
-    mapper: Callable[[dict[str, Any], datetime], Record]
+    mapper: Callable[[dict[str, Any], datetime, list[str]], Record]  # notes emptied optional fields
     has_is_deleted: bool = True
 
 
