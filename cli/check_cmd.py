@@ -11,10 +11,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from territory.cli.errors import EXIT_PARTIAL, InputError
+from territory.cli.errors import EXIT_CONFLICTS_OPEN, EXIT_PARTIAL, InputError
 from territory.cli.shared import print_check_report
 
-EXIT_CONFLICTS_OPEN = 1
 FLAG_COLUMNS = (
     "account_id", "account_name", "status", "current_owner_id", "current_owner_name",
     "expected_owner_id", "expected_owner_name", "assignee_id", "assignee_name",
@@ -33,9 +32,10 @@ CHECK_HELP = (
     "With `auto_assign: true` in the rules file, unowned accounts the rules can place are "
     "assigned and recorded in the audit history. `territory sync` runs the same check on "
     "inbound records.\n\n"
-    "Exit codes: 0 no conflict is open; 1 conflicts are open (listed, flagged or flagged "
+    "Exit codes: 0 no conflict is open; 6 conflicts are open (listed, flagged or flagged "
     "before); 2 configuration or rules file error; 3 fatal CRM error; 4 nothing or not "
-    "everything was written (over --max-flags, or some CRM writes failed)."
+    "everything was written (over --max-flags, or some CRM writes failed); 5 the store is busy; "
+    "1 an unexpected error (one line, the details in the log it names)."
 )
 
 
@@ -79,7 +79,7 @@ def check_command(
 
 
 def check_exit_code(report: Any) -> int:
-    """4 when something was not written, 1 while conflicts are open, else 0."""
+    """4 when something was not written, 6 while conflicts are open, else 0."""
     if report.capped or report.failures:
         return EXIT_PARTIAL
     return EXIT_CONFLICTS_OPEN if report.flags else 0

@@ -14,6 +14,7 @@ EXIT_CONFIG = 2
 EXIT_FATAL_CRM = 3
 EXIT_PARTIAL = 4
 EXIT_BUSY = 5
+EXIT_CONFLICTS_OPEN = 6  # `territory check`: it worked, and conflicts are open (1 stays "crashed")
 
 
 class InputError(Exception):

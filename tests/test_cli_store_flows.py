@@ -80,7 +80,7 @@ def test_drafted_rules_validate_and_name_only_synced_active_owners(synced: Any) 
 def test_check_flags_once_and_reports_json_when_run_twice(synced: Any) -> None:
     emu, _ = synced
     dry = runner.invoke(app, ["check", "--dry-run", "--json"])
-    assert dry.exit_code == 1, dry.output  # conflicts are open
+    assert dry.exit_code == 6, dry.output  # conflicts are open
     planned = sum(json.loads(dry.stdout)["conflicts"].values())
     assert planned > 0 and not emu.control.records("tasks")
     first = runner.invoke(app, ["check", "--json"])
@@ -226,7 +226,7 @@ def test_check_dry_run_lists_account_conflict_and_task_holder_when_previewed(syn
     flags = data["flags"]
     assert flags and data["would_flag"] == len(flags)
     table = runner.invoke(app, ["check", "--dry-run", "--limit", "0"], env={"COLUMNS": "400"})
-    assert table.exit_code == 1
+    assert table.exit_code == 6
     for flag in flags:
         assert f"{flag['account_name']} [{flag['account_id']}]" in table.output
         if flag["assignee_id"]:
@@ -245,7 +245,7 @@ def test_check_writes_nothing_and_exits_4_when_over_max_flags_until_yes(synced: 
     assert capped.exit_code == 4
     assert f"would create {would} conflict tasks" in capped.output and "check --dry-run" in capped.output
     assert not emu.control.records("tasks")
-    assert runner.invoke(app, ["check", "--max-flags", str(would - 1), "--yes"]).exit_code == 1
+    assert runner.invoke(app, ["check", "--max-flags", str(would - 1), "--yes"]).exit_code == 6
     assert len(emu.control.records("tasks")) == would
 
 
@@ -293,4 +293,4 @@ def test_check_exits_0_only_when_no_conflict_is_open_in_its_scope(synced: Any) -
     conflicted = next(iter(flagged))
     assert runner.invoke(app, ["check", "--dry-run", "--account", clean]).exit_code == 0
     assert runner.invoke(app, ["check", "--account", clean]).exit_code == 0
-    assert runner.invoke(app, ["check", "--dry-run", "--account", conflicted]).exit_code == 1
+    assert runner.invoke(app, ["check", "--dry-run", "--account", conflicted]).exit_code == 6
