@@ -85,7 +85,7 @@ def test_check_flags_once_and_reports_json_when_run_twice(synced: Any) -> None:
     assert planned > 0 and not emu.control.records("tasks")
     first = runner.invoke(app, ["check", "--json"])
     second = runner.invoke(app, ["check", "--json"])
-    assert (first.exit_code, second.exit_code) == (1, 1)
+    assert (first.exit_code, second.exit_code) == (6, 6)
     assert json.loads(first.stdout)["flagged"] == planned
     assert json.loads(second.stdout)["flagged"] == 0
     assert len(emu.control.records("tasks")) == planned
