@@ -117,3 +117,32 @@ def test_agent_cycle_is_skipped_when_another_agent_holds_the_lease(agent_env: tu
     line = cycles(result.output)[0]
     assert line["result"] is None and "lease" in line["message"] and line["outcome"] == "skipped"
     assert store.list_runs() == []
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_agent_once_applies_approved_moves_and_the_rebalance_publishes_a_new_scenario(
+        crm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.approval_support import approve_all, loop_for, pick_moves, publish
+
+    with loop_for(crm, tmp_path) as loop:
+        for key, value in loop.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("TERRITORY_REBALANCE_TIME_LIMIT_S", "2")
+        monkeypatch.chdir(tmp_path)
+        publish(loop, "q1", pick_moves(loop, 3))
+        approve_all(loop, "q1")
+        result = runner.invoke(app, ["agent", "run", "--once", "--json"])
+        assert result.exit_code == 0, result.output
+        (approvals,) = cycles(result.output, "approvals")
+        assert approvals["result"]["apply"]["applied"] == approvals["result"]["apply"]["audit_notes"] == 3
+        assert loop.notes_by_account() == {r.account_id: 1 for r in loop.proposals(states=["Applied"])}
+        result = runner.invoke(app, ["agent", "run", "--once", "--job", "rebalance", "--json", "--rebalance-cron",
+                                     "off"])
+        assert result.exit_code in (0, 4), result.output
+        (rebalance,) = cycles(result.output, "rebalance")
+        scenario = rebalance["result"]["scenario"]
+        assert scenario.startswith("rebalance-") and loop.store.scenarios.get(scenario) is not None
+        assert rebalance["result"]["published"] == len(loop.proposals(scenario=scenario)) > 0
+        status = json.loads(runner.invoke(app, ["status", "--json"]).output)
+        assert status["proposals"]["Applied"] == 3
+        assert status["jobs"]["rebalance"]["last_run"]["outcome"] in ("ok", "partial")
