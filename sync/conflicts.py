@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 from territory import rules
 from territory.connector.base import CrmConnector
 from territory.connector.records import ActivityRequest, OwnerChange
+from territory.sync.assignment_notes import note_assignments
 from territory.sync.book import Book, load_book, load_reps
 from territory.sync.history import HistoryEntry
 from territory.sync.store import Store
@@ -278,6 +279,7 @@ def deliver_outbox(store: Store, connector: CrmConnector, report: ConflictReport
     _deliver_flags(store, connector, report)
     _deliver_resolutions(store, connector, report)
     _deliver_assignments(store, connector, report)
+    note_assignments(store, connector)  # the same audit note as an approved move
 
 
 def _deliver_flags(store: Store, connector: CrmConnector, report: ConflictReport) -> None:

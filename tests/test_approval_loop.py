@@ -14,12 +14,11 @@ import pytest
 from territory.cli.errors import run_with_exit_codes
 from territory.cli.main import app
 from territory.emulator.ui import UiEditRefused
-from territory.sync.apply import apply_approved
 from territory.sync.agent_runs import outbox_backlog
+from territory.sync.apply import apply_approved
 from territory.sync.decisions import poll_decisions
 from territory.sync.proposals import propose
 from tests.approval_support import CRMS, Loop, approve_all, loop_for, pick_moves, publish
-
 
 
 def _cli(loop: Loop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -233,3 +232,22 @@ def test_a_lost_response_on_any_write_step_neither_loses_nor_repeats_a_change(
         assert loop.owners() == {**before, **{m[0]: m[2] for m in moves}}
         assert loop.notes_by_account() == {m[0]: 1 for m in moves}
         assert outbox_backlog(loop.store)["pending"] == 0
+
+
+@pytest.mark.parametrize("crm", CRMS)
+def test_an_inbound_auto_assignment_gets_the_same_audit_note_once_when_checked_twice(crm: str, tmp_path: Path) -> None:
+    from territory.sync.conflicts import detect_conflicts
+
+    with loop_for(crm, tmp_path) as loop:
+        rule_config = loop.rules().model_copy(update={"auto_assign": True})
+        report = detect_conflicts(loop.store, loop.connector(), rule_config)
+        detect_conflicts(loop.store, loop.connector(), rule_config)
+        assigned = [h for h in loop.store.history.list(crm=crm) if h.source == "auto_assign"]
+        assert report.auto_assigned == len(assigned) > 0
+        notes = [a for a in loop.connector().fetch_activities([h.account_id for h in assigned])
+                 if (a.external_key or "").startswith("assign:") and a.external_key.endswith(":note")]
+        assert sorted(a.account_id for a in notes) == sorted(h.account_id for h in assigned)
+        names = dict(loop.people().names)
+        for note in notes:
+            entry = next(h for h in assigned if h.account_id == note.account_id)
+            assert f"To: {names[entry.new_owner_id]}" in note.body and "Reason: " in note.body
