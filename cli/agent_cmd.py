@@ -79,6 +79,7 @@ def _run_once(jobs: list[str], log: _Log) -> None:
     if unknown:
         raise InputError(f"--job {unknown[0]!r} is not a job; use {', '.join(ONCE_JOBS)}")
     partial = False
+    STOP.clear()
     with _stop_on_signals(STOP.set):
         for name in jobs:
             result = JOB_FUNCTIONS[name]()

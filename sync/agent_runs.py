@@ -41,8 +41,10 @@ def logged_run(store: Store, job: str, holder: str) -> Iterator[RunRecord]:
     propagates, so the scheduler's error event still fires.
     """
     with store.transaction() as conn:
-        run_id = conn.execute(sa.insert(RUNS).values(job=job, holder=holder, started_at=utc_now(),
-                                                     outcome="running", summary={})).inserted_primary_key[0]
+        inserted = conn.execute(sa.insert(RUNS).values(job=job, holder=holder, started_at=utc_now(),
+                                                       outcome="running", summary={})).inserted_primary_key
+        assert inserted is not None
+        run_id = inserted[0]
     record = RunRecord()
     try:
         yield record

@@ -44,7 +44,7 @@ def note_assignments(store: Store, connector: Any) -> int:
 def _note(row: dict[str, object], names: dict[str, str], accounts: dict[str, str]) -> ActivityRequest:
     payload = row["payload"]
     assert isinstance(payload, dict)
-    account, owner = payload["account_id"], payload["new_owner_id"]
+    account, owner = str(payload["account_id"]), str(payload["new_owner_id"])
     to_name = names.get(owner, owner)
     body = outbox.audit_note_body(
         account=accounts.get(account, account), from_name="nobody (unowned)", to_name=to_name,

@@ -46,7 +46,7 @@ def plan_and_publish(ctx: Any, rule_config: rules.RulesConfig) -> dict[str, Any]
         "scenario": name, "moves": len(moves), "notes": built.notes,
         "max_dev_potential_after": metrics.get("max_deviation_potential"),
     }
-    hard = [v for v in result.violations if v.kind in HARD_KINDS]
+    hard = [v for v in result.violations or [] if v.kind in HARD_KINDS]
     if hard:
         summary.update(outcome="partial", published=0,
                        message=f"not published: the plan breaks {len(hard)} hard rules ({hard[0].detail})")
