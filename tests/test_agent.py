@@ -47,6 +47,7 @@ def test_agent_runs_its_jobs_on_schedule_and_keeps_them_in_the_store(agent_env: 
     assert first["result"]["sync"]["kinds"]["accounts"]["inserted"] == 150
     assert second["result"]["sync"]["kinds"]["accounts"]["inserted"] == 0
     assert cycles(result.output, "approvals")[0]["outcome"] == "skipped"  # no rules file yet
+    assert emu.token not in result.output  # structured logs carry no secrets
     with sqlite3.connect(db) as conn:
         jobs = sorted(row[0] for row in conn.execute(f"SELECT id FROM {JOBS_TABLE}"))
         runs = conn.execute("SELECT job, outcome FROM agent_runs WHERE outcome = 'running'").fetchall()
