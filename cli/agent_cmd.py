@@ -61,14 +61,37 @@ def run_command(
         schedule.rebalance_trigger()
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    # Migrate before the scheduler's job store opens the same database: on SQLite a
-    # first-run migration inside a job would contend with the job store's writes.
-    open_configured_store(settings.territory_db_url).close()
+    _prepare_database(settings.territory_db_url, open_configured_store)
     log = _Log(as_json, _secrets(settings))
     if once:
         _run_once(job or ["sync", "approvals"], log)
         return
     _run_scheduled(settings.territory_db_url, schedule, max_cycles, log)
+
+
+def _prepare_database(db_url: str, open_store: Callable[[str], Any], attempts: int = 3) -> None:
+    """Migrate the store and create the job store's table before the scheduler starts.
+
+    On SQLite a first-run migration inside a job would contend with the job store's writes;
+    two agents started at the same moment on an empty PostgreSQL database race to create the
+    same tables, so a failure is retried after a pause (the other agent has created them).
+    """
+    import time
+
+    import sqlalchemy as sa
+
+    from territory.config import SettingsError
+    from territory.sync.agent import create_job_table
+
+    for attempt in range(1, attempts + 1):
+        try:
+            open_store(db_url).close()
+            create_job_table(db_url)
+            return
+        except (SettingsError, sa.exc.SQLAlchemyError):
+            if attempt == attempts:
+                raise
+            time.sleep(2.0 * attempt)
 
 
 def _run_once(jobs: list[str], log: _Log) -> None:

@@ -98,6 +98,16 @@ def start_scheduler(scheduler: BackgroundScheduler, schedule: Schedule) -> None:
     scheduler.resume()
 
 
+def create_job_table(db_url: str) -> None:
+    """Create the job store's table now (checkfirst), before any scheduler starts."""
+    store = _job_store(db_url)
+    engine = store.engine
+    try:
+        store.jobs_t.create(engine, checkfirst=True)
+    finally:
+        engine.dispose()
+
+
 def _job_store(db_url: str) -> SQLAlchemyJobStore:
     """The job store in our database; on SQLite it waits for the sync's writes, not fails."""
     options = {"connect_args": {"timeout": 30}} if db_url.startswith("sqlite") else {}

@@ -147,3 +147,26 @@ def test_agent_once_applies_approved_moves_and_the_rebalance_publishes_a_new_sce
         status = json.loads(runner.invoke(app, ["status", "--json"]).output)
         assert status["proposals"]["Applied"] == 3
         assert status["jobs"]["rebalance"]["last_run"]["outcome"] in ("ok", "partial")
+
+
+@pytest.mark.postgres
+def test_two_agents_on_one_postgres_store_never_run_a_job_at_the_same_time(
+        agent_env: tuple[RunningEmulator, Path], postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("TERRITORY_DB_URL", postgres_url)
+    agents = [subprocess.Popen([sys.executable, "-m", "territory.cli.main", "agent", "run", "--interval", "1",
+                                "--approval-interval", "1", "--max-cycles", "6", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [agent.communicate(timeout=180) for agent in agents]
+    assert [agent.returncode for agent in agents] == [0, 0], outputs
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        runs = conn.execute(sa.text("SELECT job, holder, started_at, finished_at, outcome FROM agent_runs "
+                                    "WHERE outcome <> 'skipped' ORDER BY started_at")).all()
+        jobs = sorted(conn.execute(sa.text(f"SELECT id FROM {JOBS_TABLE}")).scalars())
+    engine.dispose()
+    assert jobs == sorted(JOB_IDS.values())
+    assert {run.holder for run in runs} and all(run.outcome == "ok" for run in runs)
+    for earlier, later in zip(runs, runs[1:]):  # the lease: one run at a time across both agents
+        assert earlier.finished_at <= later.started_at
