@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )
 
+    territory_sync_interval_s: float = Field(
+        default=60.0, gt=0, description="Agent: seconds between incremental sync + inbound check runs"
+    )
+    territory_approval_interval_s: float = Field(
+        default=60.0, gt=0, description="Agent: seconds between decision polling + apply runs"
+    )
+    territory_rebalance_cron: str = Field(
+        default="0 6 1 1,4,7,10 *",
+        description="Agent: when to plan and publish a rebalance (crontab, UTC; 'off' disables it)",
+    )
+    territory_rebalance_time_limit_s: float = Field(
+        default=60.0, gt=0, description="Agent: planner time limit of the scheduled rebalance"
+    )
+
     @model_validator(mode="after")
     def _check_db_url(self) -> Settings:
         url = self.territory_db_url

@@ -190,17 +190,12 @@ class _Run:
                 self._close(row, FAILED, f"Owner changed, but the audit note failed: {result.message}", error=True)
 
     def _note_body(self, row: ProposalRow) -> str:
-        decided = f"{row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else "unknown"
-        return "\n".join([
-            f"Account: {row.account_name or row.account_id}",
-            f"From: {self.people.name(row.from_owner_id)}",
-            f"To: {self.people.name(row.to_owner_id)}",
-            f"Reason: {row.reason or 'none given'}",
-            f"Approved by: {self.people.name(row.decided_by)} on {decided}",
-            f"Applied: {utc_now():%Y-%m-%d %H:%M} UTC by territory-agent",
-            f"Scenario: {row.scenario}",
-            f"Proposal: {row.key}",
-        ])
+        return outbox.audit_note_body(
+            account=row.account_name or row.account_id, from_name=self.people.name(row.from_owner_id),
+            to_name=self.people.name(row.to_owner_id), reason=row.reason or "",
+            approver=self.people.name(row.decided_by),
+            decided=f"{row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else "",
+            origin=f"Scenario: {row.scenario}", key=row.key)
 
     # step 4 ----------------------------------------------------------------------------------
     def _status(self, ready: list[tuple[ProposalRow, dict[str, Any]]]) -> None:

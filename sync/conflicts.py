@@ -35,6 +35,7 @@ from territory import rules
 from territory.config import load_settings
 from territory.connector.base import CrmConnector
 from territory.connector.records import ActivityRequest, OwnerChange
+from territory.sync.assignment_notes import note_assignments
 from territory.sync.book import Book, load_book, load_reps
 from territory.sync.conflict_texts import BookNames, flag_row, task_body, task_subject
 from territory.sync.history import HistoryEntry
@@ -251,6 +252,7 @@ def deliver_outbox(store: Store, connector: CrmConnector, report: ConflictReport
     _deliver_flags(store, connector, report)
     _deliver_resolutions(store, connector, report)
     _deliver_assignments(store, connector, report)
+    note_assignments(store, connector)  # the same audit note as an approved move
 
 
 def _deliver_flags(store: Store, connector: CrmConnector, report: ConflictReport) -> None:

@@ -23,6 +23,21 @@ PROPOSAL_TASK = "proposal_task"
 MAX_ATTEMPTS = 5
 
 
+def audit_note_body(*, account: str, from_name: str, to_name: str, reason: str, approver: str, decided: str,
+                    origin: str, key: str) -> str:
+    """The audit note every owner change the agent makes leaves on the account."""
+    return "\n".join([
+        f"Account: {account}",
+        f"From: {from_name}",
+        f"To: {to_name}",
+        f"Reason: {reason or 'none given'}",
+        f"Approved by: {approver} on {decided or 'unknown'}",
+        f"Applied: {utc_now():%Y-%m-%d %H:%M} UTC by territory-agent",
+        origin,
+        f"Change: {key}",
+    ])
+
+
 def enqueue(store: Store, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Add outbox rows for keys not enqueued yet (one transaction)."""
     if not items:

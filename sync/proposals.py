@@ -84,7 +84,8 @@ class People:
         return re.sub(r"[A-Za-z0-9]+", lambda m: self.names.get(m.group(0), m.group(0)), text)
 
 
-def _account_names(store: Store, crm: str, ids: Sequence[str]) -> dict[str, str]:
+def account_names(store: Store, crm: str, ids: Sequence[str]) -> dict[str, str]:
+    """Account id -> name as synced."""
     table: sa.Table = AccountRow.__table__  # type: ignore[attr-defined]
     names: dict[str, str] = {}
     with store.engine.connect() as conn:
@@ -152,17 +153,17 @@ def propose(store: Store, connector: Any, scenario: str, rule_config: rules.Rule
     people = People(store, crm, rule_config)
     existing = {row.key: row for row in list_proposals(store, crm)}
     older = [row for row in existing.values() if row.scenario != scenario and row.state in OPEN_PROPOSAL_STATES]
-    account_names = _account_names(store, crm, [m.account_id for m in moves])
-    records = [_record(crm, scenario, m, people, account_names) for m in moves]
+    names = account_names(store, crm, [m.account_id for m in moves])
+    records = [_record(crm, scenario, m, people, names) for m in moves]
     todo = [r for r in records if r.key not in existing or not existing[r.key].crm_record_id]
     report.already_published = len(records) - len(todo)
     report.superseded = len(older)
-    report.preview = [{"account": account_names.get(r.account_id, r.account_id), "from": people.name(r.from_owner_id),
+    report.preview = [{"account": names.get(r.account_id, r.account_id), "from": people.name(r.from_owner_id),
                        "to": people.name(r.to_owner_id), "approver": people.name(r.approver_id)} for r in todo[:20]]
     if dry_run:
         return report
     _supersede_older(store, connector, older, scenario)
-    _insert_rows(store, crm, [r for r in todo if r.key not in existing], account_names)
+    _insert_rows(store, crm, [r for r in todo if r.key not in existing], names)
     _publish(store, connector, todo, report)
     if getattr(connector, "crm", "") == "hubspot":
         from territory.sync.proposal_tasks import deliver_tasks
@@ -172,8 +173,8 @@ def propose(store: Store, connector: Any, scenario: str, rule_config: rules.Rule
     return report
 
 
-def _record(crm: str, scenario: str, move: Any, people: People, account_names: dict[str, str]) -> ProposalRecord:
-    account = account_names.get(move.account_id, move.account_id)
+def _record(crm: str, scenario: str, move: Any, people: People, names: dict[str, str]) -> ProposalRecord:
+    account = names.get(move.account_id, move.account_id)
     words = people.in_words(move.reason)
     reason = (f"Move {account} from {people.name(move.from_owner_id)} to {people.name(move.to_owner_id)}"
               f"{': ' + words if words else ''}")

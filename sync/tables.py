@@ -242,6 +242,22 @@ class LeaseRow(SQLModel, table=True):
     acquired_until: datetime = _ts()
 
 
+class AgentRunRow(SQLModel, table=True):
+    """One run of one agent job (sync, approvals, rebalance): when, how it ended, what it did."""
+
+    __tablename__ = "agent_runs"
+    __table_args__ = (sa.Index("ix_agent_runs_job_started", "job", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32)
+    holder: str = Field(max_length=200)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(default=None, nullable=True)
+    outcome: str = Field(default="running", max_length=16)  # running|ok|partial|skipped|failed|stopped
+    summary: dict[str, Any] = _json(default_factory=dict)
+    error: str | None = None
+
+
 PROPOSAL_STATES = ("Proposed", "Approved", "Rejected", "Applied", "Superseded", "Failed")
 """Every state a reassignment proposal can be in (the CRM's status picklist has the same)."""
 OPEN_PROPOSAL_STATES = ("Proposed", "Approved")
