@@ -26,10 +26,10 @@ from territory.emulator.state import (
     hs_id,
 )
 from territory.emulator.store import Change, Record
+from territory.emulator.users import hubspot_user_id, is_hubspot_owner
 
 Props = dict[str, str | None]
 
-USER_ID_OFFSET = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -294,7 +294,7 @@ def render_owner(o: EmuOwner) -> dict[str, Any]:
         "email": o.email,
         "firstName": o.first_name,
         "lastName": o.last_name,
-        "userId": o.n + USER_ID_OFFSET,
+        "userId": hubspot_user_id(o),
         "type": "PERSON",
         "createdAt": iso(o.created_at),
         "updatedAt": iso(o.modified_at),
@@ -312,7 +312,7 @@ def _owner_ref(state: CrmState, value: str | None) -> int | None:
         return None
     text = str(value)
     owner = state.owners.get(int(text)) if text.isdigit() else None
-    if owner is None or not owner.is_active:
+    if owner is None or not owner.is_active or not is_hubspot_owner(owner):
         raise PropertyError("hubspot_owner_id", f"{text} was not one of the allowed options")
     return owner.n
 

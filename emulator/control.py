@@ -18,6 +18,9 @@ Two faces over the same operations:
   DELETE  /_emulator/records/{kind}/{id}         soft delete / archive (owners: deactivate)
   POST    /_emulator/ui/{crm}/{object}/{id}   edit as a user in the CRM's UI: ``{"as": user,
                                                  "set": {field: value}}`` (:mod:`emulator.ui`)
+  GET     /_emulator/users                       every user (ids in both CRMs, role, manager)
+  GET     /_emulator/users/{ref}                 one user by n, Salesforce/HubSpot id or email
+  POST    /_emulator/users/provision             create the integration user and admin (once)
   POST    /_emulator/mutate                      ``{"fraction": 0.01, "seed": 1}``
   GET     /_emulator/faults                      the current fault plan
   POST    /_emulator/faults                      ``{"rate": 0.1, "script": [...], "kinds":
@@ -37,7 +40,9 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
+from territory.emulator import users
 from territory.emulator.mutate import mutate_state
 from territory.emulator.records_view import (
     RecordProblem,
@@ -129,6 +134,23 @@ class EmulatorControl:
         """Save ``changes`` (CRM field names) as ``as_user`` would in the CRM's UI
         (see :mod:`emulator.ui`); raises :class:`~territory.emulator.ui.UiEditRefused`."""
         return ui_edit(self.server, crm, obj, record_id, as_user, changes)
+
+    # users -------------------------------------------------------------------------------
+    def provision_users(self) -> dict[str, Any]:
+        """Create the integration user and the admin once (see :mod:`emulator.users`)."""
+        return users.provision_users(self.state)
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user with its ids in both CRMs, role, manager and teams."""
+        return users.list_users(self.state)
+
+    def user(self, ref: str | int) -> dict[str, Any]:
+        """One user by n, Salesforce id, HubSpot owner or user id, or email."""
+        with self.state.lock:
+            owner = users.find_user(self.state, ref)
+            if owner is None:
+                raise RecordProblem(404, f"no user {ref!r}")
+            return users.user_view(self.state, owner)
 
     def delete(self, kind: str, ref: str | int) -> dict[str, Any]:
         """Soft-delete (recycle bin / archive); owners are deactivated. Idempotent."""
@@ -242,6 +264,9 @@ class ControlApi:
             ("POST", rec, lambda r: Response(201, c.create(r.match["kind"], _body(r)))),
             ("DELETE", one, lambda r: c.delete(r.match["kind"], r.match["ref"])),
             ("POST", p + r"/ui/(?P<crm>[a-z]+)/(?P<obj>[A-Za-z0-9_]+)/(?P<ref>[A-Za-z0-9]+)/?", self._ui_edit),
+            ("GET", p + r"/users/?", lambda r: c.users()),
+            ("POST", p + r"/users/provision/?", lambda r: c.provision_users()),
+            ("GET", p + r"/users/(?P<ref>[^/]+)", lambda r: c.user(unquote(r.match["ref"]))),
             ("POST", p + r"/mutate/?", self._mutate),
             ("GET", p + r"/faults/?", lambda r: c.faults()),
             ("POST", p + r"/faults/?", self._faults),

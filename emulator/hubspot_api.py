@@ -35,6 +35,7 @@ from territory.emulator._hubspot_search import SearchError, run_search
 from territory.emulator.hubspot.properties_api import PropertiesApi
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState
+from territory.emulator.users import is_hubspot_owner
 
 ALL_SCOPES = frozenset({
     "crm.objects.companies.read", "crm.objects.companies.write",
@@ -188,7 +189,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         archived = flag(req.arg("archived"))
         email = (req.arg("email") or "").lower()
         owners = [o for n, o in sorted(state.owners.items())
-                  if n >= start and (not o.is_active) == archived
+                  if n >= start and (not o.is_active) == archived and is_hubspot_owner(o)
                   and (not email or o.email.lower() == email)]
         page = owners[:limit]
         body: dict[str, Any] = {"results": [render_owner(o) for o in page]}
@@ -203,7 +204,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         by_user = req.arg("idProperty") == "userId"
         n = int(raw) - 1_000_000 if by_user and raw.isdigit() else (int(raw) if raw.isdigit() else -1)
         owner = state.owners.get(n)
-        if owner is None or (not owner.is_active and not flag(req.arg("archived"))):
+        if owner is None or not is_hubspot_owner(owner) or (not owner.is_active and not flag(req.arg("archived"))):
             return error(404, "OBJECT_NOT_FOUND", f"Owner {raw} not found")
         return Response(200, render_owner(owner))
 
