@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -266,6 +266,26 @@ def render_object(t: HsType, record: Any, wanted: list[str] | None, state: CrmSt
         body["propertiesWithHistory"] = {
             name: property_history(state, t.table, record, name, full.get(name)) for name in history}
     return body
+
+
+def with_custom_values(t: HsType, state: CrmState) -> HsType:
+    """``t`` whose rendering includes custom property values (search filters and sorts on them)."""
+    render, extension = t.render, state.store.extension
+    return replace(t, render=lambda record: {**render(record), **extension.get((t.table, record.n), {})})
+
+
+def unique_property(state: CrmState, t: HsType, name: str) -> bool:
+    """Whether ``name`` identifies records of ``t`` for upserts (hasUniqueValue; contacts' email)."""
+    obj = state.schema.get("hubspot", t.name)
+    f = obj.field(name) if obj is not None and name else None
+    return f is not None and (f.unique or (t.name == "contacts" and name == "email"))
+
+
+def records_by_value(state: CrmState, t: HsType, name: str) -> dict[str, Any]:
+    """Live records of ``t`` by their value of property ``name``."""
+    render = with_custom_values(t, state).render
+    return {str(value): r for r in t.rows(state).values()
+            if t.belongs(r) and not r.deleted and (value := render(r).get(name)) not in (None, "")}
 
 
 def property_history(state: CrmState, kind: str, record: Any, name: str, current: str | None) -> list[dict[str, Any]]:

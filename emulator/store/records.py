@@ -27,11 +27,21 @@ class Record:
     modified_at: datetime | None = None
     deleted: bool = False
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the dataclass fields are attributes; any other name is a value, as reads assume
+        if name in _RECORD_FIELDS:
+            object.__setattr__(self, name, value)
+        else:
+            self.values[name] = value
+
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: read a value, None when never set
         if name.startswith("__"):
             raise AttributeError(name)
         return self.__dict__.get("values", {}).get(name)
+
+
+_RECORD_FIELDS = frozenset({"n", "kind", "values", "created_at", "modified_at", "deleted"})
 
 
 @dataclass
@@ -59,6 +69,8 @@ class RecordStore:
         self.audit: dict[tuple[str, int], Audit] = {}
         self.extension: dict[tuple[str, int], dict[str, Any]] = {}
         self.property_history: dict[tuple[str, int], dict[str, list[Change]]] = {}
+        # HubSpot associations: (type, n) -> {(other type, other n): association type ids}
+        self.links: dict[tuple[str, int], dict[tuple[str, int], set[int]]] = {}
 
     def table(self, kind: str) -> dict[int, Record]:
         return self.tables.setdefault(kind, {})
