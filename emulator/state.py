@@ -16,7 +16,6 @@ from territory.emulator.store import RecordStore, Schema
 
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
-_LEGACY_TABLES = ("owner", "account", "opportunity", "task", "note")
 
 
 def register_prefix(kind: str, prefix: str) -> None:
@@ -124,16 +123,20 @@ class CrmState:
 
     def __init__(self, start: datetime | None = None) -> None:
         self.lock = threading.RLock()
-        self.owners: dict[int, EmuOwner] = {}
-        self.accounts: dict[int, EmuAccount] = {}
-        self.opportunities: dict[int, EmuOpportunity] = {}
-        self.activities: dict[int, EmuActivity] = {}
+        self.schema = Schema()
+        self.store = RecordStore()
+        # every table lives in the one record store; the standard objects' records are typed
+        # dataclasses (tasks and notes share one table), all others generic Records
+        tables: dict[str, Any] = self.store.tables
+        self.owners: dict[int, EmuOwner] = tables.setdefault("owner", {})
+        self.accounts: dict[int, EmuAccount] = tables.setdefault("account", {})
+        self.opportunities: dict[int, EmuOpportunity] = tables.setdefault("opportunity", {})
+        self.activities: dict[int, EmuActivity] = tables.setdefault("task", {})
+        tables["note"] = self.activities
         self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._next_n = 1
         self.api_calls: dict[str, int] = {"salesforce": 0, "hubspot": 0}
         self.daily_limit = 5_000_000
-        self.schema = Schema()
-        self.store = RecordStore()
         self.integration_n: int | None = None  # the user the API token belongs to, once provisioned
         self.admin_n: int | None = None
 
@@ -188,12 +191,4 @@ class CrmState:
         self.touch(record, deleted=True)
 
     def table(self, kind: str) -> dict[int, Any]:
-        if kind not in _LEGACY_TABLES:
-            return self.store.table(kind)
-        return {
-            "owner": self.owners,
-            "account": self.accounts,
-            "opportunity": self.opportunities,
-            "task": self.activities,
-            "note": self.activities,
-        }[kind]
+        return self.store.table(kind)

@@ -218,3 +218,15 @@ def test_tooling_custom_field_and_query_see_each_other_when_a_field_is_added(emu
     found = sf.toolingexecute("query/", params={"q": "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField "
                                                       "WHERE DeveloperName = 'Note'"})
     assert [(r["DeveloperName"], r["TableEnumOrId"]) for r in found["records"]] == [("Note", objects["records"][0]["Id"])]
+
+
+def test_upsert_metadata_keeps_an_existing_object_and_delete_metadata_drops_a_field_when_called(emu: RunningEmulator) -> None:
+    sf = client(emu)
+    md = sf.mdapi
+    md.CustomField.upsert([md.CustomField(fullName=f"{OBJ}.Temp__c", label="Temp", type=md.FieldType("Text"), length=10)])
+    md.CustomField.upsert([md.CustomField(fullName=f"{OBJ}.Temp__c", label="Temporary", type=md.FieldType("Text"), length=12)])
+    fields = {f["name"]: f for f in sf.Probe__c.describe()["fields"]}
+    assert (fields["Temp__c"]["label"], fields["Temp__c"]["length"]) == ("Temporary", 12)
+    md.CustomField.delete([f"{OBJ}.Temp__c"])
+    assert "Temp__c" not in {f["name"] for f in sf.Probe__c.describe()["fields"]}
+    assert "Key__c" in {f["name"] for f in sf.Probe__c.describe()["fields"]}
