@@ -20,10 +20,10 @@ from urllib.parse import parse_qs
 
 from territory.emulator.salesforce import by_external_id
 from territory.emulator.salesforce.by_external_id import json_object
-from territory.emulator.salesforce.tooling import tooling_query
 from territory.emulator.salesforce.describe import describe, object_summary
 from territory.emulator.salesforce.metadata_api import MetadataApi
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
+from territory.emulator.salesforce.tooling import tooling_query
 from territory.emulator.salesforce_collections import (
     run_collection_delete,
     run_collection_upsert,

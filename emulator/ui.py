@@ -27,6 +27,7 @@ from territory.emulator.server import EmulatorServer
 from territory.emulator.state import CrmState, EmuOwner, parse_sf_id, sf_id
 from territory.emulator.store import Change
 
+
 class UiEditRefused(Exception):
     """The CRM would refuse this save: ``status`` and the CRM's own error body."""
 

@@ -75,7 +75,7 @@ def test_hubspot_contacts_are_reowned_by_batch_update_and_read_back_through_both
     linked = hs.crm.associations.v4.basic_api.get_page("companies", company, "contacts")
     assert set(created) <= {str(a.to_object_id) for a in linked.results}
     sf_owners = {r["OwnerId"] for r in salesforce(emu).query(
-        f"SELECT OwnerId FROM Contact WHERE LastName LIKE 'Muster%'")["records"]}
+        "SELECT OwnerId FROM Contact WHERE LastName LIKE 'Muster%'")["records"]}
     assert sf_owners == {new["sf_id"]}
 
 

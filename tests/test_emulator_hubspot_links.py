@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from hubspot import HubSpot
-from hubspot.crm.associations.v4 import AssociationSpec
 from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
+from hubspot.crm.associations.v4 import AssociationSpec
 from hubspot.crm.companies import ApiException
 
 from territory.emulator import RunningEmulator, start_emulator

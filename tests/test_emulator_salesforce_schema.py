@@ -230,3 +230,16 @@ def test_upsert_metadata_keeps_an_existing_object_and_delete_metadata_drops_a_fi
     md.CustomField.delete([f"{OBJ}.Temp__c"])
     assert "Temp__c" not in {f["name"] for f in sf.Probe__c.describe()["fields"]}
     assert "Key__c" in {f["name"] for f in sf.Probe__c.describe()["fields"]}
+
+
+def test_task_relates_to_a_custom_object_with_activities_and_not_to_one_without(emu: RunningEmulator) -> None:
+    sf = client(emu)
+    record_id = sf.Probe__c.create({"Name": "with activities"})["id"]
+    owner = _integration_id(emu)
+    task = sf.Task.create({"Subject": "Audit", "WhatId": record_id, "OwnerId": owner, "Status": "Completed"})["id"]
+    rows = sf.query(f"SELECT Id, WhatId, Status FROM Task WHERE WhatId = '{record_id}'")["records"]
+    assert [(r["Id"], r["WhatId"], r["Status"]) for r in rows] == [(task, record_id, "Completed")]
+    pset = sf.PermissionSet.create({"Name": "No_Activities", "Label": "No activities"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Task.create({"Subject": "Nope", "WhatId": pset, "OwnerId": owner})
+    assert caught.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"

@@ -17,8 +17,8 @@ from territory.emulator.salesforce.metadata_xml import (
     read_envelope,
     truthy,
 )
-from territory.emulator.salesforce.tooling import tooling_id
 from territory.emulator.salesforce.records import default_actor, refresh, save
+from territory.emulator.salesforce.tooling import tooling_id
 from territory.emulator.salesforce_objects import SObjectDef, apply_writes
 from territory.emulator.server import Request, Response
 from territory.emulator.state import CrmState
