@@ -288,6 +288,27 @@ def records_by_value(state: CrmState, t: HsType, name: str) -> dict[str, Any]:
             if t.belongs(r) and not r.deleted and (value := render(r).get(name)) not in (None, "")}
 
 
+_STAMPS = frozenset({"createdate", "hs_createdate", "hs_lastmodifieddate", "lastmodifieddate", "hs_object_id"})
+
+
+def type_of_kind(kind: str) -> HsType | None:
+    """The HubSpot type whose records live in the state table ``kind``."""
+    return next((t for t in TYPES.values() if t.table == kind), None)
+
+
+def note_untracked_edit(state: CrmState, t: HsType, record: Any, before: Props) -> None:
+    """History entries (``CRM_UI``, no user) for properties an edit outside the API changed;
+    a property without history first gets its old value as an ``IMPORT`` entry."""
+    after = t.render(record)
+    for name, value in after.items():
+        old = before.get(name)
+        if name in _STAMPS or old == value:
+            continue
+        if not state.store.property_changes(t.table, record.n, name) and old is not None:
+            state.store.note_property(t.table, record.n, name, Change(old, record.created_at, "IMPORT"))
+        state.store.note_property(t.table, record.n, name, Change(value, record.modified_at, "CRM_UI"))
+
+
 def property_history(state: CrmState, kind: str, record: Any, name: str, current: str | None) -> list[dict[str, Any]]:
     """Newest first; a value never written through the emulator shows as one IMPORT entry."""
     changes = state.store.property_changes(kind, record.n, name)

@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from territory.emulator import users
+from territory.emulator._hubspot_objects import note_untracked_edit, type_of_kind
 from territory.emulator.mutate import mutate_state
 from territory.emulator.records_view import (
     RecordProblem,
@@ -52,8 +53,10 @@ from territory.emulator.records_view import (
     state_kind,
     view,
 )
+from territory.emulator.salesforce.records import save
+from territory.emulator.salesforce_api import SalesforceApi
 from territory.emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
-from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner
+from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner, record_kind
 from territory.emulator.ui import UiEditRefused, ui_edit
 
 CONTROL_PREFIX = "/_emulator"
@@ -112,11 +115,22 @@ class EmulatorControl:
 
     # changing ----------------------------------------------------------------------------
     def update(self, kind: str, ref: str | int, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply ``changes`` (neutral vocabulary) like a human edit: ``modified_at`` moves on."""
+        """Apply ``changes`` (neutral vocabulary) like a human edit: ``modified_at`` moves on;
+        Salesforce stamps and history name the admin, HubSpot history says ``CRM_UI``."""
         skind = state_kind(kind)
         with self.state.lock:
             record = find(self.state, skind, ref)
-            self.state.touch(record, **parse_changes(self.state, skind, changes))
+            parsed = parse_changes(self.state, skind, changes)
+            hs_type = type_of_kind(record_kind(record))
+            before = hs_type.render(record) if hs_type is not None else {}
+            sf_api = next((f for f in self.server.flavours if isinstance(f, SalesforceApi)), None)
+            sobject = next((d for d in sf_api.defs.values() if d.kind == skind), None) if sf_api else None
+            if sobject is not None and sf_api is not None:  # audit stamps and history rows, as the admin
+                save(self.state, sf_api.defs, sobject, record, parsed, self.state.admin_n or 0)
+            else:
+                self.state.touch(record, **parsed)
+            if hs_type is not None:
+                note_untracked_edit(self.state, hs_type, record, before)
             return view(skind, record)
 
     def create(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -187,3 +187,20 @@ def test_api_writes_are_stamped_with_the_integration_user_when_it_is_provisioned
     assert (row["CreatedById"], row["LastModifiedById"]) == (integration["sf_id"], integration["sf_id"])
     assert row["CreatedBy"]["Name"] == "Territory Integration"
     assert sf_id("owner", emu.state.integration_n or -1) == integration["sf_id"]
+
+
+def test_neutral_control_edit_shows_as_an_admin_edit_in_salesforce_and_a_ui_edit_in_hubspot(emu: RunningEmulator) -> None:
+    sf, hs = salesforce(emu), hubspot(emu)
+    admin = _by_role(emu, "admin")
+    account = sf.query("SELECT Id, OwnerId FROM Account ORDER BY Name LIMIT 1 OFFSET 3")["records"][0]
+    old_owner = next(u for u in _users(emu) if u["sf_id"] == account["OwnerId"])
+    new_owner = next(u for u in _users(emu) if u["role"] == "rep" and u["is_active"] and u["n"] != old_owner["n"])
+    emu.control.update("accounts", account["Id"], {"owner_n": new_owner["n"]})
+    assert sf.Account.get(account["Id"])["LastModifiedById"] == admin["sf_id"]
+    rows = sf.query(f"SELECT OldValue, NewValue, CreatedById FROM AccountHistory WHERE AccountId = '{account['Id']}' "
+                    "AND Field = 'Owner' AND DataType = 'EntityId'")["records"]
+    assert [(r["OldValue"], r["NewValue"], r["CreatedById"]) for r in rows] == [(old_owner["sf_id"], new_owner["sf_id"], admin["sf_id"])]
+    company = str(emu.control.record("accounts", account["Id"])["n"])
+    got = hs.crm.companies.basic_api.get_by_id(company, properties=["hubspot_owner_id"], properties_with_history=["hubspot_owner_id"])
+    history = got.properties_with_history["hubspot_owner_id"]
+    assert [(h.value, h.source_type) for h in history] == [(new_owner["hs_owner_id"], "CRM_UI"), (old_owner["hs_owner_id"], "IMPORT")]
