@@ -18,6 +18,7 @@ from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput
 from simple_salesforce import Salesforce
 
 from territory.emulator import RunningEmulator, start_emulator
+from tests.emulator_support import salesforce_client
 
 TOKEN = "contacts-token"
 
@@ -29,10 +30,7 @@ def emu() -> Iterator[RunningEmulator]:
 
 
 def salesforce(emu: RunningEmulator) -> Salesforce:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(emu.ca_file)
-    return Salesforce(instance_url=emu.https_url, session_id=TOKEN, session=session, version="59.0")
+    return salesforce_client(emu, TOKEN)
 
 
 def _reps(emu: RunningEmulator) -> list[dict[str, Any]]:

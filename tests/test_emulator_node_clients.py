@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from territory.emulator import RunningEmulator, start_emulator
+from tests.emulator_support import salesforce_client
 
 NODE_DIR = Path(__file__).parent / "node"
 NODE = shutil.which("node")
@@ -56,10 +56,7 @@ def run_probe(emu: RunningEmulator, script: str) -> dict[str, Any]:
 
 
 def salesforce(emu: RunningEmulator) -> Salesforce:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(emu.ca_file)
-    return Salesforce(instance_url=emu.https_url, session_id=TOKEN, session=session, version="59.0")
+    return salesforce_client(emu, TOKEN)
 
 
 def test_jsforce_logs_in_describes_finds_with_owner_fields_queries_and_updates_when_run_against_the_emulator(

@@ -21,18 +21,14 @@ from simple_salesforce.exceptions import (
 
 from territory.emulator import RunningEmulator, start_emulator
 from territory.emulator.state import sf_id
+from tests.emulator_support import salesforce_client
 
 TOKEN = "schema-token"
 OBJ = "Probe__c"
 
 
 def client(emu: RunningEmulator, version: str = "59.0", token: str = TOKEN) -> Salesforce:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(emu.ca_file)
-    sf = Salesforce(instance_url=emu.https_url, session_id=token, session=session, version=version)
-    sf.mdapi._client.transport.session = session  # zeep has its own session, blind to the CA
-    return sf
+    return salesforce_client(emu, token, version)
 
 
 def _create_probe_object(sf: Salesforce) -> None:

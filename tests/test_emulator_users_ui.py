@@ -14,6 +14,7 @@ from simple_salesforce import Salesforce
 from territory.emulator import RunningEmulator, start_emulator
 from territory.emulator.state import sf_id
 from territory.emulator.ui import UiEditRefused
+from tests.emulator_support import hubspot_client, salesforce_client
 
 TOKEN = "users-token"
 
@@ -25,14 +26,11 @@ def emu() -> Iterator[RunningEmulator]:
 
 
 def salesforce(emu: RunningEmulator) -> Salesforce:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(emu.ca_file)
-    return Salesforce(instance_url=emu.https_url, session_id=TOKEN, session=session, version="59.0")
+    return salesforce_client(emu, TOKEN)
 
 
 def hubspot(emu: RunningEmulator) -> HubSpot:
-    return HubSpot(access_token=TOKEN, host=emu.http_url)
+    return hubspot_client(emu, TOKEN)
 
 
 def control(emu: RunningEmulator, method: str, path: str, **kw: Any) -> requests.Response:

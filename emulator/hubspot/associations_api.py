@@ -195,30 +195,29 @@ class AssociationRoutes:
         return target, pairs, errors
 
     def _assoc_batch_create(self, req: Request, t: HsType) -> Response:
-        found = self._batch_pairs(req, t)
-        if isinstance(found, Response):
-            return found
-        target, pairs, errors = found
-        results = []
-        for record, other, item in pairs:
-            done = self._link(t, target, record, other, {int(s.get("associationTypeId", 0)) for s in item.get("types") or []})
-            if isinstance(done, Response):
-                return done
-            results.append(_pair(t, target, record, other, done))
-        return _batch(results, errors, 201)
+        return self._assoc_batch_link(req, t, default=False)
 
     def _assoc_batch_default(self, req: Request, t: HsType) -> Response:
+        return self._assoc_batch_link(req, t, default=True)
+
+    def _assoc_batch_link(self, req: Request, t: HsType, *, default: bool) -> Response:
+        """Batch create (type ids per input, 201) or associate/default (200); all validated first."""
         found = self._batch_pairs(req, t)
         if isinstance(found, Response):
             return found
         target, pairs, errors = found
+        wanted = [None if default else {int(s.get("associationTypeId", 0)) for s in item.get("types") or []}
+                  for _, _, item in pairs]
+        allowed = links.allowed_type_ids(t.name, target.name)
+        if not allowed or any(ids is not None and (not ids or not ids <= allowed) for ids in wanted):
+            return _problem(400, "VALIDATION_ERROR", f"association types must be among {sorted(allowed)} "
+                            f"from {t.name} to {target.name}")
         results = []
-        for record, other, _ in pairs:
-            done = self._link(t, target, record, other, None)
-            if isinstance(done, Response):
-                return done
-            results += [_default_result(t, target, record, other), _default_result(target, t, other, record)]
-        return _batch(results, errors, 200)
+        for (record, other, _), ids in zip(pairs, wanted):
+            done = links.link(self._require_state(), t.name, record, target.name, other, ids)
+            results += ([_default_result(t, target, record, other), _default_result(target, t, other, record)]
+                        if default else [_pair(t, target, record, other, done)])
+        return _batch(results, errors, 200 if default else 201)
 
     def _assoc_batch_archive(self, req: Request, t: HsType) -> Response:
         target, parsed = self._target(req), self._inputs(req)
