@@ -11,14 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from territory.emulator._hubspot_objects import (
-    HsType,
-    PropertyError,
-    changes_for,
-    records_by_value,
-    render_object,
-    unique_property,
-)
+from territory.emulator._hubspot_objects import HsType, PropertyError, render_object
+from territory.emulator.hubspot.writes import changes_for, records_by_value, unique_property
 from territory.emulator.server import Request, Response
 from territory.emulator.state import CrmState
 

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from territory.emulator import users
-from territory.emulator._hubspot_objects import note_untracked_edit, type_of_kind
+from territory.emulator.hubspot.writes import note_untracked_edit, type_of_kind
 from territory.emulator.mutate import mutate_state
 from territory.emulator.records_view import (
     RecordProblem,

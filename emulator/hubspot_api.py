@@ -24,17 +24,15 @@ from territory.emulator._hubspot_objects import (
     HsType,
     IdIndex,
     PropertyError,
-    changes_for,
-    new_record,
     render_object,
     render_owner,
     resolve_type,
-    with_custom_values,
 )
 from territory.emulator._hubspot_search import SearchError, run_search
 from territory.emulator.hubspot import associations as links
 from territory.emulator.hubspot.associations_api import AssociationRoutes
 from territory.emulator.hubspot.properties_api import PropertiesApi
+from territory.emulator.hubspot.writes import changes_for, new_record, with_custom_values
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState
 from territory.emulator.users import is_hubspot_owner

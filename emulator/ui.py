@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from territory.emulator import users
-from territory.emulator._hubspot_objects import PropertyError, changes_for, resolve_type
+from territory.emulator._hubspot_objects import PropertyError, resolve_type
+from territory.emulator.hubspot.writes import changes_for
 from territory.emulator.hubspot_api import HubSpotApi
 from territory.emulator.salesforce.records import save
 from territory.emulator.salesforce_api import SalesforceApi
