@@ -16,6 +16,7 @@ import requests
 from hubspot import HubSpot
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from territory.emulator import RunningEmulator, start_emulator
 from tests.emulator_support import salesforce_client
@@ -89,6 +90,14 @@ def test_lost_response_write_is_applied_once_and_an_upsert_retry_does_not_duplic
     assert sf.query("SELECT COUNT() FROM Account WHERE Proposal_Key__c = 'p-1'")["totalSize"] == 1
     assert sf.Account.upsert("Proposal_Key__c/p-1", {"Name": "Lost Answer AG"}) == 200
     assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Lost Answer AG'")["totalSize"] == 1
+    emu.control.set_faults(script=["lost_response"])
+    with pytest.raises(requests.ConnectionError):
+        sf.Account.create({"Name": "Naive Retry AG", "Proposal_Key__c": "p-2"})
+    with pytest.raises(SalesforceMalformedRequest) as caught:  # a naive retry of the create is refused
+        sf.Account.create({"Name": "Naive Retry AG", "Proposal_Key__c": "p-2"})
+    assert caught.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+    assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Naive Retry AG'")["totalSize"] == 1
+    assert emu.control.faults()["injected"] == {"lost_response": 2}
 
 
 def test_lost_response_hubspot_batch_upsert_retry_keeps_one_record_per_unique_value(emu: RunningEmulator) -> None:

@@ -239,3 +239,17 @@ def test_task_relates_to_a_custom_object_with_activities_and_not_to_one_without(
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.Task.create({"Subject": "Nope", "WhatId": pset, "OwnerId": owner})
     assert caught.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_unique_field_refuses_a_taken_value_on_create_and_per_record_in_collections(emu: RunningEmulator) -> None:
+    sf = client(emu)
+    first = sf.Probe__c.create({"Name": "unique", "Key__c": "dup-1"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Probe__c.create({"Name": "again", "Key__c": "DUP-1"})
+    assert caught.value.content[0]["errorCode"] == "DUPLICATE_VALUE" and first in caught.value.content[0]["message"]
+    results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": False, "records": [
+        {"attributes": {"type": OBJ}, "Name": "fresh", "Key__c": "dup-2"},
+        {"attributes": {"type": OBJ}, "Name": "taken", "Key__c": "dup-1"}]})
+    assert [r["success"] for r in results] == [True, False]
+    assert results[1]["errors"][0]["statusCode"] == "DUPLICATE_VALUE"
+    assert sf.query(f"SELECT COUNT() FROM {OBJ} WHERE Key__c = 'dup-1'")["totalSize"] == 1

@@ -114,9 +114,30 @@ def default_actor(state: CrmState) -> int:
     return state.integration_n if state.integration_n is not None else 0
 
 
+def unique_problem(state: CrmState, sobject: SObjectDef, rec: Any | None, changes: dict[str, Any]) -> FieldProblem | None:
+    """DUPLICATE_VALUE when ``changes`` give a unique field a value another live record holds
+    (compared case-insensitively, as Salesforce does for unique text fields)."""
+    obj = sobject.schema
+    for f in obj.fields.values() if obj is not None else ():
+        value = changes.get(f.attr, (changes.get("extension") or {}).get(f.attr)) if f.unique else None
+        if value in (None, ""):
+            continue
+        get, wanted = sobject.getters[f.name], str(value).casefold()
+        for other in state.table(sobject.kind).values():
+            if other is not rec and not getattr(other, "deleted", False) and sobject.include(other) \
+                    and str(get(other) or "").casefold() == wanted:
+                return FieldProblem("DUPLICATE_VALUE", f"duplicate value found: {f.name} duplicates value on record "
+                                    f"with id: {sf_id(sobject.kind, other.n)}", [f.name])
+    return None
+
+
 def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec: Any | None,
          changes: dict[str, Any], actor: int) -> Any:
-    """Create (``rec`` None) or update a record as ``actor``; history for tracked fields."""
+    """Create (``rec`` None) or update a record as ``actor``; history for tracked fields.
+    Raises :class:`FieldProblem` DUPLICATE_VALUE for a taken unique value."""
+    problem = unique_problem(state, sobject, rec, changes)
+    if problem is not None:
+        raise problem
     obj = sobject.schema
     tracked = obj.tracked() if obj is not None and obj.enable_history else []
     before = {f.name: sobject.getters[f.name](rec) for f in tracked} if rec is not None else {}
