@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from territory.emulator.store import RecordStore, Schema
+from territory.emulator.store import Change, RecordStore, Schema
 
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
@@ -161,8 +161,9 @@ class CrmState:
         """Apply ``changes`` to ``record`` and bump its modified time, like a CRM edit.
 
         Two keys are not attributes: ``extension`` (values of fields added at run time) and
-        ``property_history`` (a :class:`~territory.emulator.store.Change` template plus the
-        written HubSpot values, noted with the new modified time).
+        ``property_history`` (a :class:`~territory.emulator.store.Change` template, the written
+        HubSpot values, noted with the new modified time, and optionally the earlier values of
+        properties without history, noted first as ``IMPORT``).
         """
         with self.lock:
             extension = changes.pop("extension", None)
@@ -181,8 +182,10 @@ class CrmState:
         if extension:
             self.store.extension_values(kind, record.n).update(extension)
         if history:
-            template, values = history
+            template, values, *earlier = history  # earlier: values without history yet (IMPORT)
             for name, value in values.items():
+                if earlier and name in earlier[0]:
+                    self.store.note_property(kind, record.n, name, Change(earlier[0][name], record.created_at, "IMPORT"))
                 self.store.note_property(kind, record.n, name, replace(template, value=value,
                                                                          timestamp=record.modified_at))
 

@@ -108,13 +108,15 @@ def test_ui_edit_of_a_hubspot_property_is_crm_ui_with_the_users_id_when_an_api_e
 ) -> None:
     hs = hubspot(emu)
     manager = _by_role(emu, "manager")
-    company = hs.crm.companies.basic_api.get_page(limit=1).results[0].id
+    first = hs.crm.companies.basic_api.get_page(limit=1, properties=["industry"]).results[0]
+    company, seeded = first.id, first.properties["industry"]
     hs.crm.companies.basic_api.update(company, {"properties": {"industry": "Logistics"}})
     answer = control(emu, "POST", f"/ui/hubspot/companies/{company}", json={"as": manager["email"], "set": {"industry": "Retail"}})
     assert answer.status_code == 200
     got = hs.crm.companies.basic_api.get_by_id(company, properties=["industry"], properties_with_history=["industry"])
     history = got.properties_with_history["industry"]
-    assert [(h.value, h.source_type) for h in history[:2]] == [("Retail", "CRM_UI"), ("Logistics", "INTEGRATION")]
+    assert [(h.value, h.source_type) for h in history] == [("Retail", "CRM_UI"), ("Logistics", "INTEGRATION")] + (
+        [(seeded, "IMPORT")] if seeded else [])
     assert history[0].updated_by_user_id == manager["hs_user_id"] and history[0].source_id == f"userId:{manager['hs_user_id']}"
     assert history[1].updated_by_user_id is None
     assert history[0].timestamp > history[1].timestamp

@@ -157,8 +157,18 @@ def changes_for(state: CrmState, t: HsType, record: Any, props: dict[str, Any],
     if custom:
         changes["extension"] = custom
     written = {k: None if v is None or v == "" else str(v) for k, v in props.items()}
-    changes["property_history"] = (source, written)
+    changes["property_history"] = (source, written, _untracked_values(state, t, record, written))
     return changes
+
+
+def _untracked_values(state: CrmState, t: HsType, record: Any, names: dict[str, Any]) -> dict[str, str]:
+    """Current values of the written properties that have no history yet (seeded or imported),
+    so the history lists them as the oldest (``IMPORT``) entry."""
+    if record is None:
+        return {}
+    current = with_custom_values(t, state).render(record)
+    return {name: str(current[name]) for name in names
+            if current.get(name) is not None and not state.store.property_changes(t.table, record.n, name)}
 
 
 def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
