@@ -50,7 +50,8 @@ class BatchRoutes:
     def _require_state(self) -> CrmState:  # pragma: no cover - supplied by HubSpotApi
         raise NotImplementedError
 
-    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:  # pragma: no cover
+    def _find(self, t: HsType, raw: str, archived: bool = False,
+              id_property: str | None = None) -> Any | None:  # pragma: no cover
         raise NotImplementedError
 
     def _build(self, t: HsType, item: dict[str, Any]) -> Any:  # pragma: no cover
@@ -94,7 +95,7 @@ class BatchRoutes:
         results, missing = [], []
         for item in inputs:
             raw = str(item.get("id", ""))
-            record = self._find(t, raw, archived)
+            record = self._find(t, raw, archived, body.get("idProperty"))
             if record is None:
                 missing.append(raw)
             else:

@@ -32,7 +32,13 @@ from territory.emulator._hubspot_search import SearchError, run_search
 from territory.emulator.hubspot import associations as links
 from territory.emulator.hubspot.associations_api import AssociationRoutes
 from territory.emulator.hubspot.properties_api import PropertiesApi
-from territory.emulator.hubspot.writes import changes_for, new_record, with_custom_values
+from territory.emulator.hubspot.writes import (
+    changes_for,
+    new_record,
+    records_by_value,
+    unique_property,
+    with_custom_values,
+)
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState
 from territory.emulator.users import is_hubspot_owner
@@ -208,8 +214,14 @@ class HubSpotApi(BatchRoutes, AssociationRoutes, ApiFlavour):
         return Response(200, render_owner(owner))
 
     # objects ------------------------------------------------------------------------------
-    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:
-        record = t.rows(self._require_state()).get(int(raw)) if raw.isdigit() else None
+    def _find(self, t: HsType, raw: str, archived: bool = False, id_property: str | None = None) -> Any | None:
+        """A record by id or, with ``id_property`` (a unique property), by that property's value."""
+        state = self._require_state()
+        if id_property and id_property != "hs_object_id":
+            by_value = records_by_value(state, t, id_property) if unique_property(state, t, id_property) else {}
+            record = by_value.get(raw)
+            return record if record is not None and not archived else None
+        record = t.rows(state).get(int(raw)) if raw.isdigit() else None
         if record is None or not t.belongs(record) or record.deleted != archived:
             return None
         return record
@@ -237,7 +249,7 @@ class HubSpotApi(BatchRoutes, AssociationRoutes, ApiFlavour):
 
     def _get(self, req: Request, t: HsType) -> Response:
         raw = req.match["id"] if req.match else ""
-        record = self._find(t, raw, archived=flag(req.arg("archived")))
+        record = self._find(t, raw, archived=flag(req.arg("archived")), id_property=req.arg("idProperty"))
         if record is None:
             return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
@@ -277,7 +289,7 @@ class HubSpotApi(BatchRoutes, AssociationRoutes, ApiFlavour):
 
     def _update(self, req: Request, t: HsType) -> Response:
         raw = req.match["id"] if req.match else ""
-        record = self._find(t, raw)
+        record = self._find(t, raw, id_property=req.arg("idProperty"))
         if record is None:
             return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         props = (req.json() or {}).get("properties") or {}

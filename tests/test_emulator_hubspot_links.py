@@ -130,3 +130,15 @@ def test_batch_upsert_refuses_a_property_without_unique_values_when_used_as_id(h
     with pytest.raises(ApiException) as caught:
         hs.crm.companies.batch_api.upsert({"inputs": [{"idProperty": "name", "id": "x", "properties": {"city": "Bonn"}}]})
     assert caught.value.status == 400 and "VALIDATION_ERROR" in caught.value.body
+
+
+def test_records_are_read_and_updated_by_a_unique_property_when_id_property_is_given(hs: HubSpot) -> None:
+    hs.crm.properties.core_api.create("companies", {
+        "name": "tr_ref", "label": "Reference", "type": "string", "fieldType": "text",
+        "groupName": "companyinformation", "hasUniqueValue": True})
+    made = hs.crm.companies.basic_api.create({"properties": {"name": "Keyed GmbH", "tr_ref": "r-7"}})
+    got = hs.crm.companies.basic_api.get_by_id("r-7", id_property="tr_ref", properties=["name"])
+    assert (got.id, got.properties["name"]) == (made.id, "Keyed GmbH")
+    hs.crm.companies.basic_api.update("r-7", {"properties": {"city": "Bonn"}}, id_property="tr_ref")
+    batch = hs.crm.companies.batch_api.read({"idProperty": "tr_ref", "inputs": [{"id": "r-7"}], "properties": ["city"]})
+    assert [(r.id, r.properties["city"]) for r in batch.results] == [(made.id, "Bonn")]
