@@ -22,6 +22,7 @@ from territory.emulator.salesforce import by_external_id
 from territory.emulator.salesforce.by_external_id import json_object
 from territory.emulator.salesforce.describe import describe, object_summary
 from territory.emulator.salesforce.metadata_api import MetadataApi
+from territory.emulator.salesforce.notes import content_blob
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
 from territory.emulator.salesforce.tooling import tooling_query
 from territory.emulator.salesforce_collections import (
@@ -90,6 +91,7 @@ class SalesforceApi(ApiFlavour):
             ("GET", _V + r"/sobjects/?", self._global_describe),
             ("GET", _V + r"/sobjects/(?P<t>\w+)/describe/?", self._describe),
             ("GET", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._get),
+            ("GET", _V + r"/sobjects/ContentNote/(?P<id>\w{15,18})/Content", lambda req: content_blob(self.state, req)),
             ("GET", _V + r"/sobjects/(?P<t>\w+)/(?P<f>\w+)/(?P<value>[^/]+)", self._by_external_id),
             ("PATCH", _V + r"/sobjects/(?P<t>\w+)/(?P<f>\w+)/(?P<value>[^/]+)", self._upsert),
             ("PATCH", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._patch),

@@ -322,6 +322,15 @@ def _task(state: CrmState) -> SObjectDef:
     )
 
 
+stamp_getters = _stamps  # for sObjects defined in other modules (emulator/salesforce/notes.py)
+text_writer = _text
+
+
+def owner_reference(state: CrmState) -> Writer:
+    """The ``OwnerId`` writer: an active user."""
+    return _reference(state, "owner_n", ("owner",), owner=True)
+
+
 def build_sobjects(state: CrmState) -> dict[str, SObjectDef]:
     """The sObjects the emulator serves, keyed by lower-cased API name."""
     defs = [_user(state), _account(state), _opportunity(state), _task(state)]

@@ -4,6 +4,7 @@ connection."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -19,7 +20,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from territory.emulator import RunningEmulator, start_emulator
-from tests.emulator_support import salesforce_client
+from tests.emulator_support import hubspot_client, salesforce_client
 
 TOKEN = "contacts-token"
 
@@ -163,3 +164,26 @@ def test_chunked_body_over_tls_is_read_when_sent_by_http_client(emu: RunningEmul
     second = conn.getresponse()
     assert second.status == 200 and "DailyApiRequests" in json.loads(second.read())
     conn.close()
+
+
+def test_content_note_linked_to_an_account_reads_back_in_salesforce_and_as_a_hubspot_note(emu: RunningEmulator) -> None:
+    sf = salesforce(emu)
+    account = sf.query("SELECT Id FROM Account ORDER BY Name LIMIT 1")["records"][0]["Id"]
+    html = "<p>Moved to <b>Nord</b> team</p>"
+    note = sf.ContentNote.create({"Title": "Territory change", "Content": base64.b64encode(html.encode()).decode()})["id"]
+    sf.ContentDocumentLink.create({"ContentDocumentId": note, "LinkedEntityId": account, "ShareType": "V",
+                                   "Visibility": "AllUsers"})
+    links = sf.query(f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = '{account}'")["records"]
+    assert [r["ContentDocumentId"] for r in links] == [note]
+    row = sf.query(f"SELECT Title, TextPreview, Content FROM ContentNote WHERE Id = '{note}'")["records"][0]
+    assert (row["Title"], row["TextPreview"]) == ("Territory change", "Moved to Nord team")
+    assert sf.session.get(f"{emu.https_url}{row['Content']}", headers=sf.headers, timeout=10).text == html
+    company = str(emu.control.record("accounts", account)["n"])
+    hs = hubspot_client(emu, TOKEN)
+    notes = hs.crm.associations.v4.basic_api.get_page("companies", company, "notes").results
+    assert note.startswith("069") and int(note[3:15]) in {int(n.to_object_id) for n in notes}
+    body = hs.crm.objects.notes.basic_api.get_by_id(str(int(note[3:15])), properties=["hs_note_body"]).properties
+    assert body["hs_note_body"] == html
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.ContentNote.create({"Title": "bad", "Content": "<p>not base64</p>"})
+    assert caught.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"

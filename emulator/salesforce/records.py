@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from territory.emulator.salesforce.fields import field_getter, field_writer
+from territory.emulator.salesforce.notes import content_note, link_note
 from territory.emulator.salesforce.standard import register_standard
 from territory.emulator.salesforce_objects import (
     FieldProblem,
@@ -94,6 +95,7 @@ def build_sobjects_all(state: CrmState) -> dict[str, SObjectDef]:
     """Every sObject the registry holds, keyed by lower-cased API name."""
     register_standard(state)
     defs = build_sobjects(state)
+    defs["contentnote"] = content_note(state)
     for key, obj in state.schema.objects["salesforce"].items():
         if key in defs:
             _extend_legacy(state, defs[key], obj)
@@ -157,7 +159,7 @@ def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec:
         kind = getattr(rec, "kind", sobject.kind)
         if extension:
             state.store.extension_values(kind, rec.n).update(extension)
-        _derive(sobject, rec)
+        _derive(state, sobject, rec)
         state.store.stamp(kind, rec.n, actor, created=not before and rec.created_at == stamp)
         if obj is not None and obj.enable_history:
             _write_history(state, defs, sobject, rec, before, tracked, actor, stamp)
@@ -188,7 +190,9 @@ def _insert(state: CrmState, sobject: SObjectDef, changes: dict[str, Any], stamp
     return rec
 
 
-def _derive(sobject: SObjectDef, rec: Any) -> None:
+def _derive(state: CrmState, sobject: SObjectDef, rec: Any) -> None:
+    if sobject.name == "ContentDocumentLink":
+        link_note(state, rec)
     if sobject.name == "Contact":
         rec.values["name"] = " ".join(p for p in (rec.values.get("first_name"), rec.values.get("last_name")) if p)
 
