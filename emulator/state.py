@@ -1,18 +1,22 @@
 """The emulator's in-memory CRM: one data set, viewed through the Salesforce and HubSpot APIs.
 
-Records are keyed by an integer ``n``; :func:`sf_id` and :func:`hs_id` render the id each
-API shows. Every mutation goes through :class:`CrmState` methods under one lock and bumps
+Every record is a generic :class:`~territory.emulator.store.Record` in the state's one
+:class:`~territory.emulator.store.RecordStore`; the standard objects have typed subclasses
+(:class:`EmuOwner`, :class:`EmuAccount`, :class:`EmuOpportunity`, :class:`EmuActivity`) for
+their constructors. Records are keyed by an integer ``n``; :func:`sf_id` and :func:`hs_id`
+render the id each API shows. Every mutation goes through :class:`CrmState` methods under one lock and bumps
 ``modified_at`` with the emulator clock, as a human edit in the CRM would.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from territory.emulator.store import Change, RecordStore, Schema
+from territory.emulator.store import Change, Record, RecordStore, Schema
+from territory.emulator.store.records import typed_fields
 
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
@@ -43,71 +47,66 @@ def hs_id(kind: str, n: int) -> str:
     return str(n)
 
 
-@dataclass
-class EmuOwner:
-    n: int
-    first_name: str
-    last_name: str
-    email: str
-    is_active: bool = True
-    manager_n: int | None = None
-    role: str = "rep"  # "rep" | "admin" | "integration" (managers are reps others report to)
-    teams: list[str] = field(default_factory=list)
-    created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+def _t0() -> datetime:
+    return datetime(2020, 1, 1, tzinfo=UTC)
 
 
-@dataclass
-class EmuAccount:
-    n: int
-    name: str
-    owner_n: int | None
-    domain: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    industry: str | None = None
-    employees: int | None = None
-    annual_revenue: float | None = None
-    parent_n: int | None = None
-    created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    deleted: bool = False
-    malformed: bool = False  # served with a broken value to exercise skip handling
+@typed_fields
+class EmuOwner(Record):
+    """A user (Salesforce ``User``, HubSpot owner); role ``rep``, ``admin`` or ``integration``
+    (managers are reps others report to)."""
+
+    FIELDS = ("first_name", "last_name", "email", "is_active", "manager_n", "role", "teams")
+
+    def __init__(self, n: int, first_name: str, last_name: str, email: str, is_active: bool = True,
+                 manager_n: int | None = None, role: str = "rep", teams: list[str] | None = None,
+                 created_at: datetime | None = None, modified_at: datetime | None = None) -> None:
+        teams = list(teams or [])
+        super().__init__(n, "owner", _values(self, locals()), created_at or _t0(), modified_at or _t0())
 
 
-@dataclass
-class EmuOpportunity:
-    n: int
-    name: str
-    account_n: int | None
-    owner_n: int | None
-    amount: float | None
-    stage: str
-    close_date: date
-    is_closed: bool = False
-    created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    deleted: bool = False
+@typed_fields
+class EmuAccount(Record):
+    """An account (HubSpot company); ``malformed`` ones are served with a broken value."""
+
+    FIELDS = ("name", "owner_n", "domain", "city", "postal_code", "country", "lat", "lon", "industry",
+              "employees", "annual_revenue", "parent_n", "malformed")
+
+    def __init__(self, n: int, name: str, owner_n: int | None, domain: str | None = None, city: str | None = None,
+                 postal_code: str | None = None, country: str | None = None, lat: float | None = None,
+                 lon: float | None = None, industry: str | None = None, employees: int | None = None,
+                 annual_revenue: float | None = None, parent_n: int | None = None, created_at: datetime | None = None,
+                 modified_at: datetime | None = None, deleted: bool = False, malformed: bool = False) -> None:
+        super().__init__(n, "account", _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
 
 
-@dataclass
-class EmuActivity:
-    """A task or note attached to an account."""
+@typed_fields
+class EmuOpportunity(Record):
+    """An opportunity (HubSpot deal)."""
 
-    n: int
-    kind: str  # "task" | "note"
-    account_n: int | None
-    owner_n: int | None
-    subject: str
-    body: str
-    status: str = "Not Started"
-    extra: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    modified_at: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    deleted: bool = False
+    FIELDS = ("name", "account_n", "owner_n", "amount", "stage", "close_date", "is_closed")
+
+    def __init__(self, n: int, name: str, account_n: int | None, owner_n: int | None, amount: float | None,
+                 stage: str, close_date: date, is_closed: bool = False, created_at: datetime | None = None,
+                 modified_at: datetime | None = None, deleted: bool = False) -> None:
+        super().__init__(n, "opportunity", _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
+
+
+@typed_fields
+class EmuActivity(Record):
+    """A task or note (``kind``) attached to an account (or, in ``extra["what"]``, another record)."""
+
+    FIELDS = ("account_n", "owner_n", "subject", "body", "status", "extra")
+
+    def __init__(self, n: int, kind: str, account_n: int | None, owner_n: int | None, subject: str, body: str,
+                 status: str = "Not Started", extra: dict[str, Any] | None = None, created_at: datetime | None = None,
+                 modified_at: datetime | None = None, deleted: bool = False) -> None:
+        extra = dict(extra or {})
+        super().__init__(n, kind, _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
+
+
+def _values(record: Record, scope: dict[str, Any]) -> dict[str, Any]:
+    return {name: scope[name] for name in type(record).FIELDS}
 
 
 def record_kind(record: Any) -> str:

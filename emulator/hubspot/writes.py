@@ -191,10 +191,7 @@ def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
         record = EmuActivity(n=n, kind=t.activity_kind or "", account_n=None, owner_n=None,
                              subject="", body="")
     for key, value in changes.items():
-        if isinstance(record, Record):
-            record.values[key] = value
-        else:
-            setattr(record, key, value)
+        setattr(record, key, value)
     record.created_at = record.modified_at = state.tick()
     state.note_extras(record, extension, history)
     return record

@@ -148,7 +148,7 @@ def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec:
         stamp = state.tick()
         if rec is None:
             rec = _insert(state, sobject, changes, stamp, actor)
-        elif isinstance(rec, Record):
+        elif type(rec) is Record:  # generic; typed records take the attribute path below
             rec.values.update(changes)
             rec.modified_at = stamp
         else:
@@ -174,7 +174,7 @@ def _insert(state: CrmState, sobject: SObjectDef, changes: dict[str, Any], stamp
     while n in table:
         n = state.next_n()
     rec = sobject.factory(n)
-    if isinstance(rec, Record):
+    if type(rec) is Record:
         owner = sobject.schema.field("OwnerId") if sobject.schema is not None else None
         if owner is not None and owner.attr not in changes:
             changes = {owner.attr: actor, **changes}
