@@ -62,7 +62,7 @@ class EmuOwner(Record):
                  manager_n: int | None = None, role: str = "rep", teams: list[str] | None = None,
                  created_at: datetime | None = None, modified_at: datetime | None = None) -> None:
         teams = list(teams or [])
-        super().__init__(n, "owner", _values(self, locals()), created_at or _t0(), modified_at or _t0())
+        _init(self, n, "owner", locals(), created_at, modified_at, False)
 
 
 @typed_fields
@@ -77,7 +77,7 @@ class EmuAccount(Record):
                  lon: float | None = None, industry: str | None = None, employees: int | None = None,
                  annual_revenue: float | None = None, parent_n: int | None = None, created_at: datetime | None = None,
                  modified_at: datetime | None = None, deleted: bool = False, malformed: bool = False) -> None:
-        super().__init__(n, "account", _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
+        _init(self, n, "account", locals(), created_at, modified_at, deleted)
 
 
 @typed_fields
@@ -89,7 +89,7 @@ class EmuOpportunity(Record):
     def __init__(self, n: int, name: str, account_n: int | None, owner_n: int | None, amount: float | None,
                  stage: str, close_date: date, is_closed: bool = False, created_at: datetime | None = None,
                  modified_at: datetime | None = None, deleted: bool = False) -> None:
-        super().__init__(n, "opportunity", _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
+        _init(self, n, "opportunity", locals(), created_at, modified_at, deleted)
 
 
 @typed_fields
@@ -102,11 +102,14 @@ class EmuActivity(Record):
                  status: str = "Not Started", extra: dict[str, Any] | None = None, created_at: datetime | None = None,
                  modified_at: datetime | None = None, deleted: bool = False) -> None:
         extra = dict(extra or {})
-        super().__init__(n, kind, _values(self, locals()), created_at or _t0(), modified_at or _t0(), deleted)
+        _init(self, n, kind, locals(), created_at, modified_at, deleted)
 
 
-def _values(record: Record, scope: dict[str, Any]) -> dict[str, Any]:
-    return {name: scope[name] for name in type(record).FIELDS}
+def _init(record: Record, n: int, kind: str, scope: dict[str, Any], created_at: datetime | None,
+          modified_at: datetime | None, deleted: bool) -> None:
+    """Fill a typed record's stamps and values (straight into ``__dict__``: seeding makes many)."""
+    record.__dict__.update(n=n, kind=kind, values={name: scope[name] for name in type(record).FIELDS},
+                           created_at=created_at or _t0(), modified_at=modified_at or _t0(), deleted=deleted)
 
 
 def record_kind(record: Any) -> str:
