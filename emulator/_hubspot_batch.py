@@ -1,4 +1,4 @@
-"""Batch and v4-association routes of the HubSpot emulator (a mixin of ``HubSpotApi``).
+"""Batch routes of the HubSpot emulator (a mixin of ``HubSpotApi``).
 
 Batch endpoints take at most 100 inputs (else 400 VALIDATION_ERROR). Unknown ids come back
 as a 207 with ``numErrors``/``errors``; an invalid property value fails the whole batch
@@ -11,26 +11,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from territory.emulator._hubspot_objects import (
-    HsType,
-    PropertyError,
-    changes_for,
-    render_object,
-    resolve_type,
-)
+from territory.emulator._hubspot_objects import HsType, PropertyError, render_object
+from territory.emulator.hubspot.writes import changes_for, records_by_value, unique_property
 from territory.emulator.server import Request, Response
 from territory.emulator.state import CrmState
 
 BATCH_MAX = 100
-
-# v4 association type ids (HUBSPOT_DEFINED), keyed (from, to)
-ASSOCIATION_TYPE_IDS = {
-    ("deals", "companies"): 341, ("companies", "deals"): 342,
-    ("notes", "companies"): 190, ("companies", "notes"): 189,
-    ("tasks", "companies"): 192, ("companies", "tasks"): 191,
-    ("contacts", "companies"): 279, ("companies", "contacts"): 280,
-}
-
 
 def error(status: int, category: str, message: str, **extra: Any) -> Response:
     """HubSpot's error body."""
@@ -64,16 +50,14 @@ class BatchRoutes:
     def _require_state(self) -> CrmState:  # pragma: no cover - supplied by HubSpotApi
         raise NotImplementedError
 
-    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:  # pragma: no cover
+    def _find(self, t: HsType, raw: str, archived: bool = False,
+              id_property: str | None = None) -> Any | None:  # pragma: no cover
         raise NotImplementedError
 
     def _build(self, t: HsType, item: dict[str, Any]) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     def _store(self, t: HsType, record: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _associated(self, t: HsType, record: Any, target: HsType) -> list[int]:  # pragma: no cover
         raise NotImplementedError
 
     # batch --------------------------------------------------------------------------------
@@ -111,7 +95,7 @@ class BatchRoutes:
         results, missing = [], []
         for item in inputs:
             raw = str(item.get("id", ""))
-            record = self._find(t, raw, archived)
+            record = self._find(t, raw, archived, body.get("idProperty"))
             if record is None:
                 missing.append(raw)
             else:
@@ -145,6 +129,44 @@ class BatchRoutes:
             results.append(render_object(t, record, names, state))
         return self._batch_result(200, results, missing, t.singular)
 
+    def _batch_upsert(self, req: Request, t: HsType) -> Response:
+        """Create or update each input by a unique property (``idProperty``); ``new`` per result."""
+        parsed = self._inputs(req)
+        if isinstance(parsed, Response):
+            return parsed
+        state, inputs = self._require_state(), parsed[1]
+        keys = [(str(item.get("idProperty") or ""), str(item.get("id") or "")) for item in inputs]
+        for name in {name for name, _ in keys}:
+            if not unique_property(state, t, name):
+                return error(400, "VALIDATION_ERROR", f"{name or 'idProperty'} is not a property with unique values "
+                             f"on {t.name}: upsert needs one (hasUniqueValue)")
+        if len(set(keys)) != len(keys):
+            return error(400, "VALIDATION_ERROR", "Duplicate IDs found in batch input")
+        existing = {name: records_by_value(state, t, name) for name in {name for name, _ in keys}}
+        planned, problems = [], []
+        for (name, value), item in zip(keys, inputs):
+            props = dict(item.get("properties") or {})
+            record = existing[name].get(value)
+            try:
+                if record is None:
+                    planned.append((None, self._build(t, {"properties": {**props, name: value}}), [*props, name]))
+                else:
+                    planned.append((record, changes_for(state, t, record, props), list(props)))
+            except PropertyError as exc:
+                problems.append(exc)
+        if problems:
+            return invalid(problems)
+        results = []
+        for record, payload, names in planned:
+            if record is None:
+                self._store(t, payload)
+            else:
+                state.touch(record, **payload)
+            body = render_object(t, payload if record is None else record, names, state)
+            body["new"] = record is None
+            results.append(body)
+        return self._batch_result(200, results, [], t.singular)
+
     def _batch_create(self, req: Request, t: HsType) -> Response:
         parsed = self._inputs(req)
         if isinstance(parsed, Response):
@@ -176,48 +198,3 @@ class BatchRoutes:
             if record is not None:
                 self._require_state().delete(record)
         return Response(204)
-
-    # associations v4 -------------------------------------------------------------------------
-    def _assoc_entries(self, t: HsType, record: Any, target: HsType) -> list[dict[str, Any]]:
-        type_id = ASSOCIATION_TYPE_IDS.get((t.name, target.name))
-        return [{"toObjectId": i,
-                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
-                for i in self._associated(t, record, target)]
-
-    def _assoc_get(self, req: Request, t: HsType) -> Response:
-        assert req.match is not None
-        target = resolve_type(req.match["to"])
-        record = self._find(t, req.match["id"])
-        if target is None or record is None:
-            return error(404, "OBJECT_NOT_FOUND", "Object not found")
-        return Response(200, {"results": self._assoc_entries(t, record, target)})
-
-    def _assoc_batch_read(self, req: Request, t: HsType) -> Response:
-        assert req.match is not None
-        target = resolve_type(req.match["to"])
-        if target is None:
-            return error(400, "VALIDATION_ERROR", f"Unknown object type {req.match['to']}")
-        parsed = self._inputs(req)
-        if isinstance(parsed, Response):
-            return parsed
-        results, empty = [], []
-        for item in parsed[1]:
-            raw = str(item.get("id", ""))
-            record = self._find(t, raw)
-            entries = self._assoc_entries(t, record, target) if record is not None else []
-            if entries:
-                results.append({"from": {"id": raw}, "to": entries})
-            else:
-                empty.append(raw)
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                "startedAt": _now(), "completedAt": _now()}
-        if not empty:
-            return Response(200, body)
-        body["numErrors"] = len(empty)
-        body["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                           "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                           "message": f"No {target.name} is associated with {t.singular} {raw}.",
-                           "context": {"fromObjectId": [raw]}, "links": {}, "errors": []}
-                          for raw in empty]
-        return Response(207, body)
-

@@ -12,11 +12,10 @@ import bisect
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from territory.emulator.hubspot.contacts import contact_changes, render_contact
-from territory.emulator.hubspot.properties import split_custom
+from territory.emulator.hubspot.contacts import render_contact
 from territory.emulator.state import (
     CrmState,
     EmuAccount,
@@ -25,11 +24,11 @@ from territory.emulator.state import (
     EmuOwner,
     hs_id,
 )
-from territory.emulator.store import Change, Record
+from territory.emulator.store import Change
+from territory.emulator.users import hubspot_user_id
 
 Props = dict[str, str | None]
 
-USER_ID_OFFSET = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -75,8 +74,7 @@ def _stage_value(stage: str) -> str:
     return "".join(ch for ch in stage.lower() if ch.isalnum())
 
 
-_TASK_STATUS_OUT = {"Not Started": "NOT_STARTED", "Completed": "COMPLETED", "In Progress": "IN_PROGRESS"}
-_TASK_STATUS_IN = {v: k for k, v in _TASK_STATUS_OUT.items()}
+TASK_STATUS_OUT = {"Not Started": "NOT_STARTED", "Completed": "COMPLETED", "In Progress": "IN_PROGRESS"}
 TASK_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")
 
 
@@ -128,7 +126,7 @@ def _render_task(a: EmuActivity) -> Props:
         "hs_timestamp": _activity_timestamp(a),
         "hs_task_subject": a.subject,
         "hs_task_body": a.body,
-        "hs_task_status": _TASK_STATUS_OUT.get(a.status, a.status.upper().replace(" ", "_")),
+        "hs_task_status": TASK_STATUS_OUT.get(a.status, a.status.upper().replace(" ", "_")),
         "hs_task_priority": a.extra.get("priority", "MEDIUM"),
         "hubspot_owner_id": _ref(a.owner_n),
         "hs_createdate": iso(a.created_at),
@@ -297,7 +295,7 @@ def render_owner(o: EmuOwner) -> dict[str, Any]:
         "email": o.email,
         "firstName": o.first_name,
         "lastName": o.last_name,
-        "userId": o.n + USER_ID_OFFSET,
+        "userId": hubspot_user_id(o),
         "type": "PERSON",
         "createdAt": iso(o.created_at),
         "updatedAt": iso(o.modified_at),
@@ -307,164 +305,3 @@ def render_owner(o: EmuOwner) -> dict[str, Any]:
             for i, team in enumerate(o.teams)
         ],
     }
-
-
-# writes ------------------------------------------------------------------------------------
-def _owner_ref(state: CrmState, value: str | None) -> int | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    owner = state.owners.get(int(text)) if text.isdigit() else None
-    if owner is None or not owner.is_active:
-        raise PropertyError("hubspot_owner_id", f"{text} was not one of the allowed options")
-    return owner.n
-
-
-def _int(name: str, value: str | None) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(float(str(value)))
-    except ValueError:
-        raise PropertyError(name, f"{value!r} is not a valid number", "INVALID_INTEGER") from None
-
-
-def _float(name: str, value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(str(value))
-    except ValueError:
-        raise PropertyError(name, f"{value!r} is not a valid number", "INVALID_FLOAT") from None
-
-
-def _company_changes(state: CrmState, props: dict[str, Any]) -> dict[str, Any]:
-    simple = {"name": "name", "domain": "domain", "country": "country", "zip": "postal_code",
-              "city": "city", "industry": "industry", "address": "street", "phone": "phone",
-              "description": "description"}
-    out: dict[str, Any] = {}
-    for name, value in props.items():
-        if name in simple:
-            out[simple[name]] = value
-        elif name == "hubspot_owner_id":
-            out["owner_n"] = _owner_ref(state, value)
-        elif name == "numberofemployees":
-            out["employees"] = _int(name, value)
-        elif name == "annualrevenue":
-            out["annual_revenue"] = _float(name, value)
-        elif name == "hs_parent_company_id":
-            out["parent_n"] = _int(name, value)
-        elif name in ("territory_lat", "territory_lon"):
-            out["lat" if name.endswith("lat") else "lon"] = _float(name, value)
-        else:
-            raise PropertyError(name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
-    return out
-
-
-def _deal_changes(state: CrmState, props: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in props.items():
-        if name == "dealname":
-            out["name"] = value
-        elif name == "amount":
-            out["amount"] = _float(name, value)
-        elif name == "dealstage":
-            out["stage"] = value
-        elif name == "closedate":
-            out["close_date"] = parse_time(value).date() if value else date.today()
-        elif name == "hubspot_owner_id":
-            out["owner_n"] = _owner_ref(state, value)
-        elif name == "hs_is_closed":
-            out["is_closed"] = str(value).lower() == "true"
-        elif name != "pipeline":
-            raise PropertyError(name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
-    return out
-
-
-def _activity_changes(state: CrmState, t: HsType, props: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    fields = {"hs_task_subject": "subject", "hs_task_body": "body", "hs_note_body": "body"}
-    allowed = {"hs_timestamp", "hubspot_owner_id"} | (
-        {"hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority"}
-        if t.name == "tasks" else {"hs_note_body"})
-    new_extra = dict(extra)
-    for name, value in props.items():
-        if name not in allowed:
-            raise PropertyError(name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
-        if name in fields:
-            out[fields[name]] = value or ""
-        elif name == "hubspot_owner_id":
-            out["owner_n"] = _owner_ref(state, value)
-        elif name == "hs_timestamp":
-            try:
-                new_extra["timestamp"] = parse_time(value)
-            except (TypeError, ValueError):
-                raise PropertyError(name, f"{value!r} is not a valid datetime", "INVALID_DATE") from None
-        elif name == "hs_task_status":
-            if value not in TASK_STATUSES:
-                raise PropertyError(name, f"{value} was not one of the allowed options")
-            out["status"] = _TASK_STATUS_IN.get(value, value.replace("_", " ").title())
-        elif name == "hs_task_priority":
-            new_extra["priority"] = value
-    out["extra"] = new_extra
-    return out
-
-
-API_SOURCE = Change(None, _EPOCH, "INTEGRATION", "777")  # the private app's writes
-
-
-def changes_for(state: CrmState, t: HsType, record: Any, props: dict[str, Any],
-                source: Change = API_SOURCE) -> dict[str, Any]:
-    """Translate written HubSpot properties into state field changes (validated).
-
-    Custom properties land in ``extension``; every written value is noted in the property
-    history with ``source`` (the private app by default, a user for UI edits).
-    """
-    standard, custom, problems = split_custom(state, t.name, props)
-    if problems:
-        raise PropertyError(problems[0][0], problems[0][1])
-    if t.name == "companies":
-        changes = _company_changes(state, standard)
-    elif t.name == "deals":
-        changes = _deal_changes(state, standard)
-    elif t.name == "contacts":
-        try:
-            changes = contact_changes(state, standard, _owner_ref)
-        except ValueError as exc:
-            raise PropertyError(getattr(exc, "name", "?"), str(exc), "PROPERTY_DOESNT_EXIST") from None
-    else:
-        changes = _activity_changes(state, t, standard, record.extra if record is not None else {})
-    if custom:
-        changes["extension"] = custom
-    written = {k: None if v is None or v == "" else str(v) for k, v in props.items()}
-    changes["property_history"] = (source, written)
-    return changes
-
-
-def new_record(state: CrmState, t: HsType, props: dict[str, Any]) -> Any:
-    """Validate and build (but do not store) a record created through the API."""
-    n = state.next_n()
-    while n in t.rows(state):
-        n = state.next_n()
-    if t.activity_kind is not None and not props.get("hs_timestamp"):
-        raise PropertyError("hs_timestamp", "hs_timestamp is required", "REQUIRED_PROPERTY")
-    changes = changes_for(state, t, None, props)
-    extension, history = changes.pop("extension", None), changes.pop("property_history", None)
-    if t.name == "contacts":
-        record: Any = Record(n=n, kind="contact")
-    elif t.name == "companies":
-        record = EmuAccount(n=n, name="", owner_n=None)
-    elif t.name == "deals":
-        record = EmuOpportunity(n=n, name="", account_n=None, owner_n=None, amount=None,
-                                stage="appointmentscheduled", close_date=date.today())
-    else:
-        record = EmuActivity(n=n, kind=t.activity_kind or "", account_n=None, owner_n=None,
-                             subject="", body="")
-    for key, value in changes.items():
-        if isinstance(record, Record):
-            record.values[key] = value
-        else:
-            setattr(record, key, value)
-    record.created_at = record.modified_at = state.tick()
-    state.note_extras(record, extension, history)
-    return record

@@ -18,6 +18,9 @@ Two faces over the same operations:
   DELETE  /_emulator/records/{kind}/{id}         soft delete / archive (owners: deactivate)
   POST    /_emulator/ui/{crm}/{object}/{id}   edit as a user in the CRM's UI: ``{"as": user,
                                                  "set": {field: value}}`` (:mod:`emulator.ui`)
+  GET     /_emulator/users                       every user (ids in both CRMs, role, manager)
+  GET     /_emulator/users/{ref}                 one user by n, Salesforce/HubSpot id or email
+  POST    /_emulator/users/provision             create the integration user and admin (once)
   POST    /_emulator/mutate                      ``{"fraction": 0.01, "seed": 1}``
   GET     /_emulator/faults                      the current fault plan
   POST    /_emulator/faults                      ``{"rate": 0.1, "script": [...], "kinds":
@@ -37,7 +40,10 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
+from territory.emulator import users
+from territory.emulator.hubspot.writes import note_untracked_edit, type_of_kind
 from territory.emulator.mutate import mutate_state
 from territory.emulator.records_view import (
     RecordProblem,
@@ -47,8 +53,10 @@ from territory.emulator.records_view import (
     state_kind,
     view,
 )
+from territory.emulator.salesforce.records import save
+from territory.emulator.salesforce_api import SalesforceApi
 from territory.emulator.server import EmulatorServer, FaultPlan, Request, Response, Router
-from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner
+from territory.emulator.state import EmuAccount, EmuActivity, EmuOpportunity, EmuOwner, record_kind
 from territory.emulator.ui import UiEditRefused, ui_edit
 
 CONTROL_PREFIX = "/_emulator"
@@ -107,11 +115,22 @@ class EmulatorControl:
 
     # changing ----------------------------------------------------------------------------
     def update(self, kind: str, ref: str | int, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply ``changes`` (neutral vocabulary) like a human edit: ``modified_at`` moves on."""
+        """Apply ``changes`` (neutral vocabulary) like a human edit: ``modified_at`` moves on;
+        Salesforce stamps and history name the admin, HubSpot history says ``CRM_UI``."""
         skind = state_kind(kind)
         with self.state.lock:
             record = find(self.state, skind, ref)
-            self.state.touch(record, **parse_changes(self.state, skind, changes))
+            parsed = parse_changes(self.state, skind, changes)
+            hs_type = type_of_kind(record_kind(record))
+            before = hs_type.render(record) if hs_type is not None else {}
+            sf_api = next((f for f in self.server.flavours if isinstance(f, SalesforceApi)), None)
+            sobject = next((d for d in sf_api.defs.values() if d.kind == skind), None) if sf_api else None
+            if sobject is not None and sf_api is not None:  # audit stamps and history rows, as the admin
+                save(self.state, sf_api.defs, sobject, record, parsed, self.state.admin_n or 0)
+            else:
+                self.state.touch(record, **parsed)
+            if hs_type is not None:
+                note_untracked_edit(self.state, hs_type, record, before)
             return view(skind, record)
 
     def create(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +148,23 @@ class EmulatorControl:
         """Save ``changes`` (CRM field names) as ``as_user`` would in the CRM's UI
         (see :mod:`emulator.ui`); raises :class:`~territory.emulator.ui.UiEditRefused`."""
         return ui_edit(self.server, crm, obj, record_id, as_user, changes)
+
+    # users -------------------------------------------------------------------------------
+    def provision_users(self) -> dict[str, Any]:
+        """Create the integration user and the admin once (see :mod:`emulator.users`)."""
+        return users.provision_users(self.state)
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user with its ids in both CRMs, role, manager and teams."""
+        return users.list_users(self.state)
+
+    def user(self, ref: str | int) -> dict[str, Any]:
+        """One user by n, Salesforce id, HubSpot owner or user id, or email."""
+        with self.state.lock:
+            owner = users.find_user(self.state, ref)
+            if owner is None:
+                raise RecordProblem(404, f"no user {ref!r}")
+            return users.user_view(self.state, owner)
 
     def delete(self, kind: str, ref: str | int) -> dict[str, Any]:
         """Soft-delete (recycle bin / archive); owners are deactivated. Idempotent."""
@@ -242,6 +278,9 @@ class ControlApi:
             ("POST", rec, lambda r: Response(201, c.create(r.match["kind"], _body(r)))),
             ("DELETE", one, lambda r: c.delete(r.match["kind"], r.match["ref"])),
             ("POST", p + r"/ui/(?P<crm>[a-z]+)/(?P<obj>[A-Za-z0-9_]+)/(?P<ref>[A-Za-z0-9]+)/?", self._ui_edit),
+            ("GET", p + r"/users/?", lambda r: c.users()),
+            ("POST", p + r"/users/provision/?", lambda r: c.provision_users()),
+            ("GET", p + r"/users/(?P<ref>[^/]+)", lambda r: c.user(unquote(r.match["ref"]))),
             ("POST", p + r"/mutate/?", self._mutate),
             ("GET", p + r"/faults/?", lambda r: c.faults()),
             ("POST", p + r"/faults/?", self._faults),

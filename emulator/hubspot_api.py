@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from territory.emulator._hubspot_batch import (
-    ASSOCIATION_TYPE_IDS,
     BatchRoutes,
     error,
     flag,
@@ -25,16 +24,24 @@ from territory.emulator._hubspot_objects import (
     HsType,
     IdIndex,
     PropertyError,
-    changes_for,
-    new_record,
     render_object,
     render_owner,
     resolve_type,
 )
 from territory.emulator._hubspot_search import SearchError, run_search
+from territory.emulator.hubspot import associations as links
+from territory.emulator.hubspot.associations_api import AssociationRoutes
 from territory.emulator.hubspot.properties_api import PropertiesApi
+from territory.emulator.hubspot.writes import (
+    changes_for,
+    new_record,
+    records_by_value,
+    unique_property,
+    with_custom_values,
+)
 from territory.emulator.server import ApiFlavour, Request, Response, Router
 from territory.emulator.state import CrmState
+from territory.emulator.users import is_hubspot_owner
 
 ALL_SCOPES = frozenset({
     "crm.objects.companies.read", "crm.objects.companies.write",
@@ -49,7 +56,7 @@ _OBJ = r"/crm/v3/objects/(?P<type>[A-Za-z0-9_-]+)"
 
 
 
-class HubSpotApi(BatchRoutes, ApiFlavour):
+class HubSpotApi(BatchRoutes, AssociationRoutes, ApiFlavour):
     """Routes for ``/crm/...`` (and the private-app token-info call under ``/oauth``).
 
     Args:
@@ -65,6 +72,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         self.scopes = set(ALL_SCOPES) if scopes is None else set(scopes)
         self.search_cap = search_cap
         self._index = IdIndex()
+        self._pending: dict[int, list[tuple[str, Any, set[int]]]] = {}  # associations of built records
 
     # wiring ------------------------------------------------------------------------------
     def register(self, router: Router) -> None:
@@ -81,10 +89,8 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
             ("GET", _OBJ + r"/(?P<id>[^/]+)", self._get, "read"),
             ("PATCH", _OBJ + r"/(?P<id>[^/]+)", self._update, "write"),
             ("DELETE", _OBJ + r"/(?P<id>[^/]+)", self._archive, "write"),
-            ("GET", r"/crm/v4/objects/(?P<type>[^/]+)/(?P<id>[^/]+)/associations/(?P<to>[^/]+)",
-             self._assoc_get, "read"),
-            ("POST", r"/crm/v4/associations/(?P<type>[^/]+)/(?P<to>[^/]+)/batch/read",
-             self._assoc_batch_read, "read"),
+            ("POST", _OBJ + r"/batch/upsert", self._batch_upsert, "write"),
+            *self.association_routes(),
             ("POST", r"/oauth/v2/private-apps/get/access-token-info", self._token_info, None),
         ]
         for method, pattern, handler, scope in routes:
@@ -188,7 +194,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         archived = flag(req.arg("archived"))
         email = (req.arg("email") or "").lower()
         owners = [o for n, o in sorted(state.owners.items())
-                  if n >= start and (not o.is_active) == archived
+                  if n >= start and (not o.is_active) == archived and is_hubspot_owner(o)
                   and (not email or o.email.lower() == email)]
         page = owners[:limit]
         body: dict[str, Any] = {"results": [render_owner(o) for o in page]}
@@ -203,13 +209,19 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         by_user = req.arg("idProperty") == "userId"
         n = int(raw) - 1_000_000 if by_user and raw.isdigit() else (int(raw) if raw.isdigit() else -1)
         owner = state.owners.get(n)
-        if owner is None or (not owner.is_active and not flag(req.arg("archived"))):
+        if owner is None or not is_hubspot_owner(owner) or (not owner.is_active and not flag(req.arg("archived"))):
             return error(404, "OBJECT_NOT_FOUND", f"Owner {raw} not found")
         return Response(200, render_owner(owner))
 
     # objects ------------------------------------------------------------------------------
-    def _find(self, t: HsType, raw: str, archived: bool = False) -> Any | None:
-        record = t.rows(self._require_state()).get(int(raw)) if raw.isdigit() else None
+    def _find(self, t: HsType, raw: str, archived: bool = False, id_property: str | None = None) -> Any | None:
+        """A record by id or, with ``id_property`` (a unique property), by that property's value."""
+        state = self._require_state()
+        if id_property and id_property != "hs_object_id":
+            by_value = records_by_value(state, t, id_property) if unique_property(state, t, id_property) else {}
+            record = by_value.get(raw)
+            return record if record is not None and not archived else None
+        record = t.rows(state).get(int(raw)) if raw.isdigit() else None
         if record is None or not t.belongs(record) or record.deleted != archived:
             return None
         return record
@@ -235,33 +247,9 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
             body["paging"] = {"next": {"after": str(next_start), "link": link}}
         return Response(200, body)
 
-    def _with_assoc(self, t: HsType, record: Any, body: dict[str, Any], to: list[HsType]) -> dict[str, Any]:
-        groups = {}
-        for target in to:
-            ids = self._associated(t, record, target)
-            if ids:
-                label = f"{t.singular}_to_{target.singular}"
-                groups[target.name] = {"results": [{"id": str(i), "type": label} for i in ids]}
-        if groups:
-            body["associations"] = groups
-        return body
-
-    def _associated(self, t: HsType, record: Any, target: HsType) -> list[int]:
-        """Ids of ``target`` records associated with ``record`` (live ones only)."""
-        state = self._require_state()
-        if target.name == "companies" and t.name != "companies":
-            n = record.account_n
-            account = state.accounts.get(n) if n is not None else None
-            return [n] if account is not None and not account.deleted else []  # type: ignore[list-item]
-        if t.name == "companies" and target.name != "companies":
-            rows = target.rows(state)
-            return sorted(k for k, r in rows.items()
-                          if target.belongs(r) and not r.deleted and r.account_n == record.n)
-        return []
-
     def _get(self, req: Request, t: HsType) -> Response:
         raw = req.match["id"] if req.match else ""
-        record = self._find(t, raw, archived=flag(req.arg("archived")))
+        record = self._find(t, raw, archived=flag(req.arg("archived")), id_property=req.arg("idProperty"))
         if record is None:
             return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         assoc = [a for a in (resolve_type(x) for x in req.args("associations")) if a is not None]
@@ -277,25 +265,31 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         return Response(201, render_object(t, record, list((body.get("properties") or {}).keys()), self._require_state()))
 
     def _build(self, t: HsType, item: dict[str, Any]) -> Any:
+        """Validate a create input (associations included) and build its record, not stored yet."""
         state = self._require_state()
         record = new_record(state, t, item.get("properties") or {})
+        pending = []
         for assoc in item.get("associations") or []:
             to_id = str((assoc.get("to") or {}).get("id", ""))
             type_ids = {int(x.get("associationTypeId", 0)) for x in assoc.get("types") or []}
-            expected = ASSOCIATION_TYPE_IDS.get((t.name, "companies"))
-            company = self._find(TYPES["companies"], to_id)
-            if expected is None or expected not in type_ids or company is None:
+            target = links.target_type(t.name, type_ids)
+            other = self._find(TYPES[target], to_id) if target is not None else None
+            if other is None:
                 raise PropertyError("associations", f"invalid association to {to_id} with types {sorted(type_ids)}",
                                     "INVALID_ASSOCIATION")
-            record.account_n = company.n
+            pending.append((target, other, type_ids))
+        self._pending[record.n] = pending
         return record
 
     def _store(self, t: HsType, record: Any) -> None:
-        t.rows(self._require_state())[record.n] = record
+        state = self._require_state()
+        t.rows(state)[record.n] = record
+        for target, other, type_ids in self._pending.pop(record.n, []):
+            links.link(state, t.name, record, target, other, type_ids)
 
     def _update(self, req: Request, t: HsType) -> Response:
         raw = req.match["id"] if req.match else ""
-        record = self._find(t, raw)
+        record = self._find(t, raw, id_property=req.arg("idProperty"))
         if record is None:
             return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         props = (req.json() or {}).get("properties") or {}
@@ -327,7 +321,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
         live = [r for r in (rows[n] for n in self._index.keys(state, t)) if not r.deleted]
         end = min(after + limit, self.search_cap)
         try:
-            total, matches = run_search(t, live, body, end)
+            total, matches = run_search(_searchable(state, t, body), live, body, end)
         except SearchError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
         page = matches[after:end]
@@ -343,3 +337,10 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
                               "scopes": sorted(self.scopes)})
 
 
+def _searchable(state: CrmState, t: HsType, body: dict[str, Any]) -> HsType:
+    """``t``, reading custom property values too when the search filters or sorts on one."""
+    named = {f.get("propertyName") for g in body.get("filterGroups") or [] for f in g.get("filters") or []}
+    named |= {s.get("propertyName") if isinstance(s, dict) else str(s).lstrip("-") for s in body.get("sorts") or []}
+    obj = state.schema.get("hubspot", t.name)
+    custom = obj is not None and any((f := obj.field(str(n))) is not None and f.custom for n in named if n)
+    return with_custom_values(t, state) if custom else t

@@ -179,6 +179,7 @@ def start_emulator(
     host: str = "127.0.0.1",
     state: CrmState | None = None,
     malformed: bool = True,
+    provision_users: bool = False,
 ) -> RunningEmulator:
     """Seed a :class:`CrmState`, start the server on both ports and return a handle.
 
@@ -195,6 +196,8 @@ def start_emulator(
         host: Interface to bind; keep loopback unless you know why not.
         state: Use this state instead of a new one.
         malformed: Seed the ~0.2% malformed accounts (see :func:`emulator.seed.seed_state`).
+        provision_users: Add the integration user (whose token the APIs act as) and the admin
+            (see :mod:`emulator.users`).
 
     Raises:
         EmulatorSetupError: an API module is missing, a port is taken or an argument is bad.
@@ -221,6 +224,8 @@ def start_emulator(
             ) from None
         raise EmulatorSetupError(f"cannot open the emulator's ports: {exc}") from None
     control = install_control(server)
+    if provision_users:
+        control.provision_users()
     server.start()
     return RunningEmulator(state=state, server=server, control=control, token=bearer,
                            seed_report=report, flavour_names=tuple(f.name for f in built))

@@ -8,7 +8,6 @@ CRM ids beside each reference (``owner_n``, ``owner_sf_id``, ``owner_hs_id``).
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +30,13 @@ _CREATE_CLASSES = {"owner": EmuOwner, "account": EmuAccount, "opportunity": EmuO
                    "task": EmuActivity, "note": EmuActivity}
 _READ_ONLY = {"n", "created_at", "modified_at", "kind"}
 _ALIASES = {"is_deleted": "deleted"}
+
+
+def _field_names(kind: str) -> tuple[str, ...]:
+    """The neutral field names of a kind's records (typed record fields plus stamps)."""
+    first = ("kind",) if kind in ("task", "note") else ()
+    last = () if kind == "owner" else ("deleted",)
+    return (*first, *_CREATE_CLASSES[kind].FIELDS, "created_at", "modified_at", *last)
 
 
 class RecordProblem(Exception):
@@ -63,24 +69,22 @@ def view(kind: str, record: Any) -> dict[str, Any]:
     """One record as a JSON-ready dict in the neutral vocabulary."""
     out: dict[str, Any] = {"kind": kind, "n": record.n, "sf_id": sf_id(kind, record.n),
                            "hs_id": hs_id(kind, record.n)}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        if f.name == "n":
-            continue
-        if f.name.endswith("_n") and f.name[:-2] in _REFERENCES:
-            ref = f.name[:-2]
+    for name in _field_names(kind):
+        value = getattr(record, name)
+        if name.endswith("_n") and name[:-2] in _REFERENCES:
+            ref = name[:-2]
             target = _REFERENCES[ref]
             out[f"{ref}_n"] = value
             out[f"{ref}_sf_id"] = sf_id(target, value) if value is not None else None
             out[f"{ref}_hs_id"] = hs_id(target, value) if value is not None else None
-        elif f.name == "deleted":
+        elif name == "deleted":
             out["is_deleted"] = value
         elif isinstance(value, (datetime, date)):
-            out[f.name] = iso(value)
+            out[name] = iso(value)
         elif isinstance(value, list):
-            out[f.name] = list(value)
+            out[name] = list(value)
         else:
-            out[f.name] = value
+            out[name] = value
     if isinstance(record, EmuOwner):
         out["name"] = f"{record.first_name} {record.last_name}"
         out["is_deleted"] = False
@@ -119,7 +123,7 @@ def parse_changes(state: CrmState, kind: str, body: Any) -> dict[str, Any]:
     """
     if not isinstance(body, dict):
         raise RecordProblem(400, "send a JSON object of field: value")
-    allowed = {f.name for f in fields(_CREATE_CLASSES[kind])} - _READ_ONLY
+    allowed = set(_field_names(kind)) - _READ_ONLY
     changes: dict[str, Any] = {}
     for key, value in body.items():
         name = _ALIASES.get(key, key)

@@ -18,9 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from territory.emulator.salesforce import by_external_id
+from territory.emulator.salesforce.by_external_id import json_object
 from territory.emulator.salesforce.describe import describe, object_summary
 from territory.emulator.salesforce.metadata_api import MetadataApi
+from territory.emulator.salesforce.notes import content_blob
 from territory.emulator.salesforce.records import build_sobjects_all, default_actor, save
+from territory.emulator.salesforce.tooling import tooling_query
 from territory.emulator.salesforce_collections import (
     run_collection_delete,
     run_collection_upsert,
@@ -87,6 +91,9 @@ class SalesforceApi(ApiFlavour):
             ("GET", _V + r"/sobjects/?", self._global_describe),
             ("GET", _V + r"/sobjects/(?P<t>\w+)/describe/?", self._describe),
             ("GET", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._get),
+            ("GET", _V + r"/sobjects/ContentNote/(?P<id>\w{15,18})/Content", lambda req: content_blob(self.state, req)),
+            ("GET", _V + r"/sobjects/(?P<t>\w+)/(?P<f>\w+)/(?P<value>[^/]+)", self._by_external_id),
+            ("PATCH", _V + r"/sobjects/(?P<t>\w+)/(?P<f>\w+)/(?P<value>[^/]+)", self._upsert),
             ("PATCH", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._patch),
             ("DELETE", _V + r"/sobjects/(?P<t>\w+)/(?P<id>\w{15,18})", self._delete),
             ("POST", _V + r"/sobjects/(?P<t>\w+)/?", self._create),
@@ -94,10 +101,12 @@ class SalesforceApi(ApiFlavour):
             ("PATCH", _V + r"/composite/sobjects/?", self._collection_write),
             ("DELETE", _V + r"/composite/sobjects/?", self._collection_delete),
             ("GET", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_get),
+            ("POST", _V + r"/composite/sobjects/(?P<t>\w+)/?", self._collection_retrieve),
             ("PATCH", _V + r"/composite/sobjects/(?P<t>\w+)/(?P<f>\w+)/?", self._collection_upsert),
             ("POST", r"/services/oauth2/token", self._token),
             ("POST", r"/services/Soap/m/(?P<v>\d+\.\d+)/?", self.metadata.soap),
             ("POST", _V + r"/tooling/sobjects/CustomField/?", self.metadata.tooling_custom_field),
+            ("GET", _V + r"/tooling/query/?", lambda req: tooling_query(self.state, req)),
         ]
         for method, pattern, handler in routes:
             router.add(method, pattern, self._guarded(handler))
@@ -265,7 +274,7 @@ class SalesforceApi(ApiFlavour):
             rec = self._record(sobject, m["id"])
             if isinstance(rec, Response):
                 return rec
-            self._apply(sobject, rec, apply_writes(sobject, _json_object(req), creating=False))
+            self._apply(sobject, rec, apply_writes(sobject, json_object(req), creating=False))
         return Response(204)
 
     def _delete(self, req: Request) -> Response:
@@ -290,7 +299,7 @@ class SalesforceApi(ApiFlavour):
         if sobject.factory is None:
             return sf_error(403, "INSUFFICIENT_ACCESS", f"insufficient access rights to create {sobject.name}")
         with self.state.lock:
-            rec = self._insert(sobject, apply_writes(sobject, _json_object(req), creating=True))
+            rec = self._insert(sobject, apply_writes(sobject, json_object(req), creating=True))
         return Response(201, {"id": sf_id(sobject.kind, rec.n), "success": True, "errors": []})
 
     # sObject Collections -----------------------------------------------------------------
@@ -312,22 +321,19 @@ class SalesforceApi(ApiFlavour):
         return answer if isinstance(answer, Response) else Response(200, answer)
 
     def _collection_get(self, req: Request) -> Response:
-        m = req.match
-        assert m is not None
-        sobject = self._sobject(m["t"])
+        sobject = self._sobject(req.match["t"])  # type: ignore[index]
         if isinstance(sobject, Response):
             return sobject
-        ids, fields = req.args("ids"), req.args("fields")
-        if not fields:
-            return sf_error(400, "MALFORMED_QUERY", "The fields parameter is required")
-        if len(ids) > MAX_BATCH:
-            return sf_error(400, "EXCEEDED_ID_LIMIT", f"no more than {MAX_BATCH} ids per call")
-        out: list[Any] = []
-        with self.state.lock:
-            for record_id in ids:
-                rec = self._record(sobject, record_id)
-                out.append(None if isinstance(rec, Response) else self._render(sobject, rec, m["v"], fields))
-        return Response(200, out)
+        return by_external_id.retrieve(self, sobject, req.args("ids"), req.args("fields"), req.match["v"], MAX_BATCH)  # type: ignore[index]
+
+    def _collection_retrieve(self, req: Request) -> Response:
+        return by_external_id.retrieve_posted(self, req)
+
+    def _by_external_id(self, req: Request) -> Response:
+        return by_external_id.get_by_external_id(self, req)
+
+    def _upsert(self, req: Request) -> Response:
+        return by_external_id.upsert_by_external_id(self, req)
 
     def _collection_delete(self, req: Request) -> Response:
         ids = req.args("ids")
@@ -348,16 +354,6 @@ class SalesforceApi(ApiFlavour):
             "access_token": token, "instance_url": self.server.https_url, "id": self._identity_url(),
             "token_type": "Bearer", "issued_at": "1700000000000", "signature": "emulator", "scope": "api",
         })
-
-
-def _json_object(req: Request) -> dict[str, Any]:
-    try:
-        body = req.json()
-    except ValueError:
-        raise FieldProblem("JSON_PARSER_ERROR", "The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise FieldProblem("JSON_PARSER_ERROR", "The request body must be a JSON object")
-    return body
 
 
 def _batch_size(options: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from territory.emulator.salesforce.records import unique_problem
 from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, apply_writes
 from territory.emulator.server import Response
 from territory.emulator.state import CrmState, sf_id
@@ -72,6 +73,9 @@ def _prepare(api: SalesforceApi, record: Any, creating: bool) -> tuple[SObjectDe
         changes = apply_writes(sobject, record, creating=creating)
     except FieldProblem as problem:
         return _failure(record_id, problem.code, problem.message, problem.fields)
+    duplicate = unique_problem(api.state, sobject, existing, changes)
+    if duplicate is not None:
+        return _failure(record_id, duplicate.code, duplicate.message, duplicate.fields)
     return sobject, existing, changes
 
 
@@ -168,6 +172,10 @@ def run_collection_upsert(api: SalesforceApi, type_name: str, field_name: str, r
                 changes = apply_writes(sobject, record, creating=not found)
             except FieldProblem as problem:
                 prepared.append(_failure(None, problem.code, problem.message, problem.fields))
+                continue
+            duplicate = unique_problem(api.state, sobject, found[0] if found else None, changes)
+            if duplicate is not None:
+                prepared.append(_failure(None, duplicate.code, duplicate.message, duplicate.fields))
                 continue
             prepared.append((found[0] if found else None, changes))
         if all_or_none and any(isinstance(p, dict) for p in prepared):

@@ -272,12 +272,35 @@ def _opportunity(state: CrmState) -> SObjectDef:
     )
 
 
+def _what(state: CrmState) -> Writer:
+    """``Task.WhatId``: an account (kept as the task's account) or a record of any other object
+    with activities enabled (kept in ``extra["what"]``)."""
+    def write(value: Any) -> dict[str, Any]:
+        if value is None:
+            return {"account_n": None, "extra": {"what": None}}
+        parsed = parse_sf_id(str(value))
+        if parsed is None:
+            raise FieldProblem("MALFORMED_ID", f"invalid id: {value}")
+        kind, n = parsed
+        obj = next((o for o in state.schema.objects["salesforce"].values() if o.kind == kind), None)
+        target = state.table(kind).get(n) if obj is not None else None
+        if target is None or getattr(target, "deleted", False):
+            raise FieldProblem("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}")
+        if not obj.enable_activities:  # type: ignore[union-attr]
+            raise FieldProblem("FIELD_INTEGRITY_EXCEPTION", f"Related To ID: id value of incorrect type: {value}")
+        if kind == "account":
+            return {"account_n": n, "extra": {"what": None}}
+        return {"account_n": None, "extra": {"what": (kind, n)}}
+
+    return write
+
+
 def _task(state: CrmState) -> SObjectDef:
     getters = _stamps({
         "Id": lambda r: sf_id("task", r.n),
         "Subject": lambda r: r.subject,
         "Description": lambda r: r.body,
-        "WhatId": lambda r: _sid("account", r.account_n),
+        "WhatId": lambda r: sf_id(*r.extra["what"]) if r.extra.get("what") else _sid("account", r.account_n),
         "OwnerId": lambda r: _sid("owner", r.owner_n),
         "Status": lambda r: r.status,
         "ActivityDate": lambda r: r.extra.get("activity_date"),
@@ -290,7 +313,7 @@ def _task(state: CrmState) -> SObjectDef:
 
     writers = {
         "Subject": _text("subject"), "Description": _text("body", 32000),
-        "WhatId": _reference(state, "account_n", ("account",)),
+        "WhatId": _what(state),
         "OwnerId": _reference(state, "owner_n", ("owner",), owner=True),
         "Status": _text("status", 40),
         "ActivityDate": lambda v: {"extra": {"activity_date": _date("d")(v)["d"]}},
@@ -301,6 +324,15 @@ def _task(state: CrmState) -> SObjectDef:
         factory=lambda n: EmuActivity(n=n, kind="task", account_n=None, owner_n=None, subject="", body=""),
         relations={"Owner": ("User", "owner_n"), "What": ("Account", "account_n")},
     )
+
+
+stamp_getters = _stamps  # for sObjects defined in other modules (emulator/salesforce/notes.py)
+text_writer = _text
+
+
+def owner_reference(state: CrmState) -> Writer:
+    """The ``OwnerId`` writer: an active user."""
+    return _reference(state, "owner_n", ("owner",), owner=True)
 
 
 def build_sobjects(state: CrmState) -> dict[str, SObjectDef]:

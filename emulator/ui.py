@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from territory.emulator._hubspot_objects import PropertyError, changes_for, resolve_type
+from territory.emulator import users
+from territory.emulator._hubspot_objects import PropertyError, resolve_type
+from territory.emulator.hubspot.writes import changes_for
 from territory.emulator.hubspot_api import HubSpotApi
 from territory.emulator.salesforce.records import save
 from territory.emulator.salesforce_api import SalesforceApi
@@ -25,8 +27,6 @@ from territory.emulator.salesforce_objects import FieldProblem, SObjectDef, appl
 from territory.emulator.server import EmulatorServer
 from territory.emulator.state import CrmState, EmuOwner, parse_sf_id, sf_id
 from territory.emulator.store import Change
-
-HUBSPOT_USER_OFFSET = 1_000_000  # HubSpot owners' userId is n + 1,000,000 in the emulator
 
 
 class UiEditRefused(Exception):
@@ -39,14 +39,10 @@ class UiEditRefused(Exception):
 
 def find_user(state: CrmState, ref: str | int) -> EmuOwner:
     """A user by n, Salesforce user id, HubSpot owner id / user id, email or full name."""
-    text = str(ref).strip()
-    parsed = parse_sf_id(text)
-    for owner in state.owners.values():
-        full_name = f"{owner.first_name} {owner.last_name}".lower()
-        if text.lower() in (owner.email.lower(), full_name) or text == str(owner.n) \
-                or text == str(owner.n + HUBSPOT_USER_OFFSET) or (parsed == ("owner", owner.n)):
-            return owner
-    raise UiEditRefused(404, [{"errorCode": "NOT_FOUND", "message": f"no user {text!r}"}])
+    owner = users.find_user(state, ref)
+    if owner is None:
+        raise UiEditRefused(404, [{"errorCode": "NOT_FOUND", "message": f"no user {str(ref).strip()!r}"}])
+    return owner
 
 
 def ui_edit(server: EmulatorServer, crm: str, obj: str, record_id: str, as_user: str | int,
@@ -90,9 +86,10 @@ def _salesforce_edit(api: SalesforceApi, obj: str, record_id: str, user: EmuOwne
         for name in changes:
             field = sobject.canonical(name) or name
             if field.endswith("__c") and f"{sobject.name}.{field}" not in editable:
-                raise UiEditRefused(400, [{"errorCode": "INSUFFICIENT_ACCESS_OR_READONLY",
-                                           "message": f"{user.email} may not edit {sobject.name}.{field}",
-                                           "fields": [field]}])
+                raise UiEditRefused(400, [{
+                    "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "fields": [field],
+                    "message": f"Unable to create/update fields: {field}. Please check the security settings of "
+                               "this field and verify that it is read/write for your profile or permission set."}])
     save(api.state, api.defs, sobject, rec, writes, user.n)
 
 
@@ -119,7 +116,7 @@ def _hubspot_edit(state: CrmState, obj: str, record_id: str, user: EmuOwner, cha
     if t is None or record is None or not t.belongs(record) or record.deleted:
         raise UiEditRefused(404, {"status": "error", "category": "OBJECT_NOT_FOUND",
                                   "message": f"no {obj} {record_id}"})
-    user_id = user.n + HUBSPOT_USER_OFFSET
+    user_id = users.hubspot_user_id(user)
     source = Change(None, state.tick(), "CRM_UI", f"userId:{user_id}", user_id)
     props = {k: "" if v is None else str(v) for k, v in changes.items()}
     try:

@@ -14,7 +14,7 @@ from territory.emulator.store import FieldDef
 
 _SOAP = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
          "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double",
-         "date": "xsd:date", "datetime": "xsd:dateTime", "anyType": "xsd:anyType"}
+         "date": "xsd:date", "datetime": "xsd:dateTime", "anyType": "xsd:anyType", "base64": "xsd:base64Binary"}
 _CHILD_NAMES = {("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
                 ("Task", "WhatId"): "Tasks", ("Task", "WhoId"): "Tasks", ("Account", "ParentId"): "ChildAccounts"}
 

@@ -81,7 +81,7 @@ def custom_field(state: CrmState, meta: dict[str, Any], *, replace: bool) -> Fie
     relationship = meta.get("relationshipName")
     f = FieldDef(
         name, _TYPES[kind], str(meta.get("label") or ""), length, reference_to=reference_to,
-        relationship_name=f"{relationship}__r" if relationship else None, picklist=picklist,
+        relationship_name=name[:-3] + "__r" if reference_to else None, picklist=picklist,
         restricted=truthy(value_set.get("restricted")), external_id=truthy(meta.get("externalId")),
         unique=truthy(meta.get("unique")), track_history=truthy(meta.get("trackHistory")),
         required=truthy(meta.get("required")) or kind == "MasterDetail", custom=True,

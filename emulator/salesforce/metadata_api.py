@@ -6,7 +6,6 @@ bad session is the fault ``sf:INVALID_SESSION_ID`` with HTTP 500, as Salesforce 
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 from territory.emulator.salesforce import metadata
@@ -19,6 +18,7 @@ from territory.emulator.salesforce.metadata_xml import (
     truthy,
 )
 from territory.emulator.salesforce.records import default_actor, refresh, save
+from territory.emulator.salesforce.tooling import tooling_id
 from territory.emulator.salesforce_objects import SObjectDef, apply_writes
 from territory.emulator.server import Request, Response
 from territory.emulator.state import CrmState
@@ -131,7 +131,7 @@ class MetadataApi:
             except SchemaError as exc:
                 return Response(400, [{"message": str(exc), "errorCode": exc.code, "fields": []}])
             refresh(self.state, self.defs)
-        field_id = f"00N{zlib.crc32(body['FullName'].encode()) % 10**12:012d}AAA"
+        field_id = tooling_id("00N", body["FullName"])
         f.extra["tooling_id"] = field_id
         return Response(201, {"id": field_id, "success": True, "errors": [], "warnings": [], "infos": []})
 

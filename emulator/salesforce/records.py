@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from territory.emulator.salesforce.fields import field_getter, field_writer
+from territory.emulator.salesforce.notes import content_note, link_note
 from territory.emulator.salesforce.standard import register_standard
 from territory.emulator.salesforce_objects import (
     FieldProblem,
@@ -94,6 +95,7 @@ def build_sobjects_all(state: CrmState) -> dict[str, SObjectDef]:
     """Every sObject the registry holds, keyed by lower-cased API name."""
     register_standard(state)
     defs = build_sobjects(state)
+    defs["contentnote"] = content_note(state)
     for key, obj in state.schema.objects["salesforce"].items():
         if key in defs:
             _extend_legacy(state, defs[key], obj)
@@ -114,9 +116,30 @@ def default_actor(state: CrmState) -> int:
     return state.integration_n if state.integration_n is not None else 0
 
 
+def unique_problem(state: CrmState, sobject: SObjectDef, rec: Any | None, changes: dict[str, Any]) -> FieldProblem | None:
+    """DUPLICATE_VALUE when ``changes`` give a unique field a value another live record holds
+    (compared case-insensitively, as Salesforce does for unique text fields)."""
+    obj = sobject.schema
+    for f in obj.fields.values() if obj is not None else ():
+        value = changes.get(f.attr, (changes.get("extension") or {}).get(f.attr)) if f.unique else None
+        if value in (None, ""):
+            continue
+        get, wanted = sobject.getters[f.name], str(value).casefold()
+        for other in state.table(sobject.kind).values():
+            if other is not rec and not getattr(other, "deleted", False) and sobject.include(other) \
+                    and str(get(other) or "").casefold() == wanted:
+                return FieldProblem("DUPLICATE_VALUE", f"duplicate value found: {f.name} duplicates value on record "
+                                    f"with id: {sf_id(sobject.kind, other.n)}", [f.name])
+    return None
+
+
 def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec: Any | None,
          changes: dict[str, Any], actor: int) -> Any:
-    """Create (``rec`` None) or update a record as ``actor``; history for tracked fields."""
+    """Create (``rec`` None) or update a record as ``actor``; history for tracked fields.
+    Raises :class:`FieldProblem` DUPLICATE_VALUE for a taken unique value."""
+    problem = unique_problem(state, sobject, rec, changes)
+    if problem is not None:
+        raise problem
     obj = sobject.schema
     tracked = obj.tracked() if obj is not None and obj.enable_history else []
     before = {f.name: sobject.getters[f.name](rec) for f in tracked} if rec is not None else {}
@@ -125,7 +148,7 @@ def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec:
         stamp = state.tick()
         if rec is None:
             rec = _insert(state, sobject, changes, stamp, actor)
-        elif isinstance(rec, Record):
+        elif type(rec) is Record:  # generic; typed records take the attribute path below
             rec.values.update(changes)
             rec.modified_at = stamp
         else:
@@ -136,7 +159,7 @@ def save(state: CrmState, defs: dict[str, SObjectDef], sobject: SObjectDef, rec:
         kind = getattr(rec, "kind", sobject.kind)
         if extension:
             state.store.extension_values(kind, rec.n).update(extension)
-        _derive(sobject, rec)
+        _derive(state, sobject, rec)
         state.store.stamp(kind, rec.n, actor, created=not before and rec.created_at == stamp)
         if obj is not None and obj.enable_history:
             _write_history(state, defs, sobject, rec, before, tracked, actor, stamp)
@@ -151,7 +174,7 @@ def _insert(state: CrmState, sobject: SObjectDef, changes: dict[str, Any], stamp
     while n in table:
         n = state.next_n()
     rec = sobject.factory(n)
-    if isinstance(rec, Record):
+    if type(rec) is Record:
         owner = sobject.schema.field("OwnerId") if sobject.schema is not None else None
         if owner is not None and owner.attr not in changes:
             changes = {owner.attr: actor, **changes}
@@ -167,7 +190,9 @@ def _insert(state: CrmState, sobject: SObjectDef, changes: dict[str, Any], stamp
     return rec
 
 
-def _derive(sobject: SObjectDef, rec: Any) -> None:
+def _derive(state: CrmState, sobject: SObjectDef, rec: Any) -> None:
+    if sobject.name == "ContentDocumentLink":
+        link_note(state, rec)
     if sobject.name == "Contact":
         rec.values["name"] = " ".join(p for p in (rec.values.get("first_name"), rec.values.get("last_name")) if p)
 

@@ -1,8 +1,9 @@
 """The standard Salesforce objects in the schema registry, registered when the API binds.
 
-Account, Opportunity, User and Task keep their records in the older dataclass tables; here
+Account, Opportunity, User, Task and ContentNote keep their records in typed record classes; here
 they get full field metadata (types, labels, lengths, references, picklists) for describe.
-Contact, the permission objects and the history objects are wholly schema-defined: their
+Contact, ContentDocumentLink, the permission objects and the history objects are wholly
+schema-defined: their
 records live in the generic store.
 """
 
@@ -89,6 +90,12 @@ def _legacy() -> list[ObjectDef]:
             FieldDef("Priority", "picklist", "Priority", 40, picklist=_picklist(("High", "Normal", "Low"))),
             FieldDef("IsClosed", "boolean", "Closed", createable=False, updateable=False),
         ], kind="task"),
+        _object("ContentNote", "069", [
+            FieldDef("Title", s, "Title", 255, required=True), FieldDef("Content", "base64", "Content"),
+            FieldDef("TextPreview", s, "Text Preview", 255, createable=False, updateable=False),
+            FieldDef("FileType", s, "File Type", 20, createable=False, updateable=False),
+            ref("OwnerId", "User", "Owner"),
+        ], kind="note"),
     ]
 
 
@@ -106,6 +113,13 @@ def _generic() -> list[ObjectDef]:
             ref("AccountId", "Account", "Account", attr="account_n"),
             ref("OwnerId", "User", "Owner", attr="owner_n", track=True),
         ], enable_history=True, enable_activities=True),
+        _object("ContentDocumentLink", "06A", [
+            ref("ContentDocumentId", "ContentNote", "ContentDocument", required=True),
+            FieldDef("LinkedEntityId", "reference", "Linked Entity ID", 18, required=True,
+                     reference_to=("Account", "Opportunity", "Contact", "User"), relationship_name="LinkedEntity"),
+            FieldDef("ShareType", "picklist", "Share Type", 40, picklist=_picklist(("V", "C", "I")), restricted=True),
+            FieldDef("Visibility", "picklist", "Visibility", 40, restricted=True,
+                     picklist=_picklist(("AllUsers", "InternalUsers", "SharedUsers")))]),
         _object("PermissionSet", "0PS", [
             FieldDef("Name", s, "Name", 80, required=True), FieldDef("Label", s, "Label", 80, required=True),
             FieldDef("Description", s, "Description", 255)]),

@@ -16,7 +16,7 @@ from typing import Any
 # Salesforce describe types; HubSpot's (type, fieldType) are derived in the HubSpot view.
 FIELD_TYPES = (
     "id", "string", "textarea", "picklist", "multipicklist", "reference", "boolean", "int",
-    "double", "currency", "percent", "date", "datetime", "email", "url", "phone", "anyType",
+    "double", "currency", "percent", "date", "datetime", "email", "url", "phone", "anyType", "base64",
 )
 
 
