@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
 from territory import rules  # noqa: E402
-from territory.cli.demo_loop import approvers_yaml  # noqa: E402
+from territory.cli.shared import approvers_yaml  # noqa: E402
 from territory.config import load_settings  # noqa: E402
 from territory.connector.factory import build_connector  # noqa: E402
 from territory.emulator import start_emulator  # noqa: E402

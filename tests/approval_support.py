@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from territory import rules
-from territory.cli.demo_loop import approvers_yaml
+from territory.cli.shared import approvers_yaml
 from territory.config import load_settings
 from territory.connector.factory import build_connector
 from territory.emulator import RunningEmulator, start_emulator

@@ -138,7 +138,8 @@ def test_push_finds_the_created_account_by_its_marker_when_a_crash_left_it_unrec
 
 
 def test_push_writes_nothing_when_over_the_cap_unknown_or_the_store_is_busy(
-        market: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+        market: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERRITORY_LEASE_WAIT_S", "0.3")  # the busy store answers after a short wait
     _plan("big", capsys, market["dir"])
     code, output = run(["market", "push", "--scenario", "big", "--max", "2"], capsys)
     assert code == 2 and "--max 4" in output
@@ -147,6 +148,7 @@ def test_push_writes_nothing_when_over_the_cap_unknown_or_the_store_is_busy(
     assert market["store"].leases.acquire("store", "agent-on-host-b:77", 600)
     code, output = run(["market", "push", "--scenario", "big", "--yes"], capsys)
     assert code == 5 and "agent-on-host-b:77" in output
+    market["store"].leases.release("store", "agent-on-host-b:77")  # sync takes the store lease too
     assert _synced_accounts_named(market, capsys) == Counter()
 
 
