@@ -27,6 +27,8 @@ from territory.planner.instance import Instance, PlanOptions
 from territory.planner.lp import _INF, OVERFLOW_COST, AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
 
+BEST_EFFORT_MARGIN = 0.003  # band above the LP's best worst deviation, room for whole accounts
+
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:
     """LP lower bound on workload-weighted km for plans with at most ``max_moves`` moves.
@@ -63,6 +65,14 @@ class Band:
     reachable: bool  # the tolerance holds in the LP relaxation at this reach
     max_delta: tuple[float, float] = (0.0, 0.0)  # smallest common max deviation (best effort)
     extra: np.ndarray | None = None  # [k, 4] normalised per-rep band beyond delta (best effort)
+    best_deviation: float | None = None  # LP: smallest worst deviation at this reach (out of reach)
+    binding: dict[str, np.ndarray] | None = None  # reps whose rows hold that LP bound, per row kind
+
+    @property
+    def holds(self) -> bool:
+        """The LP keeps this band without elastic slack (tolerance reachable, or the best
+        effort band above the LP's best worst deviation)."""
+        return self.reachable or self.best_deviation is not None
 
 
 def find_band(
@@ -107,8 +117,25 @@ def find_band(
         mask, lp, best, rounds = wider, trial, sol, rounds + 1
     if best.ok:
         return Band(lp.cands, tol, tol, zero, rounds, True), *refine_bundled(lp, best, left())
+    return _best_effort_band(lp, rounds, deadline)
+
+
+def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[Band, AssignmentLp, LpSolution]:
+    """Out of reach: every rep's band is the smallest common one the LP can keep
+    (``best_deviation``), plus ``BEST_EFFORT_MARGIN`` for whole accounts; moves are then
+    minimised inside it. When capacity alone cannot hold the workload, each rep's band widens
+    by exactly the excess the least-violation LP gives it, capacity overflow at its minimum."""
+    left = lambda: max(deadline - time.monotonic(), 0.05)  # noqa: E731
+    tol, k = lp.tolerance, lp.reps.size
+    minmax = lp.min_max_deviation(left())
+    if minmax.ok:
+        best, binding = minmax.bound, _binding_rows(lp, minmax)
+        delta = best + BEST_EFFORT_MARGIN
+        moves = lp.min_moves(delta, delta, np.zeros(k), left())
+        band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, (best, best), None, best, binding)
+        return band, *refine_bundled(lp, moves, left())
     best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
-    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
+    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(k, _INF)
     # every rep only as far beyond the tolerance as the least total excess forces it: the
     # binding reps (a lone specialist, a rep full of locked accounts) take it, the rest keep
     # the tolerance
@@ -117,6 +144,19 @@ def find_band(
     moves = lp.min_moves(tol, tol, overflow, left())
     widest = lp.max_deviations(moves.x if moves.solved else best.x)
     return Band(lp.cands, tol, tol, overflow, rounds, False, widest, extra), *refine_bundled(lp, moves, left())
+
+
+def _binding_rows(lp: AssignmentLp, sol: LpSolution) -> dict[str, np.ndarray]:
+    """Rep positions whose rows hold the min-max LP at its value (non-zero duals): band
+    ``potential``/``workload`` rows, and ``capacity`` rows."""
+    k = lp.reps.size
+    duals = np.abs(sol.duals[lp.units.size : lp.units.size + 5 * k]).reshape(k, 5)
+    tight = duals > 1e-9 * max(float(duals.max(initial=0.0)), 1e-12)
+    return {
+        "potential": lp.reps[tight[:, 0] | tight[:, 1]],
+        "workload": lp.reps[tight[:, 2] | tight[:, 3]],
+        "capacity": lp.reps[tight[:, 4]],
+    }
 
 
 def refine_bundled(lp: AssignmentLp, sol: LpSolution, time_limit: float) -> tuple[AssignmentLp, LpSolution]:

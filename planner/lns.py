@@ -35,6 +35,7 @@ STEP_DETERMINISTIC_TIME = 0.5
 MAX_FREE_ACCOUNTS = 400
 MAX_NEIGHBOURHOOD_REPS = 16
 MAX_PARALLEL_NEIGHBOURHOODS = 4  # side by side, one CP-SAT worker each (options.num_workers)
+STALL_GAIN = 0.001  # a sweep that saves no move and less than this share of the travel ends a search
 
 
 @dataclass
@@ -45,6 +46,8 @@ class SearchLog:
     improving_steps: int = 0
     sweeps: int = 0
     converged: bool = False
+    moves_stop: str = ""  # why the moves search stopped (see planner.solve: stop_reason)
+    travel_stop: str = ""  # why the travel search stopped
     statuses: dict[str, int] = field(default_factory=dict)
 
     def record(self, status: str, improved: bool) -> None:
@@ -269,22 +272,31 @@ def improve(
     deadline: float,
     log: SearchLog,
     progress: Callable[[str], None],
-    size: int = NEIGHBOURHOOD_REPS,
+    moves_goal: float = 0.0,
 ) -> np.ndarray:
-    """Sweep neighbourhoods rep by rep until a sweep finds nothing or time runs out.
+    """Sweep neighbourhoods rep by rep until the work is done or time runs out: a sweep
+    finds nothing, the plan has at most ``moves_goal`` moves (within a small gap of the LP
+    bound), or a sweep saves no move and less than ``STALL_GAIN`` of the travel.
 
     Two neighbourhoods with disjoint reps are solved side by side (CP-SAT releases the GIL);
     their changes touch disjoint accounts and disjoint band rows, so both apply. Pairing
-    follows the fixed rep order, so the sweep is deterministic.
+    follows the fixed rep order, so the sweep is deterministic; so are the stops (they look
+    at the plan, not the clock).
     """
-    def sweep_done(plan: np.ndarray) -> None:
-        log.sweeps += 1
-        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
-                 f"{int(np.count_nonzero(plan != ctx.data.owner))} moves")
+    last = [_moves(ctx, assign), travel(ctx, assign)]
 
-    assign, log.converged = _sweep_until_stable(
-        ctx, assign, deadline, log, "improve", size, lambda _plan, _batch: (), sweep_done
+    def sweep_done(plan: np.ndarray) -> str | None:
+        log.sweeps += 1
+        moves, km = _moves(ctx, plan), travel(ctx, plan)
+        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, {moves} moves")
+        stalled = moves >= last[0] and km > (1 - STALL_GAIN) * last[1]
+        last[:] = [moves, km]
+        return "moves_within_gap" if moves <= moves_goal else "stalled" if stalled else None
+
+    assign, log.moves_stop = _sweep_until_stable(
+        ctx, assign, deadline, log, "improve", NEIGHBOURHOOD_REPS, lambda _plan, _batch: (), sweep_done
     )
+    log.converged = log.moves_stop != "time_limit"
     return assign
 
 
@@ -299,20 +311,37 @@ def reduce_travel(
     """Moves-neutral travel search: the same neighbourhood sweeps as :func:`improve`, each
     minimising travel with moves never growing and the plan's moved potential kept at most
     ``max_moved_potential`` (its allowance is shared out among the neighbourhoods solved
-    side by side, so merging them keeps the cap)."""
+    side by side, so merging them keeps the cap), until a sweep finds nothing, saves less
+    than ``STALL_GAIN`` of the travel, or time runs out."""
 
     def allowance(plan: np.ndarray, batch: list[np.ndarray]) -> tuple[float, ...]:
         return (max(max_moved_potential - moved_potential(ctx.data, plan), 0.0) / len(batch),)
 
-    def sweep_done(plan: np.ndarray) -> None:
-        progress(f"travel: sweep done, {int(np.count_nonzero(plan != ctx.data.owner))} moves")
+    last = [travel(ctx, assign)]
+
+    def sweep_done(plan: np.ndarray) -> str | None:
+        km = travel(ctx, plan)
+        progress(f"travel: sweep done, {_moves(ctx, plan)} moves, travel {km:,.0f}")
+        stalled = km > (1 - STALL_GAIN) * last[0]
+        last[0] = km
+        return "stalled" if stalled else None
 
     finished_on_time = log.converged
-    assign, stable = _sweep_until_stable(
+    assign, log.travel_stop = _sweep_until_stable(
         ctx, assign, deadline, log, "travel", NEIGHBOURHOOD_REPS, allowance, sweep_done
     )
-    log.converged = finished_on_time and stable  # converged only if this ends on its own too
+    log.converged = finished_on_time and log.travel_stop != "time_limit"  # both ended on their own
     return assign
+
+
+def _moves(ctx: SearchContext, assign: np.ndarray) -> int:
+    return int(np.count_nonzero(assign != ctx.data.owner))
+
+
+def travel(ctx: SearchContext, assign: np.ndarray) -> float:
+    """Workload-weighted km of a complete assignment."""
+    data = ctx.data
+    return float((data.workload * data.dist[np.arange(data.n), assign]).sum())
 
 
 def _sweep_until_stable(
@@ -323,30 +352,36 @@ def _sweep_until_stable(
     mode: str,
     size: int,
     extra_args: Callable[[np.ndarray, list[np.ndarray]], tuple[float, ...]],
-    sweep_done: Callable[[np.ndarray], None],
-) -> tuple[np.ndarray, bool]:
+    sweep_done: Callable[[np.ndarray], str | None],
+) -> tuple[np.ndarray, str]:
     """Sweep every rep's neighbourhood in ``mode`` until a sweep at the widest size finds
-    nothing (then True: it ended on its own) or the deadline comes (False). A sweep that
-    finds nothing at a smaller size doubles it (still deterministic)."""
+    nothing (``"converged"``), ``sweep_done`` names a reason to stop after an improving
+    sweep, or the deadline comes (``"time_limit"``). A sweep that finds nothing at a smaller
+    size doubles it (still deterministic)."""
     active = np.flatnonzero(ctx.data.active)
     max_free = MAX_FREE_ACCOUNTS
     parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
+    memo = _SolvedMemo(ctx.data.m)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         while time.monotonic() < deadline:
             found = False
             for batch in _disjoint_batches(neighbour_order(ctx, assign), active, size, parallel):
                 if time.monotonic() >= deadline:
-                    return assign, False
-                assign, improved = _solve_batch(
-                    pool, ctx, assign, batch, log, mode, deadline, max_free, *extra_args(assign, batch)
-                )
+                    return assign, "time_limit"
+                extra = extra_args(assign, batch)
+                batch = [hood for hood in batch if not memo.known(hood, max_free, extra)]
+                if not batch:
+                    continue
+                assign, improved = _solve_batch(pool, ctx, assign, batch, log, mode, deadline, max_free, memo, *extra)
                 found = found or improved
-            sweep_done(assign)
+            reason = sweep_done(assign)
             if not found:
                 if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
-                    return assign, True
+                    return assign, "converged"
                 size, max_free = 2 * size, 2 * max_free
-    return assign, False
+            elif reason:
+                return assign, reason
+    return assign, "time_limit"
 
 
 def _solve_batch(
@@ -358,6 +393,7 @@ def _solve_batch(
     mode: str,
     deadline: float,
     max_free: int,
+    memo: _SolvedMemo,
     *extra: float,
 ) -> tuple[np.ndarray, bool]:
     """Solve disjoint neighbourhoods side by side and merge their changes (they touch
@@ -368,14 +404,43 @@ def _solve_batch(
         for reps in batch
     ]
     merged, found = assign.copy(), False
-    for job in jobs:
+    for reps, job in zip(batch, jobs):
         result = job.result()
         log.record(result.status, result.improved)
         if result.improved:
             changed = result.assign != assign
             merged[changed] = result.assign[changed]
+            memo.touch(assign[changed], result.assign[changed])
             found = True
+        elif result.status in ("OPTIMAL", "EMPTY"):
+            memo.remember(reps, max_free, extra)
     return merged, found
+
+
+class _SolvedMemo:
+    """Neighbourhoods proven to have nothing better, and the reps changed since.
+
+    A neighbourhood's model depends only on the accounts of its reps (the rest enter as
+    nothing) and, in travel mode, on its moved-potential allowance; re-solving one proven
+    optimal whose reps kept their accounts, with no larger allowance, cannot find anything,
+    so the sweep skips it. Deterministic: it depends only on the plan's history.
+    """
+
+    def __init__(self, m: int) -> None:
+        self.version = np.zeros(m, dtype=np.int64)
+        self.solved: dict[tuple[int, ...], tuple[int, tuple[int, ...], tuple[float, ...]]] = {}
+
+    def known(self, reps: np.ndarray, max_free: int, extra: tuple[float, ...]) -> bool:
+        entry = self.solved.get(tuple(int(r) for r in reps))
+        if entry is None or entry[0] != max_free or entry[1] != tuple(int(v) for v in self.version[reps]):
+            return False
+        return all(now <= then + 1e-9 for now, then in zip(extra, entry[2]))
+
+    def remember(self, reps: np.ndarray, max_free: int, extra: tuple[float, ...]) -> None:
+        self.solved[tuple(int(r) for r in reps)] = (max_free, tuple(int(v) for v in self.version[reps]), extra)
+
+    def touch(self, old_reps: np.ndarray, new_reps: np.ndarray) -> None:
+        self.version[np.unique(np.concatenate([old_reps, new_reps]))] += 1
 
 
 def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int, parallel: int) -> list[list[np.ndarray]]:

@@ -194,6 +194,27 @@ class AssignmentLp:
         self._set_caps(_INF, _INF)
         return self._solve("violation", time_limit, exact=False)
 
+    def min_max_deviation(self, time_limit: float) -> LpSolution:
+        """Smallest common band ``t`` (potential and workload of every active rep within
+        ``(1 ± t) × target``) with capacity hard; the answer's ``bound`` is ``t``. Not ``ok``
+        when capacity alone cannot hold the workload at any ``t``. Elastic columns and extras
+        are kept at zero; the band columns are fixed again by the next :meth:`set_band`."""
+        k, col = self.reps.size, self.col_delta
+        self.set_extra(np.zeros((k, 4)))
+        self.set_band(self.tolerance, self.tolerance, np.zeros(k))
+        self._set_caps(_INF, _INF)
+        self.highs.changeColsBounds(2, np.array([col, col + 1], dtype=np.int32), np.zeros(2), np.full(2, _INF))
+        tie = self.highs.getNumRow()  # delta_p = delta_w: one t for both measures
+        self.highs.addRow(0.0, 0.0, 2, np.array([col, col + 1], dtype=np.int32), np.array([1.0, -1.0]))
+        self._set_stage("minmax")
+        result = self._run(time_limit, exact=True)
+        self.highs.deleteRows(1, np.array([tie], dtype=np.int32))
+        if result.solved:
+            result.bound = float(result.values[col])
+            result.duals = result.duals[:tie]
+        self.set_band(self.tolerance, self.tolerance, np.zeros(k))
+        return result
+
     def set_extra(self, extra: np.ndarray) -> None:
         """Widen each rep's band rows by its own extra ``[k, 4]`` (normalised units)."""
         k = self.reps.size
@@ -250,7 +271,8 @@ class AssignmentLp:
     def _set_stage(self, stage: str) -> None:
         u = self.units
         arc = self.arc_costs(stage, self.arc_count, self.arc_potential, u.arc_travel, self.moving)
-        self.stage, self.stage_cost = stage, np.concatenate([arc, [0.0, 0.0], self._rep_costs(stage)])
+        band = [1.0, 0.0] if stage == "minmax" else [0.0, 0.0]
+        self.stage, self.stage_cost = stage, np.concatenate([arc, band, self._rep_costs(stage)])
         cols = np.arange(self.stage_cost.size, dtype=np.int32)
         self.highs.changeColsCost(cols.size, cols, self.stage_cost)
 
