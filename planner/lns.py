@@ -35,7 +35,8 @@ STEP_DETERMINISTIC_TIME = 0.5
 MAX_FREE_ACCOUNTS = 400
 MAX_NEIGHBOURHOOD_REPS = 16
 MAX_PARALLEL_NEIGHBOURHOODS = 4  # side by side, one CP-SAT worker each (options.num_workers)
-STALL_GAIN = 0.001  # a sweep that saves no move and less than this share of the travel ends a search
+STALL_GAIN = 0.001  # a sweep that saves less than this share of the travel ...
+STALL_MOVES = 0.0025  # ... and of the moves ends a search: it stopped improving
 
 
 @dataclass
@@ -288,13 +289,15 @@ def improve(
     def sweep_done(plan: np.ndarray) -> str | None:
         log.sweeps += 1
         moves, km = _moves(ctx, plan), travel(ctx, plan)
-        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, {moves} moves")
-        stalled = moves >= last[0] and km > (1 - STALL_GAIN) * last[1]
+        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, {moves} moves, "
+                 f"travel {km:,.0f}")
+        stalled = moves > (1 - STALL_MOVES) * last[0] and km > (1 - STALL_GAIN) * last[1]
         last[:] = [moves, km]
         return "moves_within_gap" if moves <= moves_goal else "stalled" if stalled else None
 
     assign, log.moves_stop = _sweep_until_stable(
-        ctx, assign, deadline, log, "improve", NEIGHBOURHOOD_REPS, lambda _plan, _batch: (), sweep_done
+        ctx, assign, deadline, log, "improve", NEIGHBOURHOOD_REPS, lambda _plan, _batch: (), sweep_done,
+        widen=lambda plan: _moves(ctx, plan) > moves_goal,
     )
     log.converged = log.moves_stop != "time_limit"
     return assign
@@ -353,11 +356,13 @@ def _sweep_until_stable(
     size: int,
     extra_args: Callable[[np.ndarray, list[np.ndarray]], tuple[float, ...]],
     sweep_done: Callable[[np.ndarray], str | None],
+    widen: Callable[[np.ndarray], bool] = lambda _plan: False,
 ) -> tuple[np.ndarray, str]:
-    """Sweep every rep's neighbourhood in ``mode`` until a sweep at the widest size finds
-    nothing (``"converged"``), ``sweep_done`` names a reason to stop after an improving
-    sweep, or the deadline comes (``"time_limit"``). A sweep that finds nothing at a smaller
-    size doubles it (still deterministic)."""
+    """Sweep every rep's neighbourhood in ``mode`` until a sweep finds nothing
+    (``"converged"``), ``sweep_done`` names a reason to stop after an improving sweep, or the
+    deadline comes (``"time_limit"``). A sweep that finds nothing doubles the neighbourhood
+    size instead, up to ``MAX_NEIGHBOURHOOD_REPS``, while ``widen`` says the plan still
+    needs it (larger sweeps cost many times more; still deterministic)."""
     active = np.flatnonzero(ctx.data.active)
     max_free = MAX_FREE_ACCOUNTS
     parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
@@ -376,7 +381,7 @@ def _sweep_until_stable(
                 found = found or improved
             reason = sweep_done(assign)
             if not found:
-                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
+                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS) or not widen(assign):
                     return assign, "converged"
                 size, max_free = 2 * size, 2 * max_free
             elif reason:

@@ -33,7 +33,7 @@ from territory.planner.candidates import Candidates
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
-from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
+from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp, travel
 from territory.planner.lp import AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
 from territory.planner.search_context import SearchContext, build_search_context, moved_potential
@@ -182,6 +182,7 @@ def _search(
     """LNS on (moves, moved potential, travel) until moves are within ``MOVES_GAP`` of the
     LP bound or stop improving, then moves-neutral travel search for the rest of the time
     (``TRAVEL_SHARE`` at least) until it stops improving, within the moved-potential slack."""
+    say(f"repair: travel {travel(ctx, assign):,.0f}")
     moves_deadline = time.monotonic() + (1 - TRAVEL_SHARE) * max(deadline - time.monotonic(), 0.0)
     assign = improve(ctx, assign, moves_deadline, log, say, moves_goal)
     if ctx.violation(assign) > 1e-12:
