@@ -121,18 +121,29 @@ def find_band(
 
 
 def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[Band, AssignmentLp, LpSolution]:
-    """Out of reach: every rep's band is the smallest common one the LP can keep
-    (``best_deviation``), plus ``BEST_EFFORT_MARGIN`` for whole accounts; moves are then
-    minimised inside it. When capacity alone cannot hold the workload, each rep's band widens
-    by exactly the excess the least-violation LP gives it, capacity overflow at its minimum."""
+    """Out of reach: the reps that bind get the smallest common band the LP can keep
+    (``best_deviation``), every other rep the smallest band the LP can keep for them with the
+    binding ones pinned there (never wider, at least the tolerance), both plus
+    ``BEST_EFFORT_MARGIN`` for whole accounts; moves are then minimised inside. When capacity
+    alone cannot hold the workload, each rep's band widens by exactly the excess the
+    least-violation LP gives it, capacity overflow at its minimum."""
     left = lambda: max(deadline - time.monotonic(), 0.05)  # noqa: E731
     tol, k = lp.tolerance, lp.reps.size
     minmax = lp.min_max_deviation(left())
     if minmax.ok:
         best, binding = minmax.bound, _binding_rows(lp, minmax)
-        delta = best + BEST_EFFORT_MARGIN
+        pinned = np.flatnonzero(np.isin(lp.reps, np.concatenate(list(binding.values()))))
+        # the reps that do not bind get the best band the pinned ones leave them
+        rest = lp.min_max_deviation(left(), pinned, best)
+        others = min(rest.bound, best) if rest.ok else best
+        delta = max(tol, others + BEST_EFFORT_MARGIN)
+        extra = np.zeros((k, 4))
+        targets = np.stack([lp.data.target_p[lp.reps] / lp.scale_p] * 2 + [lp.data.target_w[lp.reps] / lp.scale_w] * 2, 1)
+        extra[pinned] = np.maximum(best + BEST_EFFORT_MARGIN - delta, 0.0) * targets[pinned]
+        lp.set_extra(extra)
         moves = lp.min_moves(delta, delta, np.zeros(k), left())
-        band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, (best, best), None, best, binding)
+        widest = (best + BEST_EFFORT_MARGIN, best + BEST_EFFORT_MARGIN)
+        band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, widest, extra, best, binding)
         return band, *refine_bundled(lp, moves, left())
     best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
     overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(k, _INF)

@@ -91,6 +91,7 @@ def binding_explanations(
     achieved: tuple[float, float],
     best: float | None = None,
     binding: dict[str, np.ndarray] | None = None,
+    others: float | None = None,
 ) -> list[str]:
     """What keeps the plan from the tolerance, most specific first, with the fix.
 
@@ -101,6 +102,7 @@ def binding_explanations(
         best: The LP's smallest worst deviation at this reach (None when capacity alone
             cannot hold the workload, or the LP had no answer).
         binding: Rep positions whose rows hold that bound (``planner.band``).
+        others: The band every other rep is kept in (best effort), when known.
     """
     shortfall = _capacity_shortfall(data)
     if shortfall:
@@ -110,7 +112,7 @@ def binding_explanations(
     fix = max(worst, best or 0.0)
     found = _industry_limits(data, tolerance, fix) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
     if best is not None:
-        found.insert(0, _best_reachable(data, tolerance, achieved, best, binding or {}))
+        found.insert(0, _best_reachable(data, tolerance, achieved, best, binding or {}, others))
     elif not found:
         found.append(
             f"The best plan found misses ±{_pct(tolerance)}: max deviation {_pct(dev_p)} on potential and "
@@ -126,7 +128,12 @@ def _ceil_pct(value: float) -> str:
 
 
 def _best_reachable(
-    data: ProblemData, tolerance: float, achieved: tuple[float, float], best: float, binding: dict[str, np.ndarray]
+    data: ProblemData,
+    tolerance: float,
+    achieved: tuple[float, float],
+    best: float,
+    binding: dict[str, np.ndarray],
+    others: float | None,
 ) -> str:
     """The LP's best reachable tolerance, what this plan achieves, and the reps that bind it."""
     dev_p, dev_w = achieved
@@ -138,6 +145,8 @@ def _best_reachable(
     causes = _binding_causes(data, binding)
     if causes:
         text += " What binds: " + "; ".join(causes) + "."
+    if others is not None:
+        text += f" Every other rep is kept within ±{_pct(others)}."
     return text + f" Raise tolerance to {_ceil_pct(max(dev_p, dev_w))} to have it met."
 
 
@@ -151,7 +160,7 @@ def _binding_causes(data: ProblemData, binding: dict[str, np.ndarray]) -> list[s
     for r in sorted(set(tight) | capacity):
         if r in capacity:
             kind = "capacity"
-        elif reps[r].industries and _is_specialist(data, r):
+        elif reps[r].industries and _restricted_industries(data, r):
             kind = "specialists (" + ", ".join(sorted(_restricted_industries(data, r))) + ")"
         elif locked_ratio[r] > 1.0:
             kind = "locked accounts"
@@ -166,10 +175,6 @@ def _restricted_industries(data: ProblemData, rep: int) -> set[str]:
     accounts = data.instance.accounts
     rows = np.flatnonzero(data.eligible[:, rep] & (data.eligible.sum(axis=1) < data.active.sum()))
     return {accounts[a].industry or "(none)" for a in rows}
-
-
-def _is_specialist(data: ProblemData, rep: int) -> bool:
-    return bool(_restricted_industries(data, rep))
 
 
 def _locked_ratio(data: ProblemData) -> np.ndarray:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from territory.planner.band import Band, find_band
+from territory.planner.band import BEST_EFFORT_MARGIN, Band, find_band
 from territory.planner.candidates import Candidates
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
@@ -203,8 +203,8 @@ def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _
     if not start.ok:
         return start
     shrink = margin * min(band.delta_p, band.delta_w)
-    if band.best_deviation is not None:  # best effort: never below the LP's best band
-        shrink = min(shrink, min(band.delta_p, band.delta_w) - band.best_deviation)
+    if band.best_deviation is not None:  # best effort: never below the LP's best bands
+        shrink = min(shrink, BEST_EFFORT_MARGIN)
     warm = lp.min_moves(band.delta_p - shrink, band.delta_w - shrink, band.overflow, clock.remaining() * 0.25,
                         short_trips=True)
     return warm if warm.solved else start
@@ -284,7 +284,9 @@ def _build_plan(
     widened = _widened_count(data, band.cands, assign)
     explanations = precedence_notes(data)
     if not tol_met:
-        explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w), band.best_deviation, band.binding)
+        others = band.delta_p if band.best_deviation is not None else None
+        explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w), band.best_deviation,
+                                             band.binding, others)
     if widened:
         explanations.append(
             f"{widened} accounts go beyond their {options.reach} nearest eligible reps: balance was out of reach "
