@@ -23,6 +23,7 @@ from territory.planner.candidates import (
     candidate_subset,
     widen_candidates,
 )
+from territory.planner.explain import structural_limits
 from territory.planner.instance import Instance, PlanOptions
 from territory.planner.lp import _INF, OVERFLOW_COST, AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
@@ -83,10 +84,10 @@ def find_band(
     1. min moves at the tolerance over the base reach: done when feasible (the usual case);
     2. else the elastic solution names the reps that cannot reach their band; the accounts
        of over-full reps gain arcs to their nearest reps with room, and accounts near
-       under-full reps gain arcs to them (reach doubled per round), while that helps;
-    3. if still short, each rep's band widens by exactly the excess the least-violation LP
-       gives it (capacity overflow kept at its minimum): the reps that bind take it, every
-       other rep keeps the tolerance.
+       under-full reps gain arcs to them (reach doubled per round), while that helps
+       (skipped where specialists, locks or capacities bind: reach cannot help there);
+    3. if still short, best effort (:func:`_best_effort_band`): the reps that bind get the
+       LP's smallest worst deviation, the others the best band left for them.
 
     Every LP call shares one deadline (``time_limit`` from now). With ``exact`` the LP has
     one account per unit at every size (slow at 50,000 accounts: for offline bounds).
@@ -106,7 +107,9 @@ def find_band(
     if best.ok:
         return Band(lp.cands, tol, tol, zero, 0, True), *refine_bundled(lp, best, left())
     rounds, k = 0, options.reach
-    while best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
+    # more reach cannot help where specialists, locks or capacities bind: straight to best effort
+    structural = bool(structural_limits(data, tol))
+    while not structural and best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
         k = min(2 * k, data.m)
         short, long = _binding_reps(lp, best)
         wider = widen_candidates(data, mask, short, long, k)
@@ -142,6 +145,9 @@ def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[B
         extra[pinned] = np.maximum(best + BEST_EFFORT_MARGIN - delta, 0.0) * targets[pinned]
         lp.set_extra(extra)
         moves = lp.min_moves(delta, delta, np.zeros(k), left())
+        if not moves.ok:  # out of time: the last min-max answer keeps these bands already
+            moves = rest if rest.ok else minmax
+            moves.bound = -math.inf
         widest = (best + BEST_EFFORT_MARGIN, best + BEST_EFFORT_MARGIN)
         band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, widest, extra, best, binding)
         return band, *refine_bundled(lp, moves, left())

@@ -109,8 +109,7 @@ def binding_explanations(
         return [shortfall]
     dev_p, dev_w = achieved
     worst = max(dev_p, dev_w)
-    fix = max(worst, best or 0.0)
-    found = _industry_limits(data, tolerance, fix) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
+    found = structural_limits(data, tolerance, max(worst, best or 0.0))
     if best is not None:
         found.insert(0, _best_reachable(data, tolerance, achieved, best, binding or {}, others))
     elif not found:
@@ -120,6 +119,13 @@ def binding_explanations(
             f"{_ceil_pct(worst)} or widen the reach."
         )
     return found
+
+
+def structural_limits(data: ProblemData, tolerance: float, fix: float = 0.0) -> list[str]:
+    """What keeps the tolerance out of reach whatever the reach: specialists with more demand
+    than they can hold, locked accounts above a rep's band, a capacity below it (the tolerance
+    to suggest is at least ``fix``)."""
+    return _industry_limits(data, tolerance, fix) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
 
 
 def _ceil_pct(value: float) -> str:
@@ -140,7 +146,7 @@ def _best_reachable(
     text = (
         f"±{_pct(tolerance)} is out of reach: no plan within the allowed reach keeps every rep closer than "
         f"±{best:.2%} on both measures (LP bound, the best reachable tolerance); this plan's worst deviation is "
-        f"{_pct(dev_p)} on potential and {_pct(dev_w)} on workload, every hard rule kept."
+        f"{_pct(dev_p)} on potential and {_pct(dev_w)} on workload."
     )
     causes = _binding_causes(data, binding)
     if causes:

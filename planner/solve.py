@@ -78,7 +78,8 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     log = SearchLog()
     assign = _repair_phase(ctx, lp, band, start, warm, log, clock, say)
     clock.lap("repair")
-    moves_goal = math.floor(math.ceil(_bound(start) - 1e-6) * (1 + MOVES_GAP)) if start.ok else 0
+    moves_bound = _bound(start)
+    moves_goal = math.floor(math.ceil(moves_bound - 1e-6) * (1 + MOVES_GAP)) if math.isfinite(moves_bound) else 0
     assign, optimal = _search_phase(ctx, assign, options, clock.deadline - bound_reserve, log, say, moves_goal)
     clock.lap("search")
     travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
