@@ -151,15 +151,15 @@ def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[B
         widest = (best + BEST_EFFORT_MARGIN, best + BEST_EFFORT_MARGIN)
         band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, widest, extra, best, binding)
         return band, *refine_bundled(lp, moves, left())
-    best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
-    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(k, _INF)
+    least = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
+    overflow = least.overflow * (1 + 1e-6) + 1e-9 * (least.overflow > 0) if least.solved else np.full(k, _INF)
     # every rep only as far beyond the tolerance as the least total excess forces it: the
     # binding reps (a lone specialist, a rep full of locked accounts) take it, the rest keep
     # the tolerance
-    extra = sol_slacks(lp, best) * (1 + 1e-6) + 1e-9
+    extra = sol_slacks(lp, least) * (1 + 1e-6) + 1e-9
     lp.set_extra(extra)
     moves = lp.min_moves(tol, tol, overflow, left())
-    widest = lp.max_deviations(moves.x if moves.solved else best.x)
+    widest = lp.max_deviations(moves.x if moves.solved else least.x)
     return Band(lp.cands, tol, tol, overflow, rounds, False, widest, extra), *refine_bundled(lp, moves, left())
 
 

@@ -14,7 +14,6 @@ from territory.planner.instance import Instance, Plan, PlanOptions
 from territory.planner.metrics import plan_metrics
 from territory.planner.validate import balance_deviations, validate_plan
 
-
 # The solving core's own names for figures that metrics.json carries under the documented
 # key on the right (docs/planner.md, "One key per figure"): dropped from metrics.json so
 # that every figure has exactly one key. The core's CV (std of load / target) is not the

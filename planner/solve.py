@@ -33,7 +33,15 @@ from territory.planner.candidates import Candidates
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
-from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp, travel
+from territory.planner.lns import (
+    SearchLog,
+    greedy_polish,
+    improve,
+    reduce_travel,
+    repair,
+    round_lp,
+    travel,
+)
 from territory.planner.lp import AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
 from territory.planner.search_context import SearchContext, build_search_context, moved_potential

@@ -9,7 +9,8 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from territory.planner import lns, solve as solve_module
+from territory.planner import lns
+from territory.planner import solve as solve_module
 from territory.planner.generate import generate_instance
 from territory.planner.instance import Instance, PlanOptions
 from territory.planner.problem import build_problem_data
@@ -28,7 +29,7 @@ def _lp_best_worst_deviation(instance: Instance) -> float:
     acc, rep = np.nonzero(allowed)
     n_x, reps = acc.size, np.flatnonzero(data.active)
     rows, cols, vals, rhs = [], [], [], []
-    for i, r in enumerate(reps):
+    for r in reps:
         arcs = np.flatnonzero(rep == r)
         for values, target in ((data.potential, data.target_p), (data.workload, data.target_w)):
             for sign in (1.0, -1.0):  # sign * load - target * t <= sign * target
