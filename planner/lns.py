@@ -21,40 +21,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.lp import AssignmentLp
 from territory.planner.search_context import SearchContext, moved_potential
+from territory.planner.sweeps import (
+    MAX_FREE_ACCOUNTS,
+    STEP_DETERMINISTIC_TIME,
+    SearchLog,
+    neighbour_order,
+    neighbourhood,
+    sweep_until_stable,
+)
 
 NEIGHBOURHOOD_REPS = 4
-STEP_DETERMINISTIC_TIME = 0.5
-MAX_FREE_ACCOUNTS = 400
-MAX_NEIGHBOURHOOD_REPS = 16
-MAX_PARALLEL_NEIGHBOURHOODS = 4  # side by side, one CP-SAT worker each (options.num_workers)
 STALL_GAIN = 0.001  # a sweep that saves less than this share of the travel ...
 STALL_MOVES = 0.0025  # ... and of the moves ends a search: it stopped improving
-
-
-@dataclass
-class SearchLog:
-    """What the integer phases did (for metrics and progress lines)."""
-
-    steps: int = 0
-    improving_steps: int = 0
-    sweeps: int = 0
-    converged: bool = False
-    moves_stop: str = ""  # why the moves search stopped (see planner.solve: stop_reason)
-    travel_stop: str = ""  # why the travel search stopped
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    def record(self, status: str, improved: bool) -> None:
-        self.steps += 1
-        self.improving_steps += int(improved)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
 def round_lp(lp: AssignmentLp, x: np.ndarray) -> np.ndarray:
@@ -79,29 +63,6 @@ def round_lp(lp: AssignmentLp, x: np.ndarray) -> np.ndarray:
         reps = np.repeat(units.arc_rep[arcs[ranked]], counts[ranked])
         assign[members] = reps
     return assign
-
-
-def neighbour_order(ctx: SearchContext, assign: np.ndarray) -> np.ndarray:
-    """[m, m] rep adjacency: accounts of one rep with a candidate arc to the other."""
-    cands = ctx.cands
-    owner = assign[cands.account]
-    other = cands.rep != owner
-    m = ctx.data.m
-    adjacency = np.zeros((m, m))
-    np.add.at(adjacency, (owner[other], cands.rep[other]), 1.0)
-    adjacency += adjacency.T
-    adjacency[~ctx.data.active] = -1
-    adjacency[:, ~ctx.data.active] = -1
-    return adjacency
-
-
-def neighbourhood(adjacency: np.ndarray, seed_rep: int, size: int) -> np.ndarray:
-    """The seed rep plus the ``size - 1`` reps it shares the most boundary with."""
-    row = adjacency[seed_rep].copy()
-    row[seed_rep] = -np.inf
-    ranked = np.argsort(-row, kind="stable")
-    partners = [int(r) for r in ranked[: size - 1] if row[r] >= 0]
-    return np.array([seed_rep, *partners], dtype=np.int64)
 
 
 def greedy_repair(ctx: SearchContext, assign: np.ndarray, deadline: float, max_steps: int = 5000) -> np.ndarray:
@@ -295,7 +256,7 @@ def improve(
         last[:] = [moves, km]
         return "moves_within_gap" if moves <= moves_goal else "stalled" if stalled else None
 
-    assign, log.moves_stop = _sweep_until_stable(
+    assign, log.moves_stop = sweep_until_stable(
         ctx, assign, deadline, log, "improve", NEIGHBOURHOOD_REPS, lambda _plan, _batch: (), sweep_done,
         widen=lambda plan: _moves(ctx, plan) > moves_goal,
     )
@@ -330,7 +291,7 @@ def reduce_travel(
         return "stalled" if stalled else None
 
     finished_on_time = log.converged
-    assign, log.travel_stop = _sweep_until_stable(
+    assign, log.travel_stop = sweep_until_stable(
         ctx, assign, deadline, log, "travel", NEIGHBOURHOOD_REPS, allowance, sweep_done
     )
     log.converged = finished_on_time and log.travel_stop != "time_limit"  # both ended on their own
@@ -347,119 +308,3 @@ def travel(ctx: SearchContext, assign: np.ndarray) -> float:
     return float((data.workload * data.dist[np.arange(data.n), assign]).sum())
 
 
-def _sweep_until_stable(
-    ctx: SearchContext,
-    assign: np.ndarray,
-    deadline: float,
-    log: SearchLog,
-    mode: str,
-    size: int,
-    extra_args: Callable[[np.ndarray, list[np.ndarray]], tuple[float, ...]],
-    sweep_done: Callable[[np.ndarray], str | None],
-    widen: Callable[[np.ndarray], bool] = lambda _plan: False,
-) -> tuple[np.ndarray, str]:
-    """Sweep every rep's neighbourhood in ``mode`` until a sweep finds nothing
-    (``"converged"``), ``sweep_done`` names a reason to stop after an improving sweep, or the
-    deadline comes (``"time_limit"``). A sweep that finds nothing doubles the neighbourhood
-    size instead, up to ``MAX_NEIGHBOURHOOD_REPS``, while ``widen`` says the plan still
-    needs it (larger sweeps cost many times more; still deterministic)."""
-    active = np.flatnonzero(ctx.data.active)
-    max_free = MAX_FREE_ACCOUNTS
-    parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
-    memo = _SolvedMemo(ctx.data.m)
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        while time.monotonic() < deadline:
-            found = False
-            for batch in _disjoint_batches(neighbour_order(ctx, assign), active, size, parallel):
-                if time.monotonic() >= deadline:
-                    return assign, "time_limit"
-                extra = extra_args(assign, batch)
-                batch = [hood for hood in batch if not memo.known(hood, max_free, extra)]
-                if not batch:
-                    continue
-                assign, improved = _solve_batch(pool, ctx, assign, batch, log, mode, deadline, max_free, memo, *extra)
-                found = found or improved
-            reason = sweep_done(assign)
-            if not found:
-                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS) or not widen(assign):
-                    return assign, "converged"
-                size, max_free = 2 * size, 2 * max_free
-            elif reason:
-                return assign, reason
-    return assign, "time_limit"
-
-
-def _solve_batch(
-    pool: ThreadPoolExecutor,
-    ctx: SearchContext,
-    assign: np.ndarray,
-    batch: list[np.ndarray],
-    log: SearchLog,
-    mode: str,
-    deadline: float,
-    max_free: int,
-    memo: _SolvedMemo,
-    *extra: float,
-) -> tuple[np.ndarray, bool]:
-    """Solve disjoint neighbourhoods side by side and merge their changes (they touch
-    disjoint accounts and band rows). Returns the merged plan and whether any improved."""
-    jobs = [
-        pool.submit(solve_neighbourhood, ctx, assign, reps, mode, STEP_DETERMINISTIC_TIME,
-                    deadline - time.monotonic(), max_free, *extra)
-        for reps in batch
-    ]
-    merged, found = assign.copy(), False
-    for reps, job in zip(batch, jobs):
-        result = job.result()
-        log.record(result.status, result.improved)
-        if result.improved:
-            changed = result.assign != assign
-            merged[changed] = result.assign[changed]
-            memo.touch(assign[changed], result.assign[changed])
-            found = True
-        elif result.status in ("OPTIMAL", "EMPTY"):
-            memo.remember(reps, max_free, extra)
-    return merged, found
-
-
-class _SolvedMemo:
-    """Neighbourhoods proven to have nothing better, and the reps changed since.
-
-    A neighbourhood's model depends only on the accounts of its reps (the rest enter as
-    nothing) and, in travel mode, on its moved-potential allowance; re-solving one proven
-    optimal whose reps kept their accounts, with no larger allowance, cannot find anything,
-    so the sweep skips it. Deterministic: it depends only on the plan's history.
-    """
-
-    def __init__(self, m: int) -> None:
-        self.version = np.zeros(m, dtype=np.int64)
-        self.solved: dict[tuple[int, ...], tuple[int, tuple[int, ...], tuple[float, ...]]] = {}
-
-    def known(self, reps: np.ndarray, max_free: int, extra: tuple[float, ...]) -> bool:
-        entry = self.solved.get(tuple(int(r) for r in reps))
-        if entry is None or entry[0] != max_free or entry[1] != tuple(int(v) for v in self.version[reps]):
-            return False
-        return all(now <= then + 1e-9 for now, then in zip(extra, entry[2]))
-
-    def remember(self, reps: np.ndarray, max_free: int, extra: tuple[float, ...]) -> None:
-        self.solved[tuple(int(r) for r in reps)] = (max_free, tuple(int(v) for v in self.version[reps]), extra)
-
-    def touch(self, old_reps: np.ndarray, new_reps: np.ndarray) -> None:
-        self.version[np.unique(np.concatenate([old_reps, new_reps]))] += 1
-
-
-def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int, parallel: int) -> list[list[np.ndarray]]:
-    """Neighbourhoods of every active rep, in rep order, grouped in batches of disjoint ones."""
-    batches: list[list[np.ndarray]] = []
-    for seed_rep in active:
-        hood = active if size >= active.size else neighbourhood(adjacency, int(seed_rep), size)
-        last = batches[-1] if batches else None
-        if last is not None and len(last) < parallel and not any(
-            np.intersect1d(hood, other).size for other in last
-        ):
-            last.append(hood)
-        else:
-            batches.append([hood])
-        if size >= active.size:
-            break
-    return batches
