@@ -37,8 +37,8 @@ from territory.planner.sweeps import (
 )
 
 NEIGHBOURHOOD_REPS = 4
-STALL_GAIN = 0.001  # a sweep that saves less than this share of the travel ...
-STALL_MOVES = 0.0025  # ... and of the moves ends a search: it stopped improving
+STALL_MOVES = 0.0025  # a moves sweep that saves less than this share of the moves ends that search
+STALL_GAIN = 0.005  # a travel sweep that saves less than this share of the travel ends that search
 
 
 def round_lp(lp: AssignmentLp, x: np.ndarray) -> np.ndarray:
@@ -238,7 +238,8 @@ def improve(
 ) -> np.ndarray:
     """Sweep neighbourhoods rep by rep until the work is done or time runs out: a sweep
     finds nothing, the plan has at most ``moves_goal`` moves (within a small gap of the LP
-    bound), or a sweep saves no move and less than ``STALL_GAIN`` of the travel.
+    bound), or a sweep saves less than ``STALL_MOVES`` of the moves (travel is left to
+    :func:`reduce_travel`).
 
     Two neighbourhoods with disjoint reps are solved side by side (CP-SAT releases the GIL);
     their changes touch disjoint accounts and disjoint band rows, so both apply. Pairing
@@ -252,7 +253,7 @@ def improve(
         moves, km = _moves(ctx, plan), travel(ctx, plan)
         progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, {moves} moves, "
                  f"travel {km:,.0f}")
-        stalled = moves > (1 - STALL_MOVES) * last[0] and km > (1 - STALL_GAIN) * last[1]
+        stalled = moves > (1 - STALL_MOVES) * last[0]  # travel is the travel search's job
         last[:] = [moves, km]
         return "moves_within_gap" if moves <= moves_goal else "stalled" if stalled else None
 
