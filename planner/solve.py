@@ -1,6 +1,6 @@
 """The planner's solving core: an instance in, a complete plan with metrics and reasons out.
 
-Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit`` overall:
+Phases (each timed in ``metrics["phase_seconds"]``, ``phase_timings`` in metrics.json), within ``options.time_limit`` overall:
 
 1. *prepare*: arrays, hard-rule precedence, sparse candidates (``planner.candidates``);
 2. *lp*: the balance band (widened reach only where needed, ``planner.band``), the moves
@@ -12,12 +12,15 @@ Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit
    swaps, then CP-SAT neighbourhoods; then undo every move the band does not need;
 4. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
    otherwise large-neighbourhood search (``planner.lns``), its last part moves-neutral
-   travel search (moved potential at most 2% above the plan's);
+   travel search (moved potential at most 2% above the plan's); each part stops as soon as
+   its work is done (moves within ``MOVES_GAP`` of the LP bound, or a sweep stops
+   improving), ``stop_reason`` says why;
 5. *bound*: LP travel bound at the plan's own number of moves;
 6. *report*: moves with reasons, metrics, explanations (``planner.explain``).
 
 The solver never raises for an infeasible instance: when the tolerance cannot be met the
-plan has the smallest max deviation it found, status ``BEST_EFFORT`` and explanations.
+plan keeps every rep within the LP's best reachable band (plus a small margin for whole
+accounts, ``planner.band``), status ``BEST_EFFORT`` and explanations naming what binds.
 """
 
 from __future__ import annotations
