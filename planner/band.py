@@ -141,8 +141,7 @@ def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[B
         others = min(rest.bound, best) if rest.ok else best
         delta = max(tol, others + BEST_EFFORT_MARGIN)
         extra = np.zeros((k, 4))
-        targets = np.stack([lp.data.target_p[lp.reps] / lp.scale_p] * 2 + [lp.data.target_w[lp.reps] / lp.scale_w] * 2, 1)
-        extra[pinned] = np.maximum(best + BEST_EFFORT_MARGIN - delta, 0.0) * targets[pinned]
+        extra[pinned] = np.maximum(best + BEST_EFFORT_MARGIN - delta, 0.0) * lp.row_targets()[pinned]
         lp.set_extra(extra)
         moves = lp.min_moves(delta, delta, np.zeros(k), left())
         if not moves.ok:  # out of time: the last min-max answer keeps these bands already

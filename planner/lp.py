@@ -202,7 +202,7 @@ class AssignmentLp:
         cannot hold the workload. The band columns are fixed again by :meth:`set_band`."""
         k, col = self.reps.size, self.col_delta
         pinned = np.zeros(0, dtype=np.int64) if pinned is None else pinned
-        targets = np.stack([self.data.target_p[self.reps] / self.scale_p] * 2 + [self.data.target_w[self.reps] / self.scale_w] * 2, 1)
+        targets = self.row_targets()
         extra = np.zeros((k, 4))
         extra[pinned] = pinned_at * targets[pinned]
         self.set_extra(extra)
@@ -222,6 +222,12 @@ class AssignmentLp:
         self.set_extra(np.zeros((k, 4)))
         self.set_band(self.tolerance, self.tolerance, np.zeros(k))
         return result
+
+    def row_targets(self) -> np.ndarray:
+        """[k, 4] normalised targets per band row (potential twice, workload twice): a band
+        of ``t`` is ``t * row_targets()`` in :meth:`set_extra` units."""
+        tp, tw = self.data.target_p[self.reps] / self.scale_p, self.data.target_w[self.reps] / self.scale_w
+        return np.stack([tp, tp, tw, tw], axis=1)
 
     def _pin(self, pinned: np.ndarray, targets: np.ndarray, scale: float) -> None:
         """Scale the band column's coefficients in the pinned reps' rows (0: their band is
