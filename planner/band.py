@@ -23,9 +23,12 @@ from territory.planner.candidates import (
     candidate_subset,
     widen_candidates,
 )
+from territory.planner.explain import structural_limits
 from territory.planner.instance import Instance, PlanOptions
 from territory.planner.lp import _INF, OVERFLOW_COST, AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
+
+BEST_EFFORT_MARGIN = 0.003  # band above the LP's best worst deviation, room for whole accounts
 
 
 def travel_lower_bound(instance: Instance, options: PlanOptions, max_moves: int, exact: bool = False) -> float:
@@ -64,6 +67,14 @@ class Band:
     reachable: bool  # the tolerance holds in the LP relaxation at this reach
     max_delta: tuple[float, float] = (0.0, 0.0)  # smallest common max deviation (best effort)
     extra: np.ndarray | None = None  # [k, 4] normalised per-rep band beyond delta (best effort)
+    best_deviation: float | None = None  # LP: smallest worst deviation at this reach (out of reach)
+    binding: dict[str, np.ndarray] | None = None  # reps whose rows hold that LP bound, per row kind
+
+    @property
+    def holds(self) -> bool:
+        """The LP keeps this band without elastic slack (tolerance reachable, or the best
+        effort band above the LP's best worst deviation)."""
+        return self.reachable or self.best_deviation is not None
 
 
 def find_band(
@@ -74,10 +85,10 @@ def find_band(
     1. min moves at the tolerance over the base reach: done when feasible (the usual case);
     2. else the elastic solution names the reps that cannot reach their band; the accounts
        of over-full reps gain arcs to their nearest reps with room, and accounts near
-       under-full reps gain arcs to them (reach doubled per round), while that helps;
-    3. if still short, each rep's band widens by exactly the excess the least-violation LP
-       gives it (capacity overflow kept at its minimum): the reps that bind take it, every
-       other rep keeps the tolerance.
+       under-full reps gain arcs to them (reach doubled per round), while that helps
+       (skipped where specialists, locks or capacities bind: reach cannot help there);
+    3. if still short, best effort (:func:`_best_effort_band`): the reps that bind get the
+       LP's smallest worst deviation, the others the best band left for them.
 
     Every LP call shares one deadline (``time_limit`` from now). With ``exact`` the LP has
     one account per unit at every size (slow at 50,000 accounts: for offline bounds).
@@ -97,7 +108,9 @@ def find_band(
     if best.ok:
         return Band(lp.cands, tol, tol, zero, 0, True), *refine_bundled(lp, best, left())
     rounds, k = 0, options.reach
-    while best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
+    # more reach cannot help where specialists, locks or capacities bind: straight to best effort
+    structural = bool(structural_limits(data, tol))
+    while not structural and best.solved and _badness(best) > 1e-9 and k < data.m and time.monotonic() < deadline:
         k = min(2 * k, data.m)
         short, long = _binding_reps(lp, best)
         wider = widen_candidates(data, mask, short, long, k)
@@ -108,16 +121,59 @@ def find_band(
         mask, lp, best, rounds = wider, trial, sol, rounds + 1
     if best.ok:
         return Band(lp.cands, tol, tol, zero, rounds, True), *refine_bundled(lp, best, left())
-    best = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
-    overflow = best.overflow * (1 + 1e-6) + 1e-9 * (best.overflow > 0) if best.solved else np.full(lp.reps.size, _INF)
+    return _best_effort_band(lp, rounds, deadline)
+
+
+def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[Band, AssignmentLp, LpSolution]:
+    """Out of reach: the reps that bind get the smallest common band the LP can keep
+    (``best_deviation``), every other rep the smallest band the LP can keep for them with the
+    binding ones pinned there (never wider, at least the tolerance), both plus
+    ``BEST_EFFORT_MARGIN`` for whole accounts; moves are then minimised inside. When capacity
+    alone cannot hold the workload, each rep's band widens by exactly the excess the
+    least-violation LP gives it, capacity overflow at its minimum."""
+    left = lambda: max(deadline - time.monotonic(), 0.05)  # noqa: E731
+    tol, k = lp.tolerance, lp.reps.size
+    minmax = lp.min_max_deviation(left())
+    if minmax.ok:
+        best, binding = minmax.bound, _binding_rows(lp, minmax)
+        pinned = np.flatnonzero(np.isin(lp.reps, np.concatenate(list(binding.values()))))
+        # the reps that do not bind get the best band the pinned ones leave them
+        rest = lp.min_max_deviation(left(), pinned, best)
+        others = min(rest.bound, best) if rest.ok else best
+        delta = max(tol, others + BEST_EFFORT_MARGIN)
+        extra = np.zeros((k, 4))
+        extra[pinned] = np.maximum(best + BEST_EFFORT_MARGIN - delta, 0.0) * lp.row_targets()[pinned]
+        lp.set_extra(extra)
+        moves = lp.min_moves(delta, delta, np.zeros(k), left())
+        if not moves.ok:  # out of time: the last min-max answer keeps these bands already
+            moves = rest if rest.ok else minmax
+            moves.bound = -math.inf
+        widest = (best + BEST_EFFORT_MARGIN, best + BEST_EFFORT_MARGIN)
+        band = Band(lp.cands, delta, delta, np.zeros(k), rounds, False, widest, extra, best, binding)
+        return band, *refine_bundled(lp, moves, left())
+    least = lp.min_violation(left())  # warm; weighs capacity overflow far above balance
+    overflow = least.overflow * (1 + 1e-6) + 1e-9 * (least.overflow > 0) if least.solved else np.full(k, _INF)
     # every rep only as far beyond the tolerance as the least total excess forces it: the
     # binding reps (a lone specialist, a rep full of locked accounts) take it, the rest keep
     # the tolerance
-    extra = sol_slacks(lp, best) * (1 + 1e-6) + 1e-9
+    extra = sol_slacks(lp, least) * (1 + 1e-6) + 1e-9
     lp.set_extra(extra)
     moves = lp.min_moves(tol, tol, overflow, left())
-    widest = lp.max_deviations(moves.x if moves.solved else best.x)
+    widest = lp.max_deviations(moves.x if moves.solved else least.x)
     return Band(lp.cands, tol, tol, overflow, rounds, False, widest, extra), *refine_bundled(lp, moves, left())
+
+
+def _binding_rows(lp: AssignmentLp, sol: LpSolution) -> dict[str, np.ndarray]:
+    """Rep positions whose rows hold the min-max LP at its value (non-zero duals): band
+    ``potential``/``workload`` rows, and ``capacity`` rows."""
+    k = lp.reps.size
+    duals = np.abs(sol.duals[lp.units.size : lp.units.size + 5 * k]).reshape(k, 5)
+    tight = duals > 1e-9 * max(float(duals.max(initial=0.0)), 1e-12)
+    return {
+        "potential": lp.reps[tight[:, 0] | tight[:, 1]],
+        "workload": lp.reps[tight[:, 2] | tight[:, 3]],
+        "capacity": lp.reps[tight[:, 4]],
+    }
 
 
 def refine_bundled(lp: AssignmentLp, sol: LpSolution, time_limit: float) -> tuple[AssignmentLp, LpSolution]:

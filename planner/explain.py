@@ -92,21 +92,126 @@ def precedence_notes(data: ProblemData) -> list[str]:
     return notes
 
 
-def binding_explanations(data: ProblemData, tolerance: float, achieved: tuple[float, float]) -> list[str]:
-    """What keeps the plan from the tolerance, most specific first, with the fix."""
-    found = _industry_limits(data, tolerance) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
+def binding_explanations(
+    data: ProblemData,
+    tolerance: float,
+    achieved: tuple[float, float],
+    best: float | None = None,
+    binding: dict[str, np.ndarray] | None = None,
+    others: float | None = None,
+) -> list[str]:
+    """What keeps the plan from the tolerance, most specific first, with the fix.
+
+    Args:
+        data: Problem arrays.
+        tolerance: The requested tolerance.
+        achieved: The plan's max deviation of potential and workload.
+        best: The LP's smallest worst deviation at this reach (None when capacity alone
+            cannot hold the workload, or the LP had no answer).
+        binding: Rep positions whose rows hold that bound (``planner.band``).
+        others: The band every other rep is kept in (best effort), when known.
+    """
+    shortfall = _capacity_shortfall(data)
+    if shortfall:
+        return [shortfall]
     dev_p, dev_w = achieved
     worst = max(dev_p, dev_w)
-    if not found:
+    found = structural_limits(data, tolerance, max(worst, best or 0.0))
+    if best is not None:
+        found.insert(0, _best_reachable(data, tolerance, achieved, best, binding or {}, others))
+    elif not found:
         found.append(
             f"The best plan found misses ±{_pct(tolerance)}: max deviation {_pct(dev_p)} on potential and "
             f"{_pct(dev_w)} on workload within the allowed reach; raise tolerance to "
-            f"{math.ceil(worst * 100)}% or widen the reach."
+            f"{_ceil_pct(worst)} or widen the reach."
         )
     return found
 
 
-def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
+def structural_limits(data: ProblemData, tolerance: float, fix: float = 0.0) -> list[str]:
+    """What keeps the tolerance out of reach whatever the reach: specialists with more demand
+    than they can hold, locked accounts above a rep's band, a capacity below it (the tolerance
+    to suggest is at least ``fix``)."""
+    return _industry_limits(data, tolerance, fix) + _lock_limits(data, tolerance) + _capacity_limits(data, tolerance)
+
+
+def _ceil_pct(value: float) -> str:
+    """A tolerance at or above ``value``, rounded up to a whole percent."""
+    return f"{math.ceil(value * 100 - 1e-6)}%"
+
+
+def _best_reachable(
+    data: ProblemData,
+    tolerance: float,
+    achieved: tuple[float, float],
+    best: float,
+    binding: dict[str, np.ndarray],
+    others: float | None,
+) -> str:
+    """The LP's best reachable tolerance, what this plan achieves, and the reps that bind it."""
+    dev_p, dev_w = achieved
+    text = (
+        f"±{_pct(tolerance)} is out of reach: no plan within the allowed reach keeps every rep closer than "
+        f"±{best:.2%} on both measures (LP bound, the best reachable tolerance); this plan's worst deviation is "
+        f"{_pct(dev_p)} on potential and {_pct(dev_w)} on workload."
+    )
+    causes = _binding_causes(data, binding)
+    if causes:
+        text += " What binds: " + "; ".join(causes) + "."
+    if others is not None:
+        text += f" Every other rep is kept within ±{_pct(others)}."
+    return text + f" Raise tolerance to {_ceil_pct(max(dev_p, dev_w))} to have it met."
+
+
+def _binding_causes(data: ProblemData, binding: dict[str, np.ndarray]) -> list[str]:
+    """Binding reps grouped by why: specialists, locked accounts, capacity, the rest reach."""
+    reps = data.instance.reps
+    tight = sorted({int(r) for kind in ("potential", "workload") for r in binding.get(kind, [])})
+    capacity = {int(r) for r in binding.get("capacity", [])}
+    locked_ratio = _locked_ratio(data)
+    groups: dict[str, list[str]] = {}
+    for r in sorted(set(tight) | capacity):
+        if r in capacity:
+            kind = "capacity"
+        elif reps[r].industries and _restricted_industries(data, r):
+            kind = "specialists (" + ", ".join(sorted(_restricted_industries(data, r))) + ")"
+        elif locked_ratio[r] > 1.0:
+            kind = "locked accounts"
+        else:
+            kind = "reach (the accounts near them cannot balance them)"
+        groups.setdefault(kind, []).append(reps[r].id)
+    return [f"{kind}: {', '.join(ids[:8])}{' and more' if len(ids) > 8 else ''}" for kind, ids in groups.items()]
+
+
+def _restricted_industries(data: ProblemData, rep: int) -> set[str]:
+    """Industries the rep serves that only some active reps serve."""
+    accounts = data.instance.accounts
+    rows = np.flatnonzero(data.eligible[:, rep] & (data.eligible.sum(axis=1) < data.active.sum()))
+    return {accounts[a].industry or "(none)" for a in rows}
+
+
+def _locked_ratio(data: ProblemData) -> np.ndarray:
+    """Locked load over target per rep (the larger of potential and workload)."""
+    owners = data.owner[data.fixed]
+    ratio_p = np.bincount(owners, data.potential[data.fixed], minlength=data.m) / np.maximum(data.target_p, 1e-12)
+    ratio_w = np.bincount(owners, data.workload[data.fixed], minlength=data.m) / np.maximum(data.target_w, 1e-12)
+    return np.maximum(ratio_p, ratio_w)
+
+
+def _capacity_shortfall(data: ProblemData) -> str | None:
+    """Total capacity below total workload: no tolerance helps; say by how much."""
+    total, room = float(data.workload.sum()), float(data.capacity[data.active].sum())
+    if room >= total:
+        return None
+    short = total - room
+    return (
+        f"Total workload {total:,.0f} exceeds the active reps' total capacity {room:,.0f}: capacity falls short "
+        f"by {short:,.0f} ({short / max(total, 1e-12):.1%} of the workload), so no tolerance can help; add a rep "
+        f"or raise capacities by at least {short:,.0f}."
+    )
+
+
+def _industry_limits(data: ProblemData, tolerance: float, fix: float) -> list[str]:
     """Industries served only by some reps whose demand exceeds what they can hold."""
     out: list[str] = []
     accounts = data.instance.accounts
@@ -122,6 +227,7 @@ def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
             continue
         # accounts that only these reps may serve (any industry)
         captive = ~(data.eligible & ~servers[None, :]).any(axis=1) & data.eligible.any(axis=1)
+        names = ", ".join(r.id for r, s in zip(data.instance.reps, servers) if s)
         for measure, values, target, total in (
             ("potential", data.potential, data.target_p, total_p),
             ("workload", data.workload, data.target_w, total_w),
@@ -131,14 +237,14 @@ def _industry_limits(data: ProblemData, tolerance: float) -> list[str]:
             if measure == "workload" and demand > data.capacity[servers].sum() * (1 + 1e-9):
                 out.append(
                     f"{industry} workload {demand:,.0f} exceeds the capacity of its {int(servers.sum())} specialists "
-                    f"({data.capacity[servers].sum():,.0f}): add a specialist or raise their capacity."
+                    f"({names}: {data.capacity[servers].sum():,.0f}): add a specialist or raise their capacity."
                 )
             if demand > room * (1 + 1e-9) and total > 0:
                 needed = demand / max(target[servers].sum(), 1e-12) - 1
                 out.append(
                     f"{industry} demand is {_pct(demand / total)} of {measure}, its {int(servers.sum())} specialists "
-                    f"can hold at most {_pct(room / total)} at ±{_pct(tolerance)}: raise tolerance to "
-                    f"{math.ceil(needed * 100)}% or add a specialist."
+                    f"({names}) can hold at most {_pct(room / total)} at ±{_pct(tolerance)}: raise tolerance to "
+                    f"{_ceil_pct(max(needed, fix))} or add a specialist."
                 )
     return out
 
@@ -152,23 +258,18 @@ def _lock_limits(data: ProblemData, tolerance: float) -> list[str]:
         for r in np.flatnonzero(data.active & (ratio > 1 + tolerance + 1e-9)):
             out.append(
                 f"{data.instance.reps[r].id}'s locked accounts alone hold {_pct(ratio[r])} of its {measure} target: "
-                f"unlock some or raise tolerance to {math.ceil((ratio[r] - 1) * 100)}%."
+                f"unlock some or raise tolerance to {_ceil_pct(ratio[r] - 1)}."
             )
     return out
 
 
 def _capacity_limits(data: ProblemData, tolerance: float) -> list[str]:
     out: list[str] = []
-    if data.capacity[data.active].sum() < data.workload.sum():
-        out.append(
-            f"Total workload {data.workload.sum():,.0f} exceeds the active reps' total capacity "
-            f"{data.capacity[data.active].sum():,.0f}: add a rep or raise capacities."
-        )
     floor = data.target_w * (1 - tolerance)
     for r in np.flatnonzero(data.active & (data.capacity < floor - 1e-9)):
         needed = 1 - data.capacity[r] / max(data.target_w[r], 1e-12)
         out.append(
             f"{data.instance.reps[r].id}'s capacity {data.capacity[r]:,.0f} is below the lowest balanced workload "
-            f"{floor[r]:,.0f}: raise its capacity or tolerance to {math.ceil(needed * 100)}%."
+            f"{floor[r]:,.0f}: raise its capacity or tolerance to {_ceil_pct(needed)}."
         )
     return out

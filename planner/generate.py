@@ -66,7 +66,9 @@ def get_cities() -> list[tuple[str, float, float, float]]:
     return rows
 
 
-def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: float = 0.14) -> Instance:
+def generate_instance(
+    n_accounts: int, n_reps: int, seed: int, *, locked_share: float = 0.14, specialist_demand: float = 0.6
+) -> Instance:
     """Build a realistic instance; the same arguments always give the same instance.
 
     Args:
@@ -74,6 +76,9 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
         n_reps: Number of reps including the departed rep and the new hire (>= 4).
         seed: Random seed.
         locked_share: Fraction of accounts that are locked.
+        specialist_demand: MedTech accounts as a multiple of the specialists' fair share of
+            accounts (0.6 by default; above about 1.02 a ±2% tolerance is out of reach,
+            because only the specialists may serve MedTech).
 
     Returns:
         The instance. Rep roles: one inactive rep still owning accounts, one active rep with
@@ -92,7 +97,7 @@ def generate_instance(n_accounts: int, n_reps: int, seed: int, *, locked_share: 
     potential = _heavy_tailed_potential(rng, n_accounts, n_reps)
     workload = _tiered_workload(potential)
     n_specialists = max(1, round(0.08 * n_reps))
-    medtech = rng.random(n_accounts) < 0.6 * n_specialists / n_reps
+    medtech = rng.random(n_accounts) < specialist_demand * n_specialists / n_reps
     industry = np.where(
         medtech, SPECIALIST_INDUSTRY, np.array(GENERAL_INDUSTRIES)[rng.integers(0, 5, n_accounts)]
     )

@@ -21,36 +21,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.lp import AssignmentLp
 from territory.planner.search_context import SearchContext, moved_potential
+from territory.planner.sweeps import (
+    MAX_FREE_ACCOUNTS,
+    STEP_DETERMINISTIC_TIME,
+    SearchLog,
+    neighbour_order,
+    neighbourhood,
+    sweep_until_stable,
+)
 
 NEIGHBOURHOOD_REPS = 4
-STEP_DETERMINISTIC_TIME = 0.5
-MAX_FREE_ACCOUNTS = 400
-MAX_NEIGHBOURHOOD_REPS = 16
-MAX_PARALLEL_NEIGHBOURHOODS = 4  # side by side, one CP-SAT worker each (options.num_workers)
-
-
-@dataclass
-class SearchLog:
-    """What the integer phases did (for metrics and progress lines)."""
-
-    steps: int = 0
-    improving_steps: int = 0
-    sweeps: int = 0
-    converged: bool = False
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    def record(self, status: str, improved: bool) -> None:
-        self.steps += 1
-        self.improving_steps += int(improved)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
+STALL_MOVES = 0.0025  # a moves sweep that saves less than this share of the moves ends that search
+STALL_GAIN = 0.005  # a travel sweep that saves less than this share of the travel ends that search
 
 
 def round_lp(lp: AssignmentLp, x: np.ndarray) -> np.ndarray:
@@ -75,29 +63,6 @@ def round_lp(lp: AssignmentLp, x: np.ndarray) -> np.ndarray:
         reps = np.repeat(units.arc_rep[arcs[ranked]], counts[ranked])
         assign[members] = reps
     return assign
-
-
-def neighbour_order(ctx: SearchContext, assign: np.ndarray) -> np.ndarray:
-    """[m, m] rep adjacency: accounts of one rep with a candidate arc to the other."""
-    cands = ctx.cands
-    owner = assign[cands.account]
-    other = cands.rep != owner
-    m = ctx.data.m
-    adjacency = np.zeros((m, m))
-    np.add.at(adjacency, (owner[other], cands.rep[other]), 1.0)
-    adjacency += adjacency.T
-    adjacency[~ctx.data.active] = -1
-    adjacency[:, ~ctx.data.active] = -1
-    return adjacency
-
-
-def neighbourhood(adjacency: np.ndarray, seed_rep: int, size: int) -> np.ndarray:
-    """The seed rep plus the ``size - 1`` reps it shares the most boundary with."""
-    row = adjacency[seed_rep].copy()
-    row[seed_rep] = -np.inf
-    ranked = np.argsort(-row, kind="stable")
-    partners = [int(r) for r in ranked[: size - 1] if row[r] >= 0]
-    return np.array([seed_rep, *partners], dtype=np.int64)
 
 
 def greedy_repair(ctx: SearchContext, assign: np.ndarray, deadline: float, max_steps: int = 5000) -> np.ndarray:
@@ -269,22 +234,34 @@ def improve(
     deadline: float,
     log: SearchLog,
     progress: Callable[[str], None],
-    size: int = NEIGHBOURHOOD_REPS,
+    moves_goal: float = 0.0,
 ) -> np.ndarray:
-    """Sweep neighbourhoods rep by rep until a sweep finds nothing or time runs out.
+    """Sweep neighbourhoods rep by rep until the work is done or time runs out: a sweep
+    finds nothing, the plan has at most ``moves_goal`` moves (within a small gap of the LP
+    bound), or a sweep saves less than ``STALL_MOVES`` of the moves (travel is left to
+    :func:`reduce_travel`).
 
     Two neighbourhoods with disjoint reps are solved side by side (CP-SAT releases the GIL);
     their changes touch disjoint accounts and disjoint band rows, so both apply. Pairing
-    follows the fixed rep order, so the sweep is deterministic.
+    follows the fixed rep order, so the sweep is deterministic; so are the stops (they look
+    at the plan, not the clock).
     """
-    def sweep_done(plan: np.ndarray) -> None:
-        log.sweeps += 1
-        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, "
-                 f"{int(np.count_nonzero(plan != ctx.data.owner))} moves")
+    last = [_moves(ctx, assign), travel(ctx, assign)]
 
-    assign, log.converged = _sweep_until_stable(
-        ctx, assign, deadline, log, "improve", size, lambda _plan, _batch: (), sweep_done
+    def sweep_done(plan: np.ndarray) -> str | None:
+        log.sweeps += 1
+        moves, km = _moves(ctx, plan), travel(ctx, plan)
+        progress(f"search: sweep {log.sweeps} done, {log.improving_steps} improving steps, {moves} moves, "
+                 f"travel {km:,.0f}")
+        stalled = moves > (1 - STALL_MOVES) * last[0]  # travel is the travel search's job
+        last[:] = [moves, km]
+        return "moves_within_gap" if moves <= moves_goal else "stalled" if stalled else None
+
+    assign, log.moves_stop = sweep_until_stable(
+        ctx, assign, deadline, log, "improve", NEIGHBOURHOOD_REPS, lambda _plan, _batch: (), sweep_done,
+        widen=lambda plan: _moves(ctx, plan) > moves_goal,
     )
+    log.converged = log.moves_stop != "time_limit"
     return assign
 
 
@@ -299,97 +276,36 @@ def reduce_travel(
     """Moves-neutral travel search: the same neighbourhood sweeps as :func:`improve`, each
     minimising travel with moves never growing and the plan's moved potential kept at most
     ``max_moved_potential`` (its allowance is shared out among the neighbourhoods solved
-    side by side, so merging them keeps the cap)."""
+    side by side, so merging them keeps the cap), until a sweep finds nothing, saves less
+    than ``STALL_GAIN`` of the travel, or time runs out."""
 
     def allowance(plan: np.ndarray, batch: list[np.ndarray]) -> tuple[float, ...]:
         return (max(max_moved_potential - moved_potential(ctx.data, plan), 0.0) / len(batch),)
 
-    def sweep_done(plan: np.ndarray) -> None:
-        progress(f"travel: sweep done, {int(np.count_nonzero(plan != ctx.data.owner))} moves")
+    last = [travel(ctx, assign)]
+
+    def sweep_done(plan: np.ndarray) -> str | None:
+        km = travel(ctx, plan)
+        progress(f"travel: sweep done, {_moves(ctx, plan)} moves, travel {km:,.0f}")
+        stalled = km > (1 - STALL_GAIN) * last[0]
+        last[0] = km
+        return "stalled" if stalled else None
 
     finished_on_time = log.converged
-    assign, stable = _sweep_until_stable(
+    assign, log.travel_stop = sweep_until_stable(
         ctx, assign, deadline, log, "travel", NEIGHBOURHOOD_REPS, allowance, sweep_done
     )
-    log.converged = finished_on_time and stable  # converged only if this ends on its own too
+    log.converged = finished_on_time and log.travel_stop != "time_limit"  # both ended on their own
     return assign
 
 
-def _sweep_until_stable(
-    ctx: SearchContext,
-    assign: np.ndarray,
-    deadline: float,
-    log: SearchLog,
-    mode: str,
-    size: int,
-    extra_args: Callable[[np.ndarray, list[np.ndarray]], tuple[float, ...]],
-    sweep_done: Callable[[np.ndarray], None],
-) -> tuple[np.ndarray, bool]:
-    """Sweep every rep's neighbourhood in ``mode`` until a sweep at the widest size finds
-    nothing (then True: it ended on its own) or the deadline comes (False). A sweep that
-    finds nothing at a smaller size doubles it (still deterministic)."""
-    active = np.flatnonzero(ctx.data.active)
-    max_free = MAX_FREE_ACCOUNTS
-    parallel = max(1, min(ctx.workers, MAX_PARALLEL_NEIGHBOURHOODS))
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        while time.monotonic() < deadline:
-            found = False
-            for batch in _disjoint_batches(neighbour_order(ctx, assign), active, size, parallel):
-                if time.monotonic() >= deadline:
-                    return assign, False
-                assign, improved = _solve_batch(
-                    pool, ctx, assign, batch, log, mode, deadline, max_free, *extra_args(assign, batch)
-                )
-                found = found or improved
-            sweep_done(assign)
-            if not found:
-                if size >= min(active.size, MAX_NEIGHBOURHOOD_REPS):
-                    return assign, True
-                size, max_free = 2 * size, 2 * max_free
-    return assign, False
+def _moves(ctx: SearchContext, assign: np.ndarray) -> int:
+    return int(np.count_nonzero(assign != ctx.data.owner))
 
 
-def _solve_batch(
-    pool: ThreadPoolExecutor,
-    ctx: SearchContext,
-    assign: np.ndarray,
-    batch: list[np.ndarray],
-    log: SearchLog,
-    mode: str,
-    deadline: float,
-    max_free: int,
-    *extra: float,
-) -> tuple[np.ndarray, bool]:
-    """Solve disjoint neighbourhoods side by side and merge their changes (they touch
-    disjoint accounts and band rows). Returns the merged plan and whether any improved."""
-    jobs = [
-        pool.submit(solve_neighbourhood, ctx, assign, reps, mode, STEP_DETERMINISTIC_TIME,
-                    deadline - time.monotonic(), max_free, *extra)
-        for reps in batch
-    ]
-    merged, found = assign.copy(), False
-    for job in jobs:
-        result = job.result()
-        log.record(result.status, result.improved)
-        if result.improved:
-            changed = result.assign != assign
-            merged[changed] = result.assign[changed]
-            found = True
-    return merged, found
+def travel(ctx: SearchContext, assign: np.ndarray) -> float:
+    """Workload-weighted km of a complete assignment."""
+    data = ctx.data
+    return float((data.workload * data.dist[np.arange(data.n), assign]).sum())
 
 
-def _disjoint_batches(adjacency: np.ndarray, active: np.ndarray, size: int, parallel: int) -> list[list[np.ndarray]]:
-    """Neighbourhoods of every active rep, in rep order, grouped in batches of disjoint ones."""
-    batches: list[list[np.ndarray]] = []
-    for seed_rep in active:
-        hood = active if size >= active.size else neighbourhood(adjacency, int(seed_rep), size)
-        last = batches[-1] if batches else None
-        if last is not None and len(last) < parallel and not any(
-            np.intersect1d(hood, other).size for other in last
-        ):
-            last.append(hood)
-        else:
-            batches.append([hood])
-        if size >= active.size:
-            break
-    return batches

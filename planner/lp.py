@@ -194,6 +194,49 @@ class AssignmentLp:
         self._set_caps(_INF, _INF)
         return self._solve("violation", time_limit, exact=False)
 
+    def min_max_deviation(self, time_limit: float, pinned: np.ndarray | None = None, pinned_at: float = 0.0) -> LpSolution:
+        """Smallest common band ``t`` (potential and workload of every active rep within
+        ``(1 ± t) × target``) with capacity hard; the answer's ``bound`` is ``t``. Reps at
+        ``pinned`` positions (among the active reps) keep the band ``pinned_at`` instead, so
+        a second call finds the best band for the others. Not ``ok`` when capacity alone
+        cannot hold the workload. The band columns are fixed again by :meth:`set_band`."""
+        k, col = self.reps.size, self.col_delta
+        pinned = np.zeros(0, dtype=np.int64) if pinned is None else pinned
+        targets = self.row_targets()
+        extra = np.zeros((k, 4))
+        extra[pinned] = pinned_at * targets[pinned]
+        self.set_extra(extra)
+        self.set_band(self.tolerance, self.tolerance, np.zeros(k))
+        self._set_caps(_INF, _INF)
+        self._pin(pinned, targets, 0.0)
+        self.highs.changeColsBounds(2, np.array([col, col + 1], dtype=np.int32), np.zeros(2), np.full(2, _INF))
+        tie = self.highs.getNumRow()  # delta_p = delta_w: one t for both measures
+        self.highs.addRow(0.0, 0.0, 2, np.array([col, col + 1], dtype=np.int32), np.array([1.0, -1.0]))
+        self._set_stage("minmax")
+        result = self._run(time_limit, exact=True)
+        self.highs.deleteRows(1, np.array([tie], dtype=np.int32))
+        self._pin(pinned, targets, 1.0)
+        if result.solved:
+            result.bound = float(result.values[col])
+            result.duals = result.duals[:tie]
+        self.set_extra(np.zeros((k, 4)))
+        self.set_band(self.tolerance, self.tolerance, np.zeros(k))
+        return result
+
+    def row_targets(self) -> np.ndarray:
+        """[k, 4] normalised targets per band row (potential twice, workload twice): a band
+        of ``t`` is ``t * row_targets()`` in :meth:`set_extra` units."""
+        tp, tw = self.data.target_p[self.reps] / self.scale_p, self.data.target_w[self.reps] / self.scale_w
+        return np.stack([tp, tp, tw, tw], axis=1)
+
+    def _pin(self, pinned: np.ndarray, targets: np.ndarray, scale: float) -> None:
+        """Scale the band column's coefficients in the pinned reps' rows (0: their band is
+        their extra alone; 1: restored)."""
+        for i in pinned:
+            row = self.units.size + 5 * int(i)
+            for j, sign in enumerate((-1.0, 1.0, -1.0, 1.0)):
+                self.highs.changeCoeff(row + j, self.col_delta + j // 2, sign * scale * targets[i, j])
+
     def set_extra(self, extra: np.ndarray) -> None:
         """Widen each rep's band rows by its own extra ``[k, 4]`` (normalised units)."""
         k = self.reps.size
@@ -250,7 +293,8 @@ class AssignmentLp:
     def _set_stage(self, stage: str) -> None:
         u = self.units
         arc = self.arc_costs(stage, self.arc_count, self.arc_potential, u.arc_travel, self.moving)
-        self.stage, self.stage_cost = stage, np.concatenate([arc, [0.0, 0.0], self._rep_costs(stage)])
+        band = [1.0, 0.0] if stage == "minmax" else [0.0, 0.0]
+        self.stage, self.stage_cost = stage, np.concatenate([arc, band, self._rep_costs(stage)])
         cols = np.arange(self.stage_cost.size, dtype=np.int32)
         self.highs.changeColsCost(cols.size, cols, self.stage_cost)
 

@@ -1,6 +1,6 @@
 """The planner's solving core: an instance in, a complete plan with metrics and reasons out.
 
-Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit`` overall:
+Phases (each timed in ``metrics["phase_seconds"]``, ``phase_timings`` in metrics.json), within ``options.time_limit`` overall:
 
 1. *prepare*: arrays, hard-rule precedence, sparse candidates (``planner.candidates``);
 2. *lp*: the balance band (widened reach only where needed, ``planner.band``), the moves
@@ -12,12 +12,15 @@ Phases (each timed in ``metrics["phase_seconds"]``), within ``options.time_limit
    swaps, then CP-SAT neighbourhoods; then undo every move the band does not need;
 4. *search*: one global CP-SAT solve with the complete plan as hint when the model is small,
    otherwise large-neighbourhood search (``planner.lns``), its last part moves-neutral
-   travel search (moved potential at most 2% above the plan's);
+   travel search (moved potential at most 2% above the plan's); each part stops as soon as
+   its work is done (moves within ``MOVES_GAP`` of the LP bound, or a sweep stops
+   improving), ``stop_reason`` says why;
 5. *bound*: LP travel bound at the plan's own number of moves;
 6. *report*: moves with reasons, metrics, explanations (``planner.explain``).
 
 The solver never raises for an infeasible instance: when the tolerance cannot be met the
-plan has the smallest max deviation it found, status ``BEST_EFFORT`` and explanations.
+plan keeps every rep within the LP's best reachable band (plus a small margin for whole
+accounts, ``planner.band``), status ``BEST_EFFORT`` and explanations naming what binds.
 """
 
 from __future__ import annotations
@@ -28,12 +31,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from territory.planner.band import Band, find_band
+from territory.planner.band import BEST_EFFORT_MARGIN, Band, find_band
 from territory.planner.candidates import Candidates
 from territory.planner.cpsat_model import solve_neighbourhood
 from territory.planner.explain import binding_explanations, move_reasons, precedence_notes
 from territory.planner.instance import Instance, Move, Plan, PlanOptions
-from territory.planner.lns import SearchLog, greedy_polish, improve, reduce_travel, repair, round_lp
+from territory.planner.lns import (
+    SearchLog,
+    greedy_polish,
+    improve,
+    reduce_travel,
+    repair,
+    round_lp,
+    travel,
+)
 from territory.planner.lp import AssignmentLp, LpSolution
 from territory.planner.problem import ProblemData, build_problem_data
 from territory.planner.search_context import SearchContext, build_search_context, moved_potential
@@ -44,6 +55,7 @@ LP_SHARE = 0.7  # at most this share of the budget for the band LP (it takes wha
 MOVED_POTENTIAL_SLACK = 0.02  # the travel search may use 2% more moved potential than its start
 BOUND_SHARE = 0.06  # at most this share of the budget for the travel bound (a metric)
 TRAVEL_SHARE = 0.4  # of the search time (LNS only): moves-neutral travel search at the end
+MOVES_GAP = 0.005  # the moves search is done within this share of the LP bound
 ROUNDING_MARGINS = (0.1, 0.3)  # share of the tolerance the warm start keeps free for rounding
 
 
@@ -77,11 +89,14 @@ def solve(instance: Instance, options: PlanOptions, progress: Callable[[str], No
     log = SearchLog()
     assign = _repair_phase(ctx, lp, band, start, warm, log, clock, say)
     clock.lap("repair")
-    assign, optimal = _search_phase(ctx, assign, options, clock.deadline - bound_reserve, log, say)
+    moves_bound = _bound(start)
+    moves_goal = math.floor(math.ceil(moves_bound - 1e-6) * (1 + MOVES_GAP)) if math.isfinite(moves_bound) else 0
+    assign, optimal = _search_phase(ctx, assign, options, clock.deadline - bound_reserve, log, say, moves_goal)
     clock.lap("search")
     travel_bound = _travel_bound(lp, band, start, int(np.count_nonzero(assign != data.owner)), clock)
     clock.lap("bound")
     plan = _build_plan(data, lp, band, start, assign, options, log, optimal)
+    plan.metrics["stop_reason"] = _stop_reason(log, optimal, ctx.violation(assign) <= 1e-12)
     if not start.solved or (ctx.violation(assign) > 1e-12 and band.reachable):
         _say_time_ran_out(plan, options, "the LP did not finish" if not start.solved else "repair unfinished")
     travel = float(plan.metrics["travel"])  # type: ignore[arg-type]
@@ -107,7 +122,7 @@ def _repair_phase(
     """Round and repair the warm start (a more central vertex when that misses the band),
     then undo the moves the band does not need."""
     assign = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.2)
-    if ctx.violation(assign) > 1e-12 and band.reachable and start.ok:
+    if ctx.violation(assign) > 1e-12 and band.holds and start.ok:
         # rounding fell outside and repair could not close it: round a more central vertex
         warm = _travel_warm_start(lp, band, start, clock, ROUNDING_MARGINS[1])
         retry = _round_and_repair(ctx, lp, warm, log, clock, say, share=0.5)
@@ -126,15 +141,18 @@ def _search_phase(
     deadline: float,
     log: SearchLog,
     say: Callable[[str], None],
+    moves_goal: float,
 ) -> tuple[np.ndarray, bool]:
-    """One global CP-SAT model when it is small, else LNS; returns the plan and optimality."""
+    """One global CP-SAT model when it is small, else LNS (its moves search ending at
+    ``moves_goal``); returns the plan and optimality."""
     if ctx.cands.size > GLOBAL_MODEL_ARCS:
-        return _search(ctx, assign, deadline, log, say), False
+        return _search(ctx, assign, deadline, log, say, moves_goal), False
     active = np.flatnonzero(ctx.data.active)
     # from the options, not the clock: the same instance and options give the same plan
     dtime = min(GLOBAL_DETERMINISTIC_TIME, 0.4 * options.time_limit)
     result = solve_neighbourhood(ctx, assign, active, "improve", dtime, max(deadline - time.monotonic(), 0.05))
     log.record(result.status, result.improved)
+    log.moves_stop = "optimal" if result.status == "OPTIMAL" else "work_limit"
     return result.assign, result.status == "OPTIMAL"
 
 
@@ -166,12 +184,19 @@ class _Clock:
 
 
 def _search(
-    ctx: SearchContext, assign: np.ndarray, deadline: float, log: SearchLog, say: Callable[[str], None]
+    ctx: SearchContext,
+    assign: np.ndarray,
+    deadline: float,
+    log: SearchLog,
+    say: Callable[[str], None],
+    moves_goal: float,
 ) -> np.ndarray:
-    """LNS on (moves, moved potential, travel), then moves-neutral travel search for the
-    rest of the time (``TRAVEL_SHARE`` at least), within the moved-potential slack."""
+    """LNS on (moves, moved potential, travel) until moves are within ``MOVES_GAP`` of the
+    LP bound or stop improving, then moves-neutral travel search for the rest of the time
+    (``TRAVEL_SHARE`` at least) until it stops improving, within the moved-potential slack."""
+    say(f"repair: travel {travel(ctx, assign):,.0f}")
     moves_deadline = time.monotonic() + (1 - TRAVEL_SHARE) * max(deadline - time.monotonic(), 0.0)
-    assign = improve(ctx, assign, moves_deadline, log, say)
+    assign = improve(ctx, assign, moves_deadline, log, say, moves_goal)
     if ctx.violation(assign) > 1e-12:
         return assign  # outside the band the search has nothing to hold on to
     cap = moved_potential(ctx.data, assign) * (1 + MOVED_POTENTIAL_SLACK)
@@ -190,6 +215,8 @@ def _travel_warm_start(lp: AssignmentLp, band: Band, start: LpSolution, clock: _
     if not start.ok:
         return start
     shrink = margin * min(band.delta_p, band.delta_w)
+    if band.best_deviation is not None:  # best effort: never below the LP's best bands
+        shrink = min(shrink, BEST_EFFORT_MARGIN)
     warm = lp.min_moves(band.delta_p - shrink, band.delta_w - shrink, band.overflow, clock.remaining() * 0.25,
                         short_trips=True)
     return warm if warm.solved else start
@@ -269,7 +296,9 @@ def _build_plan(
     widened = _widened_count(data, band.cands, assign)
     explanations = precedence_notes(data)
     if not tol_met:
-        explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w))
+        others = band.delta_p if band.best_deviation is not None else None
+        explanations += binding_explanations(data, options.tolerance, (dev_p, dev_w), band.best_deviation,
+                                             band.binding, others)
     if widened:
         explanations.append(
             f"{widened} accounts go beyond their {options.reach} nearest eligible reps: balance was out of reach "
@@ -295,6 +324,8 @@ def _build_plan(
         "lp_band_potential": band.max_delta[0] if band.extra is not None else band.delta_p,
         "lp_band_workload": band.max_delta[1] if band.extra is not None else band.delta_w,
         "tolerance_reachable_lp": band.reachable,
+        "best_reachable_deviation_lp": None if band.best_deviation is None else round(band.best_deviation, 6),
+        "binding_reps": _binding_rep_ids(data, band),
         "widened_accounts": widened,
         "widening_rounds": band.widened_rounds,
         "reach": options.reach,
@@ -302,6 +333,7 @@ def _build_plan(
         "search_steps": log.steps,
         "search_improving_steps": log.improving_steps,
         "search_converged": log.converged or optimal,
+        "search_stops": {"moves": log.moves_stop, "travel": log.travel_stop},
         "cpsat_statuses": dict(log.statuses),
     }
     return Plan(
@@ -310,6 +342,26 @@ def _build_plan(
         metrics=metrics,
         explanations=explanations,
     )
+
+
+def _stop_reason(log: SearchLog, optimal: bool, in_band: bool) -> str:
+    """Why the search stopped (docs/planner.md, "Reading metrics.json")."""
+    stops = (log.moves_stop, log.travel_stop)
+    if not in_band:
+        return "band_unmet"
+    if optimal or log.moves_stop == "work_limit":
+        return "optimal" if optimal else "work_limit"
+    if "time_limit" in stops:
+        return "time_limit"
+    if log.moves_stop == "moves_within_gap":
+        return "within_gap"
+    return "stalled" if "stalled" in stops else "converged"
+
+
+def _binding_rep_ids(data: ProblemData, band: Band) -> dict[str, list[str]]:
+    """Rep ids whose rows hold the LP's best worst deviation, per row kind (best effort)."""
+    reps = data.instance.reps
+    return {kind: [reps[int(r)].id for r in rows] for kind, rows in (band.binding or {}).items()}
 
 
 def _widened_count(data: ProblemData, cands: Candidates, assign: np.ndarray) -> int:
