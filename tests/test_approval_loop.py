@@ -32,12 +32,7 @@ def _cli(loop: Loop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
     return code, captured.out + captured.err
 
 
-EMULATOR_SEARCH_GAP = pytest.mark.xfail(
-    strict=True, reason="the emulator's HubSpot search ignores custom company properties (tr_status), so "
-                        "count_open_proposals sees none; reported to the emulator work")
-
-
-@pytest.mark.parametrize("crm", ["salesforce", pytest.param("hubspot", marks=EMULATOR_SEARCH_GAP)])
+@pytest.mark.parametrize("crm", CRMS)
 def test_install_changes_nothing_the_second_time_and_uninstall_refuses_open_proposals_without_force(
         crm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with loop_for(crm, tmp_path, installed=False) as loop:

@@ -78,3 +78,12 @@ def test_archived_custom_property_is_gone_and_unknown_property_is_404_when_read(
     with pytest.raises(ApiException) as caught:
         hs.crm.properties.core_api.get_by_name("companies", "tr_status")
     assert caught.value.status == 404
+
+
+def test_archived_property_group_is_gone_and_archiving_it_again_is_404_when_deleted(hs: HubSpot) -> None:
+    hs.crm.properties.core_api.archive("companies", "tr_status")
+    hs.crm.properties.groups_api.archive("companies", "territory_mgmt")
+    assert "territory_mgmt" not in {g.name for g in hs.crm.properties.groups_api.get_all("companies").results}
+    with pytest.raises(ApiException) as caught:
+        hs.crm.properties.groups_api.archive("companies", "territory_mgmt")
+    assert caught.value.status == 404

@@ -31,6 +31,7 @@ class PropertiesApi:
         return [
             ("GET", _P + r"/groups/?", self.groups), ("POST", _P + r"/groups/?", self.create_group),
             ("GET", _P + r"/groups/(?P<name>[^/]+)", self.group),
+            ("DELETE", _P + r"/groups/(?P<name>[^/]+)", self.archive_group),
             ("GET", _P + r"/?", self.list), ("POST", _P + r"/?", self.create),
             ("GET", _P + r"/(?P<name>[^/]+)", self.get), ("PATCH", _P + r"/(?P<name>[^/]+)", self.update),
             ("DELETE", _P + r"/(?P<name>[^/]+)", self.archive),
@@ -96,6 +97,13 @@ class PropertiesApi:
     def group(self, req: Request) -> Response:
         found = self.state.schema.groups.get(self._type(req) or "", {}).get(req.match["name"])  # type: ignore[index]
         return Response(200, found) if found else _error(404, "OBJECT_NOT_FOUND", "group does not exist")
+
+    def archive_group(self, req: Request) -> Response:
+        """``DELETE .../groups/{name}``: 204, or 404 for a group that does not exist."""
+        groups = self.state.schema.groups.get(self._type(req) or "", {})
+        if groups.pop(req.match["name"], None) is None:  # type: ignore[index]
+            return _error(404, "OBJECT_NOT_FOUND", "group does not exist")
+        return Response(204)
 
     def create_group(self, req: Request) -> Response:
         t = self._type(req)
