@@ -2,10 +2,17 @@
 
 ``acquire`` is one atomic upsert: it takes the lease when nobody holds it, when it expired, or
 when the caller already holds it (renewal). Holders renew well before ``acquired_until``.
+
+A holder on this host whose process is gone (killed, crashed) is noticed at once: its lease is
+expired instead of making every later command wait out the TTL. Holders on other hosts (several
+agents on one PostgreSQL store) are never second-guessed; their leases expire by time.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +64,15 @@ class Leases:
                 )
             )
 
+    def expire(self, name: str, holder: str) -> None:
+        """End ``holder``'s lease now (only if it still holds it), so anyone may take it."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(LEASE_TABLE)
+                .where(LEASE_TABLE.c.name == name, LEASE_TABLE.c.holder == holder)
+                .values(acquired_until=utc_now() - timedelta(seconds=1))
+            )
+
     def current(self, name: str) -> tuple[str, datetime] | None:
         """``(holder, acquired_until)`` of lease ``name`` or None."""
         with self._engine.connect() as conn:
@@ -80,8 +96,9 @@ class LeaseBusy(RuntimeError):
         waited = f" (waited {waited_s:g} s)" if waited_s else ""
         super().__init__(
             f"the store is busy: {holder} holds its {name!r} lease{when}{waited}. Wait for it to "
-            "finish and run the command again (a killed process's lease expires by itself; "
-            "TERRITORY_LEASE_WAIT_S sets how long a command waits)."
+            "finish and run the command again (a killed process's lease is taken over at once on "
+            "its own host and expires by itself elsewhere; TERRITORY_LEASE_WAIT_S sets how long "
+            "a command waits)."
         )
         self.name, self.holder, self.until = name, holder, until
 
@@ -100,10 +117,26 @@ class HeldLease:
             self._renew_at = utc_now() + timedelta(seconds=self._ttl / 2)
 
 
+_HOLDER_PROCESS = re.compile(r"\(pid (\d+) on ([^,]+), since ")
+
+
+def holder_is_dead_here(holder: str) -> bool:
+    """True when ``holder`` (as :func:`default_holder` writes it) is a process of this host
+    that no longer runs. Unknown formats, other hosts and live (or foreign) pids are False."""
+    found = _HOLDER_PROCESS.search(holder)
+    if found is None or found.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
 def default_holder(command: str | None = None) -> str:
     """This process as a lease holder people can read: command, pid, host and since when."""
-    import os
-    import socket
     import sys
 
     if command is None:
@@ -123,8 +156,11 @@ def store_lease(leases: Leases, holder: str | None = None, *, name: str = STORE_
     me = holder or default_holder()
     deadline = time.monotonic() + wait_s
     while not leases.acquire(name, me, ttl_s):
+        current = leases.current(name)
+        if current is not None and holder_is_dead_here(current[0]):
+            leases.expire(name, current[0])  # its process is gone: take over without waiting
+            continue
         if time.monotonic() >= deadline:
-            current = leases.current(name)
             raise LeaseBusy(name, current[0] if current else "another process",
                             current[1] if current else None, waited_s=wait_s)
         sleep(min(0.5, max(0.05, deadline - time.monotonic())))

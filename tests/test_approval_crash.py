@@ -12,19 +12,15 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from territory.sync.decisions import poll_decisions
-from territory.sync.lease import STORE_LEASE
-from territory.sync.tables import utc_now
 from tests.approval_support import CRMS, Loop, approve_all, loop_for, pick_moves, publish
 
 KILLS = 11  # per CRM: 22 kill points over both
@@ -76,9 +72,6 @@ def _apply(loop: Loop, killer: Killer | None, rng: random.Random) -> int:
     _, err = process.communicate(timeout=120)
     if killer is not None:
         killer.pid = None
-    if process.returncode == -signal.SIGKILL:  # let the dead process's lease expire now, not in 10 min
-        holder = f"{socket.gethostname()}:{process.pid}"
-        loop.store.leases.acquire(STORE_LEASE, holder, 0, now=utc_now() - timedelta(seconds=1))
     assert process.returncode in (0, 4, -signal.SIGKILL), err.decode()
     return process.returncode
 

@@ -131,3 +131,31 @@ def test_writing_command_exits_5_naming_the_holder_when_the_store_is_held(
         store.close()
     err = " ".join(capsys.readouterr().err.split())
     assert code == 5 and holder in err and "Traceback" not in err
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_lease_of_a_killed_local_process_is_taken_over_at_once_but_a_live_or_remote_one_is_not(
+        tmp_path: Path) -> None:
+    import socket
+
+    from territory.sync.lease import LeaseBusy, store_lease
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    here = socket.gethostname()
+    dead = f"`territory apply` (pid {_dead_pid()} on {here}, since 2026-12-08 03:00:00 UTC)"
+    assert store.leases.acquire(STORE_LEASE, dead, 600)
+    with store_lease(store.leases, "me", wait_s=0) as held:  # no waiting out the 600 s
+        assert store.leases.current(STORE_LEASE)[0] == held.holder == "me"
+    for other in (f"`territory sync` (pid {os.getpid()} on {here}, since 2026-12-08 03:00:00 UTC)",
+                  f"`territory agent` (pid {_dead_pid()} on another-host, since 2026-12-08 03:00:00 UTC)"):
+        assert store.leases.acquire(STORE_LEASE, other, 600)
+        with pytest.raises(LeaseBusy), store_lease(store.leases, "me", wait_s=0):
+            pass
+        store.leases.release(STORE_LEASE, other)
+    store.close()
