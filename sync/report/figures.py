@@ -20,7 +20,7 @@ from territory.rules import health
 from territory.rules.health import ClosedDeal, Quarter
 from territory.sync.report.inputs import OppInput, RepInput, ReportInput
 
-_REP_ID = re.compile(r"[A-Za-z0-9]+")
+_REP_ID = re.compile(r"(?P<lead>owner |owned by |-> )?\b(?P<id>[A-Za-z0-9]+)\b")
 SCHEMA_VERSION = 1
 CONFLICTS_SHOWN = 10
 MEAN_KEYS = (
@@ -221,11 +221,15 @@ def _activity(data: ReportInput, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _with_names(text: str, names: dict[str, str]) -> str:
-    """A rules reason with rep ids replaced by names (ids shorter than 6 characters are kept)."""
-    for rep_id in _REP_ID.findall(text):
-        if len(rep_id) >= 6 and names.get(rep_id):
-            text = text.replace(rep_id, names[rep_id])
-    return text
+    """A rules reason with rep ids replaced by names: long ids anywhere, short ones (HubSpot's
+    numbers) only where the reason names an owner ("owner 7", "owned by 7", "-> 7")."""
+    def name(found: re.Match[str]) -> str:
+        lead, rep_id = found.group("lead") or "", found.group("id")
+        if names.get(rep_id) and (lead or len(rep_id) >= 6):
+            return lead + names[rep_id]
+        return found.group(0)
+
+    return _REP_ID.sub(name, text)
 
 
 def _conflict_figures(data: ReportInput) -> dict[str, Any]:

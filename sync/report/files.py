@@ -14,7 +14,8 @@ from territory.connector.links import build_record_link
 from territory.rules.health import Quarter
 from territory.sync.report import Report, build_report
 from territory.sync.report.inputs import ReportInput, ReportInputError, RepOverlay, load_store_input
-from territory.sync.report.scenario import scenario_figures
+from territory.sync.report.scenario import Owners, scenario_figures
+from territory.sync.report.whitespace import whitespace_figures
 from territory.sync.store import Store
 
 
@@ -53,13 +54,15 @@ def store_report(
         store, crm, rule_config, overlay=request.overlay,
         account_link=build_record_link(settings, crm, "accounts"), rules_found=rules_found,
     )
-    scenario: tuple[dict[str, Any], list[str | None]] | None = None
+    scenario: tuple[dict[str, Any], Owners] | None = None
     if request.scenario is not None:
         try:
             scenario = scenario_figures(store, data, request.scenario)
         except KeyError as exc:
             raise ReportInputError(str(exc.args[0])) from None
+    names = {rep.id: rep.name for rep in data.reps}
+    whitespace = whitespace_figures(store, crm, rule_config, names, rules_found=rules_found)
     report = build_report(data, request.quarter or current_quarter(), currency=settings.territory_currency,
-                          scenario=scenario)
+                          scenario=scenario, whitespace=whitespace)
     write_report(report, request)
     return report
