@@ -1,0 +1,196 @@
+"""`territory report` against the emulator for both CRMs, through the CLI as a user runs it.
+
+sync -> rules draft -> plan (a saved scenario) -> report --scenario --json, with closed deals
+created in the CRM and a quota overlay. Every figure is checked against an independent
+source: the export's rows, the planner's instance, the CRM's own records, the rule check.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from territory.cli.main import app
+from territory.emulator import RunningEmulator, start_emulator
+from territory.rules import health
+
+CRMS = ["salesforce", "hubspot"]
+PORTAL = "4711"
+runner = CliRunner()
+
+
+def territory(env: dict[str, str], *args: str) -> str:
+    """Run one CLI command with ``env``; its output (fails the test on a non-zero exit beyond 4)."""
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exit_code in (0, 4), f"{args}: {result.output}\n{result.exception!r}"
+    return result.output
+
+
+def crm_id(record: dict[str, Any], crm: str, ref: str = "") -> str | None:
+    key = f"{ref}_{'sf' if crm == 'salesforce' else 'hs'}_id" if ref else ("sf_id" if crm == "salesforce" else "hs_id")
+    return record.get(key)
+
+
+def add_closed_deals(emu: RunningEmulator, count: int) -> list[dict[str, Any]]:
+    """``count`` closed opportunities (every third lost) on the first accounts, 0-40 days long."""
+    accounts = [a for a in emu.control.records("accounts", include_deleted=False) if a["owner_n"]][:count]
+    deals = []
+    for k, account in enumerate(accounts):
+        created = emu.control.create("opportunity", {
+            "name": f"Closed {k}", "account_n": account["n"], "owner_n": account["owner_n"], "amount": 1000.0 * (k + 1),
+            "stage": "Closed Lost" if k % 3 == 0 else "Closed Won",
+            "close_date": "2000-01-01",
+        })
+        opened = datetime.fromisoformat(created["created_at"].replace("Z", "+00:00")).date()
+        closed = opened + timedelta(days=k % 41)
+        deals.append(emu.control.update("opportunity", created["n"], {"close_date": closed.isoformat()}) | {
+            "employees": account["employees"], "opened": opened})
+    return deals
+
+
+@pytest.fixture(scope="module", params=CRMS)
+def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    crm = request.param
+    folder = tmp_path_factory.mktemp(f"report-{crm}")
+    with start_emulator(accounts=320, seed=23) as emu:
+        deals = add_closed_deals(emu, 30)
+        env = {k: v for k, v in emu.env(crm).items() if k != "TERRITORY_EMULATOR_URL"}
+        env |= {"TERRITORY_CRM": crm, "TERRITORY_DB_URL": f"sqlite:///{folder / 'store.db'}",
+                "TERRITORY_RULES": str(folder / "territory.yaml"), "HUBSPOT_PORTAL_ID": PORTAL}
+        quarter = health.Quarter.of(max(date.fromisoformat(d["close_date"]) for d in deals))
+        territory(env, "sync")
+        territory(env, "rules", "draft", "--out", str(folder / "territory.yaml"))
+        territory(env, "plan", "--scenario", "s1", "--time-limit", "5", "--out", str(folder / "plan.csv"))
+        owners = [o for o in emu.control.records("owners", include_deleted=False) if o["is_active"]]
+        quotas = {crm_id(o, crm): 10_000.0 * (i + 1) for i, o in enumerate(owners)}
+        overlay = folder / "quota.csv"
+        overlay.write_text("id,quota\n" + "".join(f"{k},{v}\n" for k, v in quotas.items()), encoding="utf-8")
+        printed = territory(env, "report", "--scenario", "s1", "--quarter", quarter.label, "--reps", str(overlay),
+                            "--out", str(folder / "report.html"), "--json", str(folder / "report.json"))
+        territory(env, "export", "accounts", "--out", str(folder / "accounts.csv"))
+        yield {
+            "crm": crm, "env": env, "folder": folder, "deals": deals, "quarter": quarter, "quotas": quotas,
+            "printed": printed, "figures": json.loads((folder / "report.json").read_text(encoding="utf-8")),
+            "html": (folder / "report.html").read_text(encoding="utf-8"),
+            "accounts": list(csv.DictReader((folder / "accounts.csv").open(encoding="utf-8"))),
+            "opportunities": emu.control.records("opportunities", include_deleted=False),
+            "crm_accounts": emu.control.records("accounts", include_deleted=False),
+            "check": json.loads(territory(env, "check", "--dry-run", "--json")),
+            "plan": list(csv.DictReader((folder / "plan.csv").open(encoding="utf-8"))),
+        }
+
+
+def test_accounts_per_rep_equal_the_export_when_reported_from_the_store(reported: dict[str, Any]) -> None:
+    figures = reported["figures"]
+    per_owner = Counter(row["owner_id"] for row in reported["accounts"])
+    for rep in figures["reps"]:
+        assert rep["accounts"] == per_owner[rep["id"]], rep["name"]
+    listed = {rep["id"] for rep in figures["reps"]}
+    assert figures["team"]["accounts"] == len(reported["accounts"])
+    assert figures["team"]["unassigned_accounts"] == sum(n for owner, n in per_owner.items() if owner not in listed)
+    assert "report.html" in reported["printed"] and figures["source"] == {
+        "kind": "store", "crm": reported["crm"], "store": reported["env"]["TERRITORY_DB_URL"]}
+
+
+def test_flags_follow_the_thresholds_when_reps_are_unbalanced(reported: dict[str, Any]) -> None:
+    reps = reported["figures"]["reps"]
+    active = [r for r in reps if r["active"]]
+    mean = statistics.fmean(r["potential"] for r in active)
+    assert any(r["flags"]["potential_balance"] == "bad" for r in active)
+    for rep in active:
+        deviation = (rep["potential"] - mean) / mean
+        assert rep["potential_deviation"] == pytest.approx(deviation)
+        expected = "bad" if abs(deviation) > 0.20 else "warn" if abs(deviation) > 0.05 else "ok"
+        assert rep["flags"]["potential_balance"] == expected
+        assert (rep["flags"]["utilisation"] == "bad") == (rep["workload"] > rep["capacity"])
+        assert rep["coverable_accounts"] + rep["overload_accounts"] == rep["accounts"]
+        assert (rep["flags"]["active_prospects"] == "ok") == (80 <= rep["active_prospects"] <= 120)
+    for rep in reps:
+        assert (rep["flags"]["inactive_owner"] == "bad") == (not rep["active"] and rep["accounts"] > 0)
+
+
+def test_pipeline_coverage_is_the_crm_pipeline_over_the_quota_when_a_quota_overlay_is_given(
+    reported: dict[str, Any],
+) -> None:
+    crm, quarter = reported["crm"], reported["quarter"]
+    owner_of_account = {crm_id(a, crm): crm_id(a, crm, "owner") for a in reported["crm_accounts"]}
+    pipeline: defaultdict[str, float] = defaultdict(float)
+    for opp in reported["opportunities"]:
+        closes = date.fromisoformat(opp["close_date"])
+        if not opp["is_closed"] and quarter.start <= closes <= quarter.end:
+            owner = crm_id(opp, crm, "owner") or owner_of_account.get(crm_id(opp, crm, "account"))
+            pipeline[owner or ""] += opp["amount"] or 0.0
+    for rep in reported["figures"]["reps"]:
+        assert rep["pipeline_open"] == pytest.approx(pipeline[rep["id"]]), rep["name"]
+        quota = reported["quotas"].get(rep["id"])
+        assert rep["quota"] == quota
+        if quota:
+            assert rep["pipeline_coverage"] == pytest.approx(pipeline[rep["id"]] / quota)
+            assert (rep["flags"]["pipeline_coverage"] == "bad") == (rep["pipeline_coverage"] < 3)
+
+
+def test_win_rate_and_days_to_close_by_segment_match_the_deals_closed_in_the_crm(reported: dict[str, Any]) -> None:
+    deals = reported["figures"]["deals"]
+    assert deals["available"]
+    by_segment: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for deal in reported["deals"]:
+        by_segment[health.segment_of(deal["employees"])].append(deal)
+    shown = {row["segment"]: row for row in deals["by_segment"]}
+    assert set(shown) == set(by_segment)
+    for segment, closed in by_segment.items():
+        won = [d for d in closed if d["stage"] == "Closed Won"]
+        days = [(date.fromisoformat(d["close_date"]) - d["opened"]).days for d in won]
+        assert (shown[segment]["won"], shown[segment]["lost"]) == (len(won), len(closed) - len(won))
+        assert shown[segment]["win_rate"] == pytest.approx(len(won) / len(closed))
+        assert shown[segment]["median_days_to_close"] == pytest.approx(statistics.median(days))
+    assert deals["team"]["won"] + deals["team"]["lost"] == len(reported["deals"])
+
+
+def test_conflicts_match_the_rule_check_and_link_to_the_crm_record_when_the_host_is_set(
+    reported: dict[str, Any],
+) -> None:
+    conflicts, check = reported["figures"]["conflicts"], reported["check"]
+    assert conflicts["available"] and conflicts["total"] > 0
+    assert conflicts["by_type"] == {k: v for k, v in check["conflicts"].items() if v}
+    for shown in conflicts["shown"]:
+        if reported["crm"] == "salesforce":
+            assert shown["url"] == f"{reported['env']['SF_INSTANCE_URL']}/lightning/r/Account/{shown['account_id']}/view"
+        else:
+            assert shown["url"] == f"https://app.hubspot.com/contacts/{PORTAL}/company/{shown['account_id']}"
+        assert f'href="{shown["url"]}"' in reported["html"]
+
+
+def test_scenario_shows_the_plan_before_and_after_when_it_is_not_published(reported: dict[str, Any]) -> None:
+    scenario, plan = reported["figures"]["scenario"], reported["plan"]
+    moved = plan  # plan.csv lists the moves: account_id,from_owner_id,to_owner_id,reason
+    assert moved and scenario["name"] == "s1" and scenario["moves"] == len(moved)
+    assert sum(scenario["moves_by_reason"].values()) == len(moved)
+    before = Counter(row["owner_id"] for row in reported["accounts"])
+    after = before - Counter(row["from_owner_id"] for row in moved) + Counter(row["to_owner_id"] for row in moved)
+    for rep in scenario["reps"]:
+        assert rep["accounts_before"] == before[rep["id"]]
+        assert rep["accounts_after"] == after[rep["id"]], rep["name"]
+    assert scenario["balance"]["max_deviation_potential_after"] < scenario["balance"]["max_deviation_potential_before"]
+    assert scenario["proposals"] == {"source": "plan_moves", "published": False, "by_state": {"proposed": len(moved)}}
+    assert scenario["travel"]["km_per_visit_before"] > 0
+
+
+def test_page_names_reps_with_ids_on_hover_and_says_plainly_what_has_no_data(reported: dict[str, Any]) -> None:
+    html, figures = reported["html"], reported["figures"]
+    for rep in figures["reps"]:
+        assert f'<span title="{rep["id"]}">{rep["name"]}</span>' in html.replace("&#x27;", "'")
+    assert "No data: the sync does not read tasks or events yet" in html
+    assert figures["activity"]["available"] is False
+    assert figures["whitespace"]["available"] is False and "market import" in figures["whitespace"]["note"]
+    assert figures["summary"]["text"] in html.replace("&#x27;", "'")
+    assert os.path.getsize(reported["folder"] / "report.html") < 2_000_000
