@@ -58,10 +58,8 @@ def add_closed_deals(emu: RunningEmulator, count: int) -> list[dict[str, Any]]:
     return deals
 
 
-@pytest.fixture(scope="module", params=CRMS)
-def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    crm = request.param
-    folder = tmp_path_factory.mktemp(f"report-{crm}")
+def build_report(crm: str, folder: Path) -> Iterator[dict[str, Any]]:
+    """Seed the emulator, run the CLI through a saved scenario and the report; yield what it wrote."""
     with start_emulator(accounts=320, seed=23) as emu:
         deals = add_closed_deals(emu, 30)
         env = {k: v for k, v in emu.env(crm).items() if k != "TERRITORY_EMULATOR_URL"}
@@ -88,6 +86,11 @@ def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             "check": json.loads(territory(env, "check", "--dry-run", "--json")),
             "plan": list(csv.DictReader((folder / "plan.csv").open(encoding="utf-8"))),
         }
+
+
+@pytest.fixture(scope="module", params=CRMS)
+def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from build_report(request.param, tmp_path_factory.mktemp(f"report-{request.param}"))
 
 
 def test_accounts_per_rep_equal_the_export_when_reported_from_the_store(reported: dict[str, Any]) -> None:
