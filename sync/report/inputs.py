@@ -8,7 +8,6 @@ optional ``quota``, ``territory_since`` and ``capacity`` columns fill what the C
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,9 +19,13 @@ import sqlalchemy as sa
 
 from territory import rules
 from territory.rules.health import segment_of
+from territory.rules.text_files import TextFile, TextFileError, read_text_file
 from territory.sync.book import load_book
 from territory.sync.store import Store
 from territory.sync.tables import AccountRow
+
+
+OVERLAY_COLUMNS = ("id", "quota", "territory_since", "capacity")
 
 
 class ReportInputError(ValueError):
@@ -102,35 +105,39 @@ class RepOverlay:
 
 
 def read_rep_overlay(path: Path | None) -> RepOverlay:
-    """``id`` and optional ``quota``, ``territory_since`` (ISO date), ``capacity`` columns."""
+    """``id`` and optional ``quota``, ``territory_since`` (ISO date), ``capacity`` columns; read
+    like the planner's CSV files (UTF-8/UTF-16/cp1252, ``,`` ``;`` or tab, decimal commas)."""
     if path is None:
         return RepOverlay()
     overlay = RepOverlay()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or "id" not in reader.fieldnames:
-                raise ReportInputError(f"{path}:1: the header needs an id column")
-            for line, row in enumerate(reader, start=2):
-                _overlay_row(path, line, row, overlay)
-    except OSError as exc:
-        raise ReportInputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        text = read_text_file(path, known=OVERLAY_COLUMNS)
+        header = [name.lower() for name in text.header]
+        if "id" not in header:
+            raise ReportInputError(f"{path}, line 1: the header needs an id column (found: {', '.join(text.header)})")
+        for line, fields in text.records():
+            row = dict(zip(header, (value.strip() for value in fields)))
+            _overlay_row(text, line, row, overlay)
+    except TextFileError as exc:
+        raise ReportInputError(str(exc)) from None
     return overlay
 
 
-def _overlay_row(path: Path, line: int, row: dict[str, str], overlay: RepOverlay) -> None:
-    rep_id = (row.get("id") or "").strip()
-    try:
-        for column, target, parse in (
-            ("quota", overlay.quota, float), ("capacity", overlay.capacity, float),
-            ("territory_since", overlay.since, date.fromisoformat),
-        ):
-            text = (row.get(column) or "").strip()
-            if rep_id and text:
-                target[rep_id] = parse(text)  # type: ignore[index]
-    except ValueError as exc:
-        raise ReportInputError(f"{path}:{line}: {exc} (quota and capacity are numbers, "
-                               "territory_since an ISO date like 2026-04-01)") from None
+def _overlay_row(text: TextFile, line: int, row: dict[str, str], overlay: RepOverlay) -> None:
+    rep_id = row.get("id", "")
+    if not rep_id:
+        return
+    for column, target in (("quota", overlay.quota), ("capacity", overlay.capacity)):
+        value = text.parse_number(row.get(column, ""), line=line, column=column)
+        if value is not None:
+            target[rep_id] = value
+    since = row.get("territory_since", "")
+    if since:
+        try:
+            overlay.since[rep_id] = date.fromisoformat(since)
+        except ValueError:
+            raise ReportInputError(f"{text.source}, line {line}: territory_since {since!r} is not an ISO date "
+                                   "like 2026-04-01") from None
 
 
 def load_store_input(
