@@ -24,7 +24,6 @@ from territory.sync.book import load_book
 from territory.sync.store import Store
 from territory.sync.tables import AccountRow
 
-
 OVERLAY_COLUMNS = ("id", "quota", "territory_since", "capacity")
 
 
