@@ -58,6 +58,15 @@ def add_closed_deals(emu: RunningEmulator, count: int) -> list[dict[str, Any]]:
     return deals
 
 
+def write_prospects(path: Path, count: int = 60) -> Path:
+    """A purchased list of companies the CRM does not hold, across German postal areas."""
+    lines = ["name,postal_code,city,country,industry,employees,revenue"]
+    lines += [f"Neufirma {k} Anlagenbau GmbH,{(k * 1637) % 90000 + 10000},Ort {k},DE,Manufacturing,"
+              f"{40 + 37 * k},{2_000_000 + 450_000 * k}" for k in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def build_report(crm: str, folder: Path) -> Iterator[dict[str, Any]]:
     """Seed the emulator, run the CLI through a saved scenario and the report; yield what it wrote."""
     with start_emulator(accounts=320, seed=23) as emu:
@@ -68,6 +77,7 @@ def build_report(crm: str, folder: Path) -> Iterator[dict[str, Any]]:
         quarter = health.Quarter.of(max(date.fromisoformat(d["close_date"]) for d in deals))
         territory(env, "sync")
         territory(env, "rules", "draft", "--out", str(folder / "territory.yaml"))
+        territory(env, "market", "import", str(write_prospects(folder / "prospects.csv")), "--source", "list")
         territory(env, "plan", "--scenario", "s1", "--time-limit", "5", "--out", str(folder / "plan.csv"))
         owners = [o for o in emu.control.records("owners", include_deleted=False) if o["is_active"]]
         quotas = {crm_id(o, crm): 10_000.0 * (i + 1) for i, o in enumerate(owners)}
@@ -85,6 +95,7 @@ def build_report(crm: str, folder: Path) -> Iterator[dict[str, Any]]:
             "crm_accounts": emu.control.records("accounts", include_deleted=False),
             "check": json.loads(territory(env, "check", "--dry-run", "--json")),
             "plan": list(csv.DictReader((folder / "plan.csv").open(encoding="utf-8"))),
+            "whitespace": json.loads(territory(env, "market", "whitespace", "--json")),
         }
 
 
@@ -194,6 +205,17 @@ def test_page_names_reps_with_ids_on_hover_and_says_plainly_what_has_no_data(rep
         assert f'<span title="{rep["id"]}">{rep["name"]}</span>' in html.replace("&#x27;", "'")
     assert "No data: the sync does not read tasks or events yet" in html
     assert figures["activity"]["available"] is False
-    assert figures["whitespace"]["available"] is False and "market import" in figures["whitespace"]["note"]
     assert figures["summary"]["text"] in html.replace("&#x27;", "'")
     assert os.path.getsize(reported["folder"] / "report.html") < 2_000_000
+
+
+def test_whitespace_matches_the_market_command_when_a_prospect_list_is_imported(reported: dict[str, Any]) -> None:
+    shown, market = reported["figures"]["whitespace"], reported["whitespace"]
+    assert shown["available"] and shown["untapped_potential"] > 0
+    assert shown["untapped_potential"] == pytest.approx(market["untapped_potential"])
+    assert shown["too_large_share"] == pytest.approx(market["too_large_share"])
+    assert [(t["id"], t["prospects"], t["too_large"]) for t in shown["territories"]] == [
+        (t["id"], t["prospects"], t["too_large"]) for t in market["territories"]]
+    assert sum(t["prospects"] for t in shown["territories"]) == 60
+    assert shown["too_large_territories"] == sum(1 for t in market["territories"] if t["too_large"])
+    assert "Whitespace: untapped market potential" in reported["html"]

@@ -210,7 +210,7 @@ def _activity(data: ReportInput, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if data.activity is None:
         for row in rows:
             row["activity_per_account"] = None
-        return {"available": False, "note": f"no data: {data.activity_note}"}
+        return {"available": False, "note": f"no data: {data.activity_note}", "per_account": None}
     per_rep: Counter[str] = Counter()
     for account_id, owner in zip(data.account_ids, data.owner_ids):
         per_rep[owner or ""] += data.activity.get(account_id, 0)
@@ -234,7 +234,8 @@ def _with_names(text: str, names: dict[str, str]) -> str:
 
 def _conflict_figures(data: ReportInput) -> dict[str, Any]:
     if data.conflicts is None:
-        return {"available": False, "note": data.conflicts_note, "total": None, "by_type": {}, "shown": []}
+        return {"available": False, "note": data.conflicts_note, "total": None, "by_type": {}, "shown": [],
+                "shown_per_type": CONFLICTS_SHOWN}
     by_type = Counter(c.status for c in data.conflicts)
     names = {rep.id: rep.name for rep in data.reps}
     shown: list[dict[str, Any]] = []

@@ -7,6 +7,7 @@ including the whitespace exceeds the rep's capacity ("too large to work").
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -38,7 +39,12 @@ def whitespace_figures(store: Store, crm: str, rule_config: rules.RulesConfig, r
         return unavailable(NO_MARKET_DATA)
 
     def rows(areas: list[Any]) -> list[dict[str, Any]]:
-        return [{**area.as_dict(), "owner_name": rep_names.get(area.owner_id or "", area.owner_id)} for area in areas]
+        out = []
+        for area in areas:
+            row = {**area.as_dict(), "owner_name": rep_names.get(area.owner_id or "", area.owner_id)}
+            row["capacity"] = row["capacity"] if math.isfinite(row["capacity"]) else None  # no owner: no capacity
+            out.append(row)
+        return out
 
     territories = rows(found.territories)
     return {"available": True, "note": "", "untapped_potential": found.untapped_potential,
