@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -219,3 +220,39 @@ def test_whitespace_matches_the_market_command_when_a_prospect_list_is_imported(
     assert sum(t["prospects"] for t in shown["territories"]) == 60
     assert shown["too_large_territories"] == sum(1 for t in market["territories"] if t["too_large"])
     assert "Whitespace: untapped market potential" in reported["html"]
+
+
+VARIABLE_KEYS = {"conflicts.by_type", "scenario.moves_by_reason", "scenario.proposals.by_state", "scenario.options"}
+
+
+def key_paths(value: Any, prefix: str = "") -> Iterator[str]:
+    """Every key path of the report's JSON (``reps[].flags.utilisation``); maps keyed by data are leaves."""
+    if isinstance(value, dict) and prefix not in VARIABLE_KEYS:
+        for key, item in value.items():
+            yield from key_paths(item, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for item in value:
+            yield from key_paths(item, f"{prefix}[]")
+    else:
+        yield prefix
+
+
+def documented_keys(doc: str) -> set[str]:
+    """Key paths the first column of docs/report.md's key tables names (relative to their heading)."""
+    keys, prefix, in_keys = set(), "", False
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            in_keys = line.strip() == "## JSON keys"
+        elif line.startswith("### ") and in_keys:
+            found = re.search(r"`([^`]+)`", line)
+            prefix = found.group(1) if found else ""
+        elif in_keys and line.startswith("| `"):
+            for key in re.findall(r"`([^`]+)`", line.split("|")[1]):
+                keys.add(f"{prefix}.{key}" if prefix else key)
+    return keys
+
+
+def test_every_json_key_is_documented_when_the_report_has_every_section(reported: dict[str, Any]) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
+    missing = set(key_paths(reported["figures"])) - documented_keys(doc)
+    assert not missing, f"keys not in docs/report.md: {sorted(missing)}"
