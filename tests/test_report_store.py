@@ -11,9 +11,11 @@ import csv
 import json
 import os
 import re
+import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,21 @@ def test_every_json_key_is_documented_when_the_report_has_every_section(reported
     doc = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
     missing = set(key_paths(reported["figures"])) - documented_keys(doc)
     assert not missing, f"keys not in docs/report.md: {sorted(missing)}"
+
+
+def test_proposals_by_state_come_from_the_crm_when_the_scenario_is_published(reported: dict[str, Any]) -> None:
+    folder = reported["folder"] / "published"
+    folder.mkdir(exist_ok=True)
+    with closing(sqlite3.connect(reported["folder"] / "store.db")) as source, \
+            closing(sqlite3.connect(folder / "store.db")) as copy:
+        source.backup(copy)  # a copy with the WAL's pages: the other tests keep the unpublished store
+    env = {**reported["env"], "TERRITORY_DB_URL": f"sqlite:///{folder / 'store.db'}"}
+    territory(env, "install")
+    published = json.loads(territory(env, "propose", "--scenario", "s1", "--json"))
+    territory(env, "report", "--scenario", "s1", "--quarter", reported["quarter"].label,
+              "--out", str(folder / "report.html"), "--json", str(folder / "report.json"))
+    scenario = json.loads((folder / "report.json").read_text(encoding="utf-8"))["scenario"]
+    assert published["published"] == scenario["moves"] > 0
+    assert scenario["proposals"] == {"source": "proposals", "published": True,
+                                     "by_state": {"Proposed": published["published"]}}
+    assert "Proposed: <b>" in (folder / "report.html").read_text(encoding="utf-8")
