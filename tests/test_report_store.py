@@ -221,7 +221,9 @@ def test_whitespace_matches_the_market_command_when_a_prospect_list_is_imported(
         (t["id"], t["prospects"], t["too_large"]) for t in market["territories"]]
     assert sum(t["prospects"] for t in shown["territories"]) == 60
     assert shown["too_large_territories"] == sum(1 for t in market["territories"] if t["too_large"])
-    assert "Whitespace: untapped market potential" in reported["html"]
+    table = reported["html"].split('id="whitespace"', 1)[1].split("</table>", 1)[0]
+    owned = next(t for t in shown["territories"] if t["owner_id"])
+    assert f'<span title="{owned["owner_id"]}">{owned["owner_name"]}</span>' in table
 
 
 VARIABLE_KEYS = {"conflicts.by_type", "scenario.moves_by_reason", "scenario.proposals.by_state", "scenario.options"}

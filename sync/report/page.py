@@ -20,10 +20,14 @@ def _attr(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+class Html(str):
+    """Cell text that is markup already (escaped where it needs to be): shown as is."""
+
+
 def _td(cell: Cell) -> str:
     text, sort_value, flag = cell
     css = f' class="flag-{flag}"' if flag and flag != "none" else ""
-    return f'<td data-v="{_attr(sort_value)}"{css}>{escape(text)}</td>'
+    return f'<td data-v="{_attr(sort_value)}"{css}>{text if isinstance(text, Html) else escape(text)}</td>'
 
 
 def rep_name(row: dict[str, Any]) -> str:

@@ -61,7 +61,9 @@ def _columns(currency: str) -> list[page.Column]:
         return lambda r: (numbers.count(r[key]), r[key], None)
 
     return [
-        ("Rep", "the territory's owner", lambda r: (r["owner_name"] or "—", r["owner_name"] or "", None)),
+        ("Rep", "the territory's owner", lambda r: (
+            page.Html(page.rep_name({"id": r["owner_id"], "name": r["owner_name"] or r["owner_id"]}))
+            if r["owner_id"] else "—", r["owner_name"] or "", None)),
         ("CRM accounts", "accounts in the CRM", count("crm_accounts")),
         ("CRM potential", f"potential of the CRM's accounts, {currency}", money("crm_potential")),
         ("Prospects", "market prospects no CRM account matches", count("prospects")),
