@@ -108,3 +108,18 @@ def test_page_prints_on_a4_landscape_when_printed(loaded: tuple[Browser, Any], t
              re.findall(rb"/MediaBox\s*\[([^\]]*)\]", printed)}
     assert boxes == {(0, 0, 842, 595)}  # A4 is 297 x 210 mm = 842 x 595 pt
     assert len(re.findall(rb"/Type\s*/Page[^s]", printed)) >= 2
+
+
+def test_nothing_is_cut_off_on_paper_when_printed_on_a4_landscape(loaded: tuple[Browser, Any]) -> None:
+    browser, _ = loaded
+    browser.send("Emulation.setEmulatedMedia", session=True, media="print")
+    browser.send("Emulation.setDeviceMetricsOverride", session=True, width=1047, height=740,  # A4 at 96 dpi,
+                 deviceScaleFactor=1, mobile=False)  # less the 10 mm margins
+    try:
+        overflow = browser.evaluate("""Array.from(document.querySelectorAll('body, .wide-table, .chart'))
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className || e.tagName)""")
+    finally:
+        browser.send("Emulation.setEmulatedMedia", session=True, media="")
+        browser.send("Emulation.setDeviceMetricsOverride", session=True, width=1440, height=2200,
+                     deviceScaleFactor=1, mobile=False)
+    assert overflow == []
