@@ -34,7 +34,7 @@ from territory.emulator._hubspot_objects import (
 from territory.emulator._hubspot_search import SearchError, run_search
 from territory.emulator.hubspot.properties_api import PropertiesApi
 from territory.emulator.server import ApiFlavour, Request, Response, Router
-from territory.emulator.state import CrmState
+from territory.emulator.state import HUBSPOT_PORTAL_ID, CrmState
 
 ALL_SCOPES = frozenset({
     "crm.objects.companies.read", "crm.objects.companies.write",
@@ -339,7 +339,7 @@ class HubSpotApi(BatchRoutes, ApiFlavour):
 
     # token info ---------------------------------------------------------------------------
     def _token_info(self, req: Request) -> Response:
-        return Response(200, {"userId": 1_000_001, "hubId": 4242, "appId": 777,
+        return Response(200, {"userId": 1_000_001, "hubId": HUBSPOT_PORTAL_ID, "appId": 777,
                               "scopes": sorted(self.scopes)})
 
 

@@ -16,6 +16,7 @@ from territory.emulator.store import RecordStore, Schema
 
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
+HUBSPOT_PORTAL_ID = 4242  # the emulated HubSpot account: hubId in token info, HUBSPOT_PORTAL_ID in env()
 _LEGACY_TABLES = ("owner", "account", "opportunity", "task", "note")
 
 

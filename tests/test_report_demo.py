@@ -21,7 +21,10 @@ def test_report_shows_the_demo_scenario_decisions_when_run_after_the_demo(tmp_pa
     folder = tmp_path / "hubspot"
     printed = " ".join(demo.output.split())
     assert f"Territory health report: {folder / 'report.html'}" in printed
-    assert "Territory health — " in (folder / "report.html").read_text(encoding="utf-8")
+    demo_page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Territory health — " in demo_page
+    assert re.search(r"Applied: <b>\d", demo_page)  # the demo's own page carries its scenario
+    assert "https://app.hubspot.com/contacts/" in demo_page  # conflicts link to the emulated portal
 
     env = {"TERRITORY_CRM": "hubspot", "TERRITORY_DB_URL": f"sqlite:///{folder / 'demo.db'}",
            "TERRITORY_RULES": str(folder / "territory.yaml")}
