@@ -68,6 +68,7 @@ class OwnerRow(SQLModel, table=True):
     manager_id: str | None = None
     teams: list[str] = _json(default_factory=list)
     modified_at: datetime = _ts()
+    quota: float | None = None
     is_deleted: bool = False
     synced_at: datetime = _ts()
 
@@ -342,3 +343,18 @@ class MarketDecisionRow(SQLModel, table=True):
     decision: str = Field(max_length=16)  # confirmed | rejected
     account_id: str | None = None
     decided_at: datetime = _ts()
+
+
+class ActivityRow(SQLModel, table=True):
+    """A task/event/note/meeting/call on an account: what the report's activity counts need."""
+
+    __tablename__ = "account_activities"
+    __table_args__ = (sa.Index("ix_account_activities_crm_day", "crm", "day"),)
+
+    crm: str = Field(primary_key=True, max_length=16)
+    id: str = Field(primary_key=True, max_length=80)
+    account_id: str | None = Field(default=None, max_length=64)
+    day: date | None = None
+    by_agent: bool = False
+    deleted: bool = False
+    modified_at: datetime = _ts()

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
-from territory.connector.hubspot import access
+from territory.connector.activity_log import ActivityChange
+from territory.connector.hubspot import access, activity_read
 from territory.connector.hubspot.approval import STATUS, HubSpotApproval
 from territory.connector.hubspot.client import HubSpotClient
 from territory.connector.hubspot.reads import SEARCH_CAP, SPECS, HubSpotReader
@@ -91,6 +92,10 @@ class HubSpotConnector:
         if kind is ObjectKind.OWNERS:
             return self.reader.iter_owners(cursor, full)
         return self.reader.iter_objects(SPECS[kind], cursor, full)
+
+    def iter_activity_changes(self, since: datetime | None) -> Iterator[list[ActivityChange]]:
+        """Tasks, notes, meetings and calls changed since ``since``, for the report's counts."""
+        return activity_read.iter_activity_changes(self.client, since)
 
     def apply_owner_changes(self, changes: Sequence[OwnerChange]) -> list[WriteResult]:
         """Set ``hubspot_owner_id``; a company whose owner moved on is skipped (OWNER_CHANGED)."""

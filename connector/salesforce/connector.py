@@ -20,6 +20,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from territory.config.settings import Settings
+from territory.connector.activity_log import ActivityChange
 from territory.connector.errors import CrmError, FatalCrmError, SessionExpiredError
 from territory.connector.proposals import (
     ChildMove,
@@ -42,7 +43,7 @@ from territory.connector.records import (
     WriteResult,
 )
 from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from territory.connector.salesforce import proposals, writer
+from territory.connector.salesforce import activity_read, proposals, writer
 from territory.connector.salesforce.approval_schema import (
     OBJECT,
     STATUS_FIELD,
@@ -150,6 +151,10 @@ class SalesforceConnector:
     def iter_changes(self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False) -> Iterator[ChangePage]:
         """Pages of changed records; see :mod:`connector.salesforce.reader` for the cursor rules."""
         return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full)
+
+    def iter_activity_changes(self, since: datetime | None) -> Iterator[list[ActivityChange]]:
+        """Tasks and Events changed since ``since``, for the report's activity counts."""
+        return activity_read.iter_activity_changes(self._call, since)
 
     def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
         """Tasks on these accounts with our ``[territory:KEY]`` marker parsed back."""

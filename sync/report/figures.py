@@ -209,15 +209,20 @@ def _deals(data: ReportInput, start: date, end: date) -> dict[str, Any]:
 def _activity(data: ReportInput, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if data.activity is None:
         for row in rows:
-            row["activity_per_account"] = None
-        return {"available": False, "note": f"no data: {data.activity_note}", "per_account": None}
+            row["activity_per_account"] = row["activities"] = None
+        return {"available": False, "note": f"no data: {data.activity_note}", "per_account": None,
+                "total": None, "accounts_with_activity": None, "accounts_without_activity": None}
     per_rep: Counter[str] = Counter()
     for account_id, owner in zip(data.account_ids, data.owner_ids):
         per_rep[owner or ""] += data.activity.get(account_id, 0)
     for row in rows:
+        row["activities"] = per_rep[row["id"]]
         row["activity_per_account"] = per_rep[row["id"]] / row["accounts"] if row["accounts"] else None
-    total = sum(data.activity.values())
-    return {"available": True, "note": "", "per_account": total / max(1, len(data.account_ids))}
+    in_book = [data.activity.get(account_id, 0) for account_id in data.account_ids]
+    touched = sum(1 for n in in_book if n)
+    return {"available": True, "note": "", "per_account": sum(in_book) / max(1, len(in_book)),
+            "total": sum(in_book), "accounts_with_activity": touched,
+            "accounts_without_activity": len(in_book) - touched}
 
 
 def _with_names(text: str, names: dict[str, str]) -> str:

@@ -90,7 +90,7 @@ class ReportInput:
     conflicts: list[ConflictInput] | None = None
     conflicts_note: str = ""
     activity: dict[str, int] | None = None
-    activity_note: str = "the sync does not read tasks or events yet"
+    activity_note: str = "no activities read"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -100,8 +100,11 @@ def _activity_section(figures: dict[str, Any]) -> str:
     activity = figures["activity"]
     if not activity["available"]:
         return page.section("Activity per account", page.no_data(activity["note"]))
-    return page.section("Activity per account", f"<p>{numbers.decimal(activity['per_account'])} tasks and "
-                        "events per account this quarter (per rep in the table above).</p>")
+    return page.section("Activity per account", (
+        f"<p><b>{numbers.decimal(activity['per_account'])}</b> activities per account this quarter "
+        f"({numbers.count(activity['total'])} in all; {numbers.count(activity['accounts_without_activity'])} "
+        "accounts without any). Counted: the CRM's tasks, events, notes, meetings and calls on the account "
+        "dated in the quarter, without the agent's own tasks and notes; per rep in the table above.</p>"))
 
 
 def _conflicts_section(figures: dict[str, Any]) -> str:
