@@ -56,6 +56,9 @@ def report_command(
     size = out.stat().st_size
     console.print(f"Wrote {out} ({size / 1024:,.0f} KB){f' and {json_path}' if json_path else ''}.")
     console.print(report.figures["summary"]["text"], soft_wrap=True, highlight=False, markup=False)
+    if report.figures["quota_note"]:
+        console.print(f"note: {report.figures['quota_note']}", style="yellow", soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 def _store_report(rules_path: Path | None, request: ReportRequest) -> Report:

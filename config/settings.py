@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     territory_currency: str = Field(
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )
+    territory_quota_field: str | None = Field(
+        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="API name of a number/currency field on the Salesforce User holding the rep's quarterly "
+        "quota (e.g. Quarterly_Quota__c); synced with the owners, used by `territory report` when --reps "
+        "gives no quota. HubSpot owners have no custom properties: not supported there",
+    )
 
     @model_validator(mode="after")
     def _check_db_url(self) -> Settings:

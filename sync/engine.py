@@ -17,9 +17,9 @@ from typing import Any
 
 from territory.connector.base import CrmConnector
 from territory.connector.records import ObjectKind, SkippedRecord
-from territory.sync.activity import sync_activities
 from territory.sync.cursor import advance_cursor
 from territory.sync.history import SOURCE_CRM_SYNC, HistoryEntry
+from territory.sync.report_reads import read_report_inputs
 from territory.sync.store import Store
 from territory.sync.tables import utc_now
 from territory.sync.upsert import UpsertOutcome
@@ -212,8 +212,8 @@ def run_sync(
     try:
         for kind in kinds:
             _sync_kind(connector, store, kind, summary, progress)
-        if kinds is SYNC_ORDER:  # a whole sync also refreshes the report's activity counts
-            sync_activities(connector, store, connector.crm, full=full)
+        if kinds is SYNC_ORDER:  # a whole sync also reads the report's activity counts and quotas
+            read_report_inputs(connector, store, connector.crm, full=full)
     except BaseException as exc:
         try:
             _finish(summary, store, connector, calls_before, started, "failed", repr(exc))

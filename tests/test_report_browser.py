@@ -75,7 +75,7 @@ def test_rendered_dom_holds_the_key_figures_when_the_scripts_have_run(
     assert f'href="{figures["conflicts"]["shown"][0]["url"]}"' in dom
     assert f"{figures['scenario']['moves']:,}" in dom and "Before: accounts by owner" in dom
     assert browser.evaluate("document.querySelectorAll('svg').length") >= 5
-    assert "No data: the sync does not read tasks or events yet" in dom
+    assert f"{figures['activity']['total']:,} in all" in dom
 
 
 def test_screenshot_shows_the_page_when_rendered(loaded: tuple[Browser, Any], tmp_path: Path) -> None:

@@ -83,15 +83,18 @@ def _map_page(
     return records, skipped
 
 
-def iter_change_pages(call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool) -> Iterator[ChangePage]:
+def iter_change_pages(
+    call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool, spec: ObjectSpec | None = None,
+) -> Iterator[ChangePage]:
     """Pages of ``kind`` changed since ``cursor`` (everything when ``cursor`` is None or ``full``).
 
     Every read uses ``queryAll``, so deletions (recycle-bin rows, ``IsDeleted = true``)
     arrive as tombstones. The first read takes open opportunities only; full and incremental
     reads include closed ones so the store learns which opportunities closed. The first read
     also keeps the opportunities closed in the last four quarters (win rate and velocity).
+    ``spec`` replaces the kind's default read (the User read with a quota field).
     """
-    spec = SPECS[kind]
+    spec = spec or SPECS[kind]
     resume = None if full or cursor is None or cursor.modified_at is None else cursor
     initial = resume is None
     since = resume.modified_at - OVERLAP if resume is not None and resume.modified_at is not None else None

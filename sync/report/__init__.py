@@ -58,6 +58,7 @@ def build_report(
     figures = build_figures(data, quarter, currency=currency, today=today)
     figures["whitespace"] = whitespace or unavailable("market data needs the synced store")
     figures["scenario"] = scenario[0] if scenario else None
+    figures["quota_note"] = data.extra.get("quota_note")
     items = attention_items(figures)
     figures["summary"] = {"text": summary_paragraph(figures, items), "attention": items}
     return Report(figures, render_page(figures, data, scenario[1] if scenario else None))

@@ -92,7 +92,8 @@ def _rep_row(rep: RepInput, accounts: int, potential: float, workload: float, ca
         "accounts": accounts, "potential": potential, "workload": workload, "capacity": capacity,
         "utilisation": utilisation, "coverable_accounts": coverable,
         "overload_accounts": accounts - coverable, "overload_touches": max(0.0, workload - capacity),
-        "quota": rep.quota, "territory_since": rep.territory_since.isoformat() if rep.territory_since else None,
+        "quota": rep.quota, "quota_source": rep.quota_source,
+        "territory_since": rep.territory_since.isoformat() if rep.territory_since else None,
         "new_territory": new,
     }
     row.update(opps or _no_opportunities(opps is None))

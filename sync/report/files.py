@@ -56,6 +56,10 @@ def store_report(
         store, crm, rule_config, overlay=request.overlay,
         account_link=build_record_link(settings, crm, "accounts"), rules_found=rules_found,
     )
+    if settings.territory_quota_field and crm != "salesforce":
+        data.extra["quota_note"] = (
+            f"TERRITORY_QUOTA_FIELD ({settings.territory_quota_field}) names a Salesforce User field; {crm} "
+            "owners have no custom fields, so quotas come only from --reps overlay.csv (a quota column)")
     if activities_read(store, crm):
         data.activity = human_activity_counts(store, crm, quarter.start, quarter.end)
     else:

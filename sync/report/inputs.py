@@ -22,7 +22,7 @@ from territory.rules.health import segment_of
 from territory.rules.text_files import TextFile, TextFileError, read_text_file
 from territory.sync.book import load_book
 from territory.sync.store import Store
-from territory.sync.tables import AccountRow
+from territory.sync.tables import AccountRow, OwnerRow
 
 OVERLAY_COLUMNS = ("id", "quota", "territory_since", "capacity")
 
@@ -41,6 +41,7 @@ class RepInput:
     capacity: float | None = None
     quota: float | None = None
     territory_since: date | None = None
+    quota_source: str | None = None  # "overlay" (--reps / reps.csv) or "crm" (TERRITORY_QUOTA_FIELD)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,11 @@ def load_store_input(
     book = load_book(store, crm)
     if not book.accounts:
         raise ReportInputError("the store holds no accounts: run `territory sync` first")
+    crm_quotas = _store_quotas(store, crm)
     reps = [RepInput(rep.id, rep.name, rep.active, overlay.capacity.get(rep.id),
-                     overlay.quota.get(rep.id), overlay.since.get(rep.id)) for rep in book.reps]
+                     overlay.quota.get(rep.id, crm_quotas.get(rep.id)), overlay.since.get(rep.id),
+                     quota_source="overlay" if rep.id in overlay.quota else "crm" if rep.id in crm_quotas else None)
+            for rep in book.reps]
     rule_reps = [rules.Rep(id=r.id, name=r.name, active=r.active, capacity=r.capacity) for r in reps]
     evaluation = rules.evaluate(book.accounts, rule_config, reps=rule_reps, opportunities=book.opportunities)
     lat, lon = _coordinates(store, crm, [a.id for a in book.accounts])
@@ -175,6 +179,14 @@ def load_store_input(
     else:
         report.conflicts_note = "no rules file: run `territory rules draft` (or pass --rules) to see conflicts"
     return report
+
+
+def _store_quotas(store: Store, crm: str) -> dict[str, float]:
+    """Quotas the sync read from the CRM field TERRITORY_QUOTA_FIELD names."""
+    table = OwnerRow.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.id, table.c.quota).where(table.c.crm == crm, table.c.quota.is_not(None))
+    with store.engine.connect() as conn:
+        return {row.id: float(row.quota) for row in conn.execute(query)}
 
 
 def _coordinates(store: Store, crm: str, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +238,8 @@ def load_csv_input(accounts_path: Path, reps_path: Path, *, overlay: RepOverlay,
     except PlanInputError as exc:
         raise ReportInputError(str(exc)) from None
     merged = overlay if overlay.quota or overlay.since else read_rep_overlay(reps_path)
-    reps = [RepInput(r.id, r.name, r.active, r.capacity, merged.quota.get(r.id), merged.since.get(r.id))
+    reps = [RepInput(r.id, r.name, r.active, r.capacity, merged.quota.get(r.id), merged.since.get(r.id),
+                     quota_source="overlay" if r.id in merged.quota else None)
             for r in instance.reps]
     accounts = instance.accounts
     return ReportInput(

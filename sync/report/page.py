@@ -112,7 +112,7 @@ def pipeline_columns(currency: str) -> list[Column]:
          lambda r: (numbers.percent(r["win_rate"]), r["win_rate"], None)),
         ("Days to close", "median days from create to close of won deals",
          lambda r: (numbers.count(r["median_days_to_close"]), r["median_days_to_close"], None)),
-        ("Activity / account", "tasks and events per account this quarter",
+        ("Activity / account", "human activities (tasks, events, notes, meetings, calls) per account this quarter",
          lambda r: (numbers.decimal(r.get("activity_per_account")), r.get("activity_per_account"), None)),
     ]
 
