@@ -13,6 +13,7 @@ the sync still succeeds, the refusal is logged, and the report keeps saying what
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -39,6 +40,7 @@ class ActivityReadOutcome:
     """What one activity read did (``error`` when the CRM refused it)."""
 
     read: int = 0
+    pages: int = 0
     error: str | None = None
 
 
@@ -58,8 +60,10 @@ def _write(conn: Connection, crm: str, page: list[ActivityChange]) -> None:
     conn.execute(stmt, rows)
 
 
-def sync_activities(connector: object, store: Store, crm: str, *, full: bool = False) -> ActivityReadOutcome:
-    """Read activity changes since the committed cursor (everything when ``full``)."""
+def sync_activities(connector: object, store: Store, crm: str, *, full: bool = False,
+                    on_page: Callable[[int, int], None] | None = None) -> ActivityReadOutcome:
+    """Read activity changes since the committed cursor (everything when ``full``);
+    ``on_page(read so far, pages so far)`` after each committed page."""
     outcome = ActivityReadOutcome()
     if not isinstance(connector, ActivityReader):
         return outcome
@@ -75,6 +79,9 @@ def sync_activities(connector: object, store: Store, crm: str, *, full: bool = F
                     _write(conn, crm, page)
                 store.put_cursor(conn, crm, ACTIVITY_KIND, ChangeCursor(modified_at=reached, phase="incremental"))
             outcome.read += len(page)
+            outcome.pages += 1
+            if on_page is not None:
+                on_page(outcome.read, outcome.pages)
     except CrmError as exc:
         outcome.error = str(exc)
         log.warning("activity counts not updated: %s", exc)

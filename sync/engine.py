@@ -213,7 +213,7 @@ def run_sync(
         for kind in kinds:
             _sync_kind(connector, store, kind, summary, progress)
         if kinds is SYNC_ORDER:  # a whole sync also reads the report's activity counts and quotas
-            read_report_inputs(connector, store, connector.crm, full=full)
+            read_report_inputs(connector, store, connector.crm, full=full, on_page=_activity_progress(progress))
     except BaseException as exc:
         try:
             _finish(summary, store, connector, calls_before, started, "failed", repr(exc))
@@ -225,6 +225,13 @@ def run_sync(
         "partial" if summary.is_partial else "ok", None,
     )
     return summary
+
+
+def _activity_progress(progress: ProgressCallback | None) -> Callable[[int, int], None] | None:
+    """The progress hook for the activity read (kind ``activities``: read so far, pages)."""
+    if progress is None:
+        return None
+    return lambda read, pages: progress("activities", KindCounts(fetched=read, pages=pages))
 
 
 def _finish(

@@ -13,6 +13,7 @@ refusal is logged; the report keeps what was last read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
@@ -61,9 +62,11 @@ def _by_value(quotas: dict[str, float | None]) -> dict[float, list[str]]:
     return out
 
 
-def read_report_inputs(connector: object, store: Store, crm: str, *, full: bool) -> None:
-    """Activity counts and quotas, after a whole sync of ``crm``."""
-    sync_activities(connector, store, crm, full=full)
+def read_report_inputs(connector: object, store: Store, crm: str, *, full: bool,
+                       on_page: Callable[[int, int], None] | None = None) -> None:
+    """Activity counts and quotas, after a whole sync of ``crm``; ``on_page(read, pages)`` after
+    each committed activity page (progress, lease renewal)."""
+    sync_activities(connector, store, crm, full=full, on_page=on_page)
     refresh_owner_quotas(connector, store, crm)
 
 
