@@ -67,7 +67,7 @@ def to_change(kind: str, obj: dict[str, Any], company: str | None) -> ActivityCh
     )
 
 
-def _iter_kind(client: HubSpotClient, kind: str, since: datetime | None) -> Iterator[list[ActivityChange]]:
+def _iter_kind(client: HubSpotClient, kind: str, since: datetime | None, cap: int) -> Iterator[list[ActivityChange]]:
     start, after = since, 0
     while True:
         data = _search(client, kind, start, after)
@@ -78,7 +78,7 @@ def _iter_kind(client: HubSpotClient, kind: str, since: datetime | None) -> Iter
         nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
         if not nxt or not page:
             return
-        if int(nxt) + SEARCH_LIMIT > SEARCH_CAP:  # search goes no further: restart from the last stamp
+        if int(nxt) >= cap:  # search pages no further: restart from the last stamp reached
             last = page[-1].modified_at
             if start is not None and last <= start:
                 return  # more than 10,000 activities share one millisecond: nothing more to gain
@@ -87,11 +87,13 @@ def _iter_kind(client: HubSpotClient, kind: str, since: datetime | None) -> Iter
             after = int(nxt)
 
 
-def iter_activity_changes(client: HubSpotClient, since: datetime | None) -> Iterator[list[ActivityChange]]:
+def iter_activity_changes(
+    client: HubSpotClient, since: datetime | None, *, search_cap: int = SEARCH_CAP,
+) -> Iterator[list[ActivityChange]]:
     """Pages of activity changes since ``since`` for every activity type the portal offers."""
     for kind in TEXT_PROPERTIES:
         try:
-            yield from _iter_kind(client, kind, since)
+            yield from _iter_kind(client, kind, since, search_cap)
         except FatalCrmError as exc:
             if exc.status != 404 or kind in ("tasks", "notes"):
                 raise

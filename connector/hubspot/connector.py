@@ -95,7 +95,7 @@ class HubSpotConnector:
 
     def iter_activity_changes(self, since: datetime | None) -> Iterator[list[ActivityChange]]:
         """Tasks, notes, meetings and calls changed since ``since``, for the report's counts."""
-        return activity_read.iter_activity_changes(self.client, since)
+        return activity_read.iter_activity_changes(self.client, since, search_cap=self.reader.search_cap)
 
     def apply_owner_changes(self, changes: Sequence[OwnerChange]) -> list[WriteResult]:
         """Set ``hubspot_owner_id``; a company whose owner moved on is skipped (OWNER_CHANGED)."""
