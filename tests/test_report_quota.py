@@ -87,4 +87,5 @@ def test_report_says_quotas_need_the_overlay_when_a_quota_field_is_named_for_hub
         figures, printed = report(env, tmp_path)
     assert figures["quota_note"] and "--reps" in figures["quota_note"] and FIELD in figures["quota_note"]
     assert "TERRITORY_QUOTA_FIELD" in " ".join(printed.split())
+    assert "owners have no custom fields" in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert all(rep["quota"] is None for rep in figures["reps"])

@@ -66,8 +66,11 @@ def _reps_section(figures: dict[str, Any], currency: str) -> str:
             + "<h3>Territory size, pipeline and deals</h3>" + '<div class="wide-table">'
             + page.table(rows, page.pipeline_columns(currency), mean=mean_row, table_id="reps-pipeline")
             + "</div>")
+    if figures.get("quota_note"):
+        body += f'<p class="muted">{escape(figures["quota_note"])}</p>'
     if all(r["quota"] is None for r in rows):
-        body += page.no_data("pipeline coverage needs a quota: pass --reps with a quota column")
+        body += page.no_data("pipeline coverage needs a quota: pass --reps with a quota column, or (Salesforce) "
+                             "name the User's quota field in TERRITORY_QUOTA_FIELD and sync")
     if all(r["active_prospects"] is None for r in rows):
         body += page.no_data("opportunities are not available from this source")
     return page.section("Reps and territories", body)
