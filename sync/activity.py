@@ -2,8 +2,9 @@
 
 After the records, ``run_sync`` reads the activities changed since the last read (tasks and
 events in Salesforce; tasks, notes, meetings and calls in HubSpot) into ``account_activities``
-and commits the newest modification time reached as the cursor of kind ``activities``, page by
-page. The report counts the rows that are not deleted and not written by the agent (its own
+and, once every type is read, commits the newest modification time reached as the cursor of
+kind ``activities`` (rows are committed page by page; an interrupted read starts again from the
+old cursor, and rows read twice change nothing). The report counts the rows that are not deleted and not written by the agent (its own
 tasks and notes carry the ``[territory:`` marker) per account and quarter.
 
 The read is a by-product of the sync: when the CRM refuses it (a missing permission or scope),
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,7 +25,7 @@ from territory.connector.activity_log import ActivityChange, ActivityReader
 from territory.connector.errors import CrmError
 from territory.connector.records import ChangeCursor
 from territory.sync.store import Store
-from territory.sync.tables import ActivityRow
+from territory.sync.tables import ActivityRow, utc_now
 from territory.sync.upsert import insert_for_dialect
 
 ACTIVITY_KIND = "activities"
@@ -44,17 +45,17 @@ class ActivityReadOutcome:
     error: str | None = None
 
 
-def _write(conn: Connection, crm: str, page: list[ActivityChange]) -> None:
+def _write(conn: Connection, crm: str, page: list[ActivityChange], synced_at: datetime) -> None:
     newest: dict[str, ActivityChange] = {}
     for change in page:
         if change.id not in newest or change.modified_at >= newest[change.id].modified_at:
             newest[change.id] = change
     rows = [{"crm": crm, "id": c.id, "account_id": c.account_id, "day": c.day, "by_agent": c.by_agent,
-             "deleted": c.deleted, "modified_at": c.modified_at} for c in newest.values()]
+             "deleted": c.deleted, "modified_at": c.modified_at, "synced_at": synced_at} for c in newest.values()]
     stmt = insert_for_dialect(conn.dialect.name, _TABLE)
     stmt = stmt.on_conflict_do_update(
         index_elements=["crm", "id"],
-        set_={k: stmt.excluded[k] for k in ("account_id", "day", "by_agent", "deleted", "modified_at")},
+        set_={k: stmt.excluded[k] for k in ("account_id", "day", "by_agent", "deleted", "modified_at", "synced_at")},
         where=stmt.excluded.modified_at >= _TABLE.c.modified_at,
     )
     conn.execute(stmt, rows)
@@ -70,14 +71,13 @@ def sync_activities(connector: object, store: Store, crm: str, *, full: bool = F
     cursor = None if full else store.get_cursor(crm, ACTIVITY_KIND)
     since = cursor.modified_at - OVERLAP if cursor is not None and cursor.modified_at is not None else None
     reached = cursor.modified_at if cursor is not None else None
+    started = utc_now()
     try:
         for page in connector.iter_activity_changes(since):
-            stamps = [c.modified_at for c in page] + ([reached] if reached is not None else [])
-            reached = max(stamps, default=None)
-            with store.transaction() as conn:
-                if page:
-                    _write(conn, crm, page)
-                store.put_cursor(conn, crm, ACTIVITY_KIND, ChangeCursor(modified_at=reached, phase="incremental"))
+            reached = max([c.modified_at for c in page] + ([reached] if reached is not None else []), default=None)
+            if page:
+                with store.transaction() as conn:
+                    _write(conn, crm, page, started)
             outcome.read += len(page)
             outcome.pages += 1
             if on_page is not None:
@@ -85,6 +85,12 @@ def sync_activities(connector: object, store: Store, crm: str, *, full: bool = F
     except CrmError as exc:
         outcome.error = str(exc)
         log.warning("activity counts not updated: %s", exc)
+        return outcome
+    with store.transaction() as conn:  # one cursor for every activity type: moved once all were read
+        if full:  # what a complete read no longer returns is gone (HubSpot search omits archived ones)
+            conn.execute(sa.update(_TABLE).where(_TABLE.c.crm == crm, _TABLE.c.synced_at < started,
+                                                 _TABLE.c.deleted.is_(False)).values(deleted=True))
+        store.put_cursor(conn, crm, ACTIVITY_KIND, ChangeCursor(modified_at=reached, phase="incremental"))
     return outcome
 
 

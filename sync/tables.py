@@ -358,3 +358,4 @@ class ActivityRow(SQLModel, table=True):
     by_agent: bool = False
     deleted: bool = False
     modified_at: datetime = _ts()
+    synced_at: datetime = _ts()  # a full read marks rows it did not see again as deleted

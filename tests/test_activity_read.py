@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from territory.config import load_settings
@@ -59,3 +60,27 @@ def test_salesforce_task_deleted_after_a_read_stops_counting_when_synced_again(t
         after = human_activity_counts(store, "salesforce", today, today)
         store.close()
     assert kept and counted == {account: 2} and after == {account: 1}
+
+
+def test_hubspot_task_archived_stops_counting_when_a_full_read_no_longer_returns_it(tmp_path: Path) -> None:
+    with start_emulator(accounts=20, seed=5) as emu:
+        env = {k.lower(): v for k, v in emu.env("hubspot").items() if k != "TERRITORY_EMULATOR_URL"}
+        settings = load_settings(env_file=None, territory_db_url=f"sqlite:///{tmp_path / 'h.db'}", **env)
+        store = open_store(settings.territory_db_url)
+        client = HubSpot(access_token=env["hubspot_access_token"], host=env["hubspot_base_url"])
+        company = client.crm.companies.basic_api.get_page(limit=1).results[0].id
+        today = datetime.now(UTC).date()
+        ids = [client.crm.objects.tasks.basic_api.create({
+            "properties": {"hs_task_subject": f"Call {k}", "hs_timestamp": f"{today.isoformat()}T09:00:00Z"},
+            "associations": [{"to": {"id": company}, "types": [
+                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}]}]}).id for k in range(2)]
+        sync_activities(build_connector(settings), store, "hubspot")
+        counted = human_activity_counts(store, "hubspot", today, today)
+        client.crm.objects.tasks.basic_api.archive(ids[0])
+        sync_activities(build_connector(settings), store, "hubspot")
+        incremental = human_activity_counts(store, "hubspot", today, today)
+        sync_activities(build_connector(settings), store, "hubspot", full=True)
+        full = human_activity_counts(store, "hubspot", today, today)
+        store.close()
+    assert counted == incremental == {company: 2}  # search does not return archived objects
+    assert full == {company: 1}

@@ -3,8 +3,8 @@
 Search on ``hs_lastmodifieddate`` (oldest first), then the v4 associations of each page to
 companies. Search stops at 10,000 results: the read then starts again from the last stamp it
 reached (rows read twice are harmless). Search does not return archived activities, so a
-deleted activity still counts until a ``territory sync --full``. Object types a portal does
-not offer (404) are skipped. The day is ``hs_timestamp`` (when it happened), else creation.
+deleted activity still counts until a ``territory sync --full``. Meetings and calls are skipped
+where the portal does not offer them (404) or the token may not read them (403). The day is ``hs_timestamp`` (when it happened), else creation.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def iter_activity_changes(
         try:
             yield from _iter_kind(client, kind, since, search_cap)
         except FatalCrmError as exc:
-            if exc.status != 404 or kind in ("tasks", "notes"):
-                raise
+            if exc.status not in (403, 404) or kind in ("tasks", "notes"):
+                raise  # tasks and notes the agent needs anyway; meetings/calls are optional
 
 
 __all__ = ["TEXT_PROPERTIES", "iter_activity_changes", "to_change"]

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("by_agent", sa.Boolean(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("modified_at", TS, nullable=False),
+        sa.Column("synced_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("crm", "id"),
     )
     op.create_index("ix_account_activities_crm_day", "account_activities", ["crm", "day"])
