@@ -24,9 +24,9 @@ DEMO_HELP = (
     "approve (one rejects, one approval does not count, one owner changes underneath) in the CRM's "
     "UI -> apply exactly once with audit notes -> read the CRM back.\n\n"
     "Everything is written to --dir/<crm>/ (SQLite store demo.db, territory.yaml, plan.csv, "
-    "metrics.json, report.html); each run resets its folder, but never replaces a territory.yaml "
-    "someone edited or the demo did not write (exit 2). --json PATH writes the figures of "
-    "every run as {\"runs\": [...]}."
+    "metrics.json, report.html with the scenario's before/after); each run resets its folder, but "
+    "never replaces a territory.yaml someone edited or the demo did not write (exit 2). --json "
+    "PATH writes the figures of every run as {\"runs\": [...]}."
 )
 CRM_CHOICES = ("salesforce", "hubspot", "both")
 RUN_KEYS = ("crm", "accounts", "conflicts_flagged", "proposals", "approved", "rejected", "unauthorized",
@@ -228,7 +228,7 @@ def _write_report(console: Console, store: Any, settings: Any, rule_config: Any,
     try:
         from territory.sync.report.files import ReportRequest, store_report
 
-        store_report(store, settings, settings.require_crm(), rule_config, ReportRequest(out=folder / "report.html"))
+        store_report(store, settings, settings.require_crm(), rule_config, ReportRequest(out=folder / "report.html", scenario="demo"))
         console.print(f"Territory health report: {folder / 'report.html'}")
     except Exception as exc:  # the report is a by-product here: the loop's figures stand without it
         console.print(f"[yellow]report not written: {exc}[/yellow]")

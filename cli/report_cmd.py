@@ -20,11 +20,12 @@ REPORT_HELP = (
     "overload), balance against the team mean (flag > 20%, target 5%), territory size (80-120 "
     "active prospects, 15-25 qualified opportunities), pipeline coverage against quota (flag < 3x), "
     "win rate and days to close by segment over the last four quarters, open rule conflicts with "
-    "links to the CRM, and with --scenario a before/after of a saved plan.\n\n"
+    "links to the CRM, untapped market potential per territory once a prospect list is imported "
+    "(`territory market import`), and with --scenario a before/after of a saved plan.\n\n"
     "From the synced store by default (TERRITORY_CRM, TERRITORY_DB_URL, the rules file); without a "
     "CRM from the planner's CSV contracts with --accounts and --reps. --reps in store mode is an "
     "overlay: columns id and any of quota, territory_since (ISO date), capacity.\n\n"
-    "Exit codes: 0 written, 2 configuration or input error."
+    "Every JSON key and threshold: docs/report.md. Exit codes: 0 written, 2 configuration or input error."
 )
 
 
@@ -50,7 +51,8 @@ def report_command(
         request = ReportRequest(out=out, json_path=None if to_stdout else json_path, scenario=scenario,
                                 quarter=Quarter.parse(quarter) if quarter else None,
                                 overlay=read_rep_overlay(reps if accounts is None else None))
-        report = _csv_report(accounts, reps, request) if accounts else _store_report(rules_path, request)
+        with console.status("Building the report (figures, charts, page)…"):
+            report = _csv_report(accounts, reps, request) if accounts else _store_report(rules_path, request)
     except (ReportInputError, ValueError) as exc:
         raise InputError(str(exc)) from None
     if to_stdout:
@@ -59,6 +61,9 @@ def report_command(
     also = f" and {json_path}" if json_path and not to_stdout else ""
     console.print(f"Wrote {out} ({size / 1024:,.0f} KB){also}.")
     console.print(report.figures["summary"]["text"], soft_wrap=True, highlight=False, markup=False)
+    if report.figures["quota_note"]:
+        console.print(f"note: {report.figures['quota_note']}", style="yellow", soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 def _store_report(rules_path: Path | None, request: ReportRequest) -> Report:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     territory_currency: str = Field(
         default="EUR", description="ISO 4217 code the CRM's amounts are in (report formatting)"
     )
+    territory_quota_field: str | None = Field(
+        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="API name of a number/currency field on the Salesforce User holding the rep's quarterly "
+        "quota (e.g. Quarterly_Quota__c); synced with the owners, used by `territory report` when --reps "
+        "gives no quota. HubSpot owners have no custom properties: not supported there",
+    )
 
     territory_sync_interval_s: float = Field(
         default=60.0, gt=0, description="Agent: seconds between incremental sync + inbound check runs"

@@ -41,6 +41,7 @@ class OwnerRecord:
     manager_id: str | None = None
     teams: tuple[str, ...] = ()
     is_deleted: bool = False
+    quota: float | None = None  # from the CRM field TERRITORY_QUOTA_FIELD names (Salesforce User)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from territory.emulator.hubspot.writes import (
     with_custom_values,
 )
 from territory.emulator.server import ApiFlavour, Request, Response, Router
-from territory.emulator.state import CrmState
+from territory.emulator.state import HUBSPOT_PORTAL_ID, CrmState
 from territory.emulator.users import is_hubspot_owner
 
 ALL_SCOPES = frozenset({
@@ -333,7 +333,7 @@ class HubSpotApi(BatchRoutes, AssociationRoutes, ApiFlavour):
 
     # token info ---------------------------------------------------------------------------
     def _token_info(self, req: Request) -> Response:
-        return Response(200, {"userId": 1_000_001, "hubId": 4242, "appId": 777,
+        return Response(200, {"userId": 1_000_001, "hubId": HUBSPOT_PORTAL_ID, "appId": 777,
                               "scopes": sorted(self.scopes)})
 
 

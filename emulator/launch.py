@@ -25,7 +25,7 @@ from typing import Literal
 from territory.emulator.control import CONTROL_PREFIX, EmulatorControl, install_control
 from territory.emulator.seed import SeedReport, seed_state
 from territory.emulator.server import ApiFlavour, EmulatorServer, FaultPlan
-from territory.emulator.state import CrmState
+from territory.emulator.state import HUBSPOT_PORTAL_ID, CrmState
 
 CrmName = Literal["salesforce", "hubspot"]
 FLAVOURS: dict[str, tuple[str, str]] = {
@@ -34,7 +34,7 @@ FLAVOURS: dict[str, tuple[str, str]] = {
 }
 ENV_KEYS = (
     "TERRITORY_CRM", "TERRITORY_CA_FILE", "SF_INSTANCE_URL", "SF_ACCESS_TOKEN",
-    "HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "TERRITORY_EMULATOR_URL",
+    "HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "HUBSPOT_PORTAL_ID", "TERRITORY_EMULATOR_URL",
 )
 
 
@@ -125,6 +125,7 @@ class RunningEmulator:
             "SF_ACCESS_TOKEN": self.token,
             "HUBSPOT_ACCESS_TOKEN": self.token,
             "HUBSPOT_BASE_URL": self.http_url,
+            "HUBSPOT_PORTAL_ID": str(HUBSPOT_PORTAL_ID),
             "TERRITORY_EMULATOR_URL": self.http_url,
         }
 

@@ -301,6 +301,7 @@ def _task(state: CrmState) -> SObjectDef:
         "Subject": lambda r: r.subject,
         "Description": lambda r: r.body,
         "WhatId": lambda r: sf_id(*r.extra["what"]) if r.extra.get("what") else _sid("account", r.account_n),
+        "AccountId": lambda r: _sid("account", r.account_n),  # read-only: derived from WhatId/WhoId
         "OwnerId": lambda r: _sid("owner", r.owner_n),
         "Status": lambda r: r.status,
         "ActivityDate": lambda r: r.extra.get("activity_date"),

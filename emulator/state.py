@@ -20,6 +20,7 @@ from territory.emulator.store.records import typed_fields
 
 SF_PREFIX = {"owner": "005", "account": "001", "opportunity": "006", "task": "00T", "note": "069"}
 _SF_SUFFIX = "AAA"
+HUBSPOT_PORTAL_ID = 4242  # the emulated HubSpot account: hubId in token info, HUBSPOT_PORTAL_ID in env()
 
 
 def register_prefix(kind: str, prefix: str) -> None:

@@ -19,6 +19,7 @@ from territory.connector.base import CrmConnector
 from territory.connector.records import ObjectKind, SkippedRecord
 from territory.sync.cursor import advance_cursor
 from territory.sync.history import SOURCE_CRM_SYNC, HistoryEntry
+from territory.sync.report_reads import read_report_inputs
 from territory.sync.store import Store
 from territory.sync.tables import utc_now
 from territory.sync.upsert import UpsertOutcome
@@ -228,6 +229,8 @@ def run_sync(
     try:
         for kind in kinds:
             _sync_kind(connector, store, kind, summary, progress)
+        if kinds is SYNC_ORDER:  # a whole sync also reads the report's activity counts and quotas
+            read_report_inputs(connector, store, connector.crm, full=full, on_page=_activity_progress(progress))
     except BaseException as exc:
         try:
             _finish(summary, store, connector, calls_before, started, "failed", repr(exc))
@@ -253,6 +256,13 @@ def _carry_unreported(store: Store, summary: SyncSummary) -> None:
         else:
             summary.skipped.append(problem)
             summary.kinds.setdefault(problem.kind.value, KindCounts()).skipped += 1
+
+
+def _activity_progress(progress: ProgressCallback | None) -> Callable[[int, int], None] | None:
+    """The progress hook for the activity read (kind ``activities``: read so far, pages)."""
+    if progress is None:
+        return None
+    return lambda read, pages: progress("activities", KindCounts(fetched=read, pages=pages))
 
 
 def _finish(

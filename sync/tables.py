@@ -68,6 +68,7 @@ class OwnerRow(SQLModel, table=True):
     manager_id: str | None = None
     teams: list[str] = _json(default_factory=list)
     modified_at: datetime = _ts()
+    quota: float | None = None
     is_deleted: bool = False
     synced_at: datetime = _ts()
 
@@ -397,3 +398,19 @@ class UnreadableRecordRow(SQLModel, table=True):
     run_id: int  # the run that last met it
     met_at: datetime = _ts()
     reported: bool = False
+
+
+class ActivityRow(SQLModel, table=True):
+    """A task/event/note/meeting/call on an account: what the report's activity counts need."""
+
+    __tablename__ = "account_activities"
+    __table_args__ = (sa.Index("ix_account_activities_crm_day", "crm", "day"),)
+
+    crm: str = Field(primary_key=True, max_length=16)
+    id: str = Field(primary_key=True, max_length=80)
+    account_id: str | None = Field(default=None, max_length=64)
+    day: date | None = None
+    by_agent: bool = False
+    deleted: bool = False
+    modified_at: datetime = _ts()
+    synced_at: datetime = _ts()  # a full read marks rows it did not see again as deleted

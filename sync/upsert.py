@@ -94,7 +94,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _insert_for(dialect: str, table: sa.Table) -> Any:
+def insert_for_dialect(dialect: str, table: sa.Table) -> Any:
+    """An INSERT with ``on_conflict_do_update`` for SQLite or PostgreSQL."""
     if dialect == "sqlite":
         return sqlite.insert(table)
     if dialect == "postgresql":
@@ -105,7 +106,7 @@ def _insert_for(dialect: str, table: sa.Table) -> Any:
 @functools.cache
 def _live_statement(dialect: str, table: sa.Table) -> Any:
     # built once per dialect and table: rebuilding it for every page costs more than the SQL
-    stmt = _insert_for(dialect, table)
+    stmt = insert_for_dialect(dialect, table)
     keys = {"crm", "id"}
     return stmt.on_conflict_do_update(
         index_elements=["crm", "id"],
@@ -116,7 +117,7 @@ def _live_statement(dialect: str, table: sa.Table) -> Any:
 
 @functools.cache
 def _tombstone_statement(dialect: str, table: sa.Table) -> Any:
-    stmt = _insert_for(dialect, table)
+    stmt = insert_for_dialect(dialect, table)
     keys = {"crm", "id"}
     return stmt.on_conflict_do_update(
         index_elements=["crm", "id"],

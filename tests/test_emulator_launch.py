@@ -47,6 +47,15 @@ def test_written_settings_load_and_validate_when_read_by_the_agent(tmp_path: Pat
         assert settings.territory_ca_file is not None and settings.territory_ca_file.exists()
 
 
+def test_portal_id_in_env_is_the_hub_id_the_token_reports_when_hubspot_is_emulated() -> None:
+    with start_emulator(accounts=ACCOUNTS, seed=2) as emu:
+        env = emu.env("hubspot")
+        info = requests.post(env["HUBSPOT_BASE_URL"] + "/oauth/v2/private-apps/get/access-token-info",
+                             json={"tokenKey": env["HUBSPOT_ACCESS_TOKEN"]}, timeout=10,
+                             headers={"Authorization": f"Bearer {env['HUBSPOT_ACCESS_TOKEN']}"}).json()
+    assert env["HUBSPOT_PORTAL_ID"] == str(info["hubId"])
+
+
 def test_official_clients_reach_the_emulator_when_given_its_env(tmp_path: Path) -> None:
     with start_emulator(accounts=ACCOUNTS, seed=2) as emu:
         env = emu.env()

@@ -46,7 +46,7 @@ def store(db_url: str):
 
 def test_open_store_migrates_to_head_when_database_is_empty(db_url: str) -> None:
     store = open_store(db_url)
-    assert schema_revision(store.engine) == head_revision() == "0008_approval"
+    assert schema_revision(store.engine) == head_revision() == "0009_report"
     assert open_store(db_url).count_records("accounts") == 0  # reopening is a no-op
     store.close()
 

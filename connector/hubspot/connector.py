@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from territory.config.settings import Settings, SettingsError
-from territory.connector.hubspot import access
+from territory.connector.activity_log import ActivityChange
+from territory.connector.hubspot import access, activity_read
 from territory.connector.hubspot.accounts import CompanyCreator
 from territory.connector.hubspot.approval import STATUS, HubSpotApproval
 from territory.connector.hubspot.client import HubSpotClient
@@ -109,6 +110,10 @@ class HubSpotConnector:
             spec = replace(spec, properties=[*spec.properties, self.visit_mode_field],
                            visit_mode_property=self.visit_mode_field)
         return self.reader.iter_objects(spec, cursor, full)
+
+    def iter_activity_changes(self, since: datetime | None) -> Iterator[list[ActivityChange]]:
+        """Tasks, notes, meetings and calls changed since ``since``, for the report's counts."""
+        return activity_read.iter_activity_changes(self.client, since, search_cap=self.reader.search_cap)
 
     def apply_owner_changes(self, changes: Sequence[OwnerChange]) -> list[WriteResult]:
         """Set ``hubspot_owner_id``; a company whose owner moved on is skipped (OWNER_CHANGED)."""

@@ -20,6 +20,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from territory.config.settings import Settings
+from territory.connector.activity_log import ActivityChange
 from territory.connector.errors import CrmError, FatalCrmError, SessionExpiredError
 from territory.connector.market import NewAccount
 from territory.connector.proposals import (
@@ -43,7 +44,7 @@ from territory.connector.records import (
     WriteResult,
 )
 from territory.connector.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from territory.connector.salesforce import accounts, proposals, writer
+from territory.connector.salesforce import accounts, activity_read, proposals, writer
 from territory.connector.salesforce.approval_schema import (
     OBJECT,
     STATUS_FIELD,
@@ -51,8 +52,9 @@ from territory.connector.salesforce.approval_schema import (
 )
 from territory.connector.salesforce.client import build_client, build_session
 from territory.connector.salesforce.errors import translate_error, translate_metadata_error
+from territory.connector.salesforce.mapping import quota_value
 from territory.connector.salesforce.reader import iter_change_pages
-from territory.connector.salesforce.soql import probe_query
+from territory.connector.salesforce.soql import owner_spec, probe_query, quota_query
 
 T = TypeVar("T")
 SESSION_RENEWALS = 3  # rounds of (re-authenticate, retry) before an expired session is fatal
@@ -157,7 +159,23 @@ class SalesforceConnector:
     # reads -------------------------------------------------------------------------------
     def iter_changes(self, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool = False) -> Iterator[ChangePage]:
         """Pages of changed records; see :mod:`connector.salesforce.reader` for the cursor rules."""
-        return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full, visit_mode_field=self.visit_mode_field)
+        spec = owner_spec(self.settings.territory_quota_field) if ObjectKind(kind) is ObjectKind.OWNERS else None
+        return iter_change_pages(self._call, ObjectKind(kind), cursor, full=full, spec=spec,
+                                 visit_mode_field=self.visit_mode_field)
+
+    def fetch_owner_quotas(self) -> dict[str, float | None] | None:
+        """Every user's quota from the User field ``TERRITORY_QUOTA_FIELD`` names (None: no field
+        named). Read whole each sync (users are few): a user whose record has not changed since
+        the field was named would not show up in an incremental read."""
+        field = self.settings.territory_quota_field
+        if not field:
+            return None
+        rows = self._call(lambda sf: sf.query_all(quota_query(field)), f"read User.{field}")["records"]
+        return {row["Id"]: quota_value(row, field) for row in rows}
+
+    def iter_activity_changes(self, since: datetime | None) -> Iterator[list[ActivityChange]]:
+        """Tasks and Events changed since ``since``, for the report's activity counts."""
+        return activity_read.iter_activity_changes(self._call, since)
 
     def fetch_activities(self, account_ids: Sequence[str]) -> list[ActivityRecord]:
         """Tasks on these accounts with our ``[territory:KEY]`` marker parsed back."""

@@ -96,8 +96,11 @@ def _optional(problems: Problems, read: Any, row: dict[str, Any], field: str, *a
         return None
 
 
-def map_owner(row: dict[str, Any], stamp: datetime, problems: Problems = None) -> OwnerRecord:
-    """A Salesforce User row to an :class:`OwnerRecord` (users are deactivated, never deleted)."""
+def map_owner(
+    row: dict[str, Any], stamp: datetime, problems: Problems = None, quota_field: str | None = None
+) -> OwnerRecord:
+    """A Salesforce User row to an :class:`OwnerRecord` (users are deactivated, never deleted);
+    ``quota_field`` names the User field holding the quarterly quota, if any."""
     return OwnerRecord(
         id=row["Id"],
         name=_text(row, "Name") or "",
@@ -105,7 +108,18 @@ def map_owner(row: dict[str, Any], stamp: datetime, problems: Problems = None) -
         is_active=bool(row.get("IsActive")),
         modified_at=stamp,
         manager_id=row.get("ManagerId"),
+        quota=_optional(problems, quota_value, row, quota_field) if quota_field else None,
     )
+
+
+def quota_value(row: dict[str, Any], quota_field: str) -> float | None:
+    """The User's quota from ``quota_field`` (None when empty)."""
+    quota = row.get(quota_field)
+    if quota is None:
+        return None
+    if isinstance(quota, bool) or not isinstance(quota, int | float):
+        raise MappingProblem(f"{quota_field} is not a number: {quota!r}")
+    return float(quota)
 
 
 def map_account(

@@ -91,7 +91,8 @@ def _map_page(
 
 
 def iter_change_pages(
-    call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool, visit_mode_field: str | None = None
+    call: Call, kind: ObjectKind, cursor: ChangeCursor | None, *, full: bool, spec: ObjectSpec | None = None,
+    visit_mode_field: str | None = None,
 ) -> Iterator[ChangePage]:
     """Pages of ``kind`` changed since ``cursor`` (everything when ``cursor`` is None or ``full``).
 
@@ -99,8 +100,9 @@ def iter_change_pages(
     arrive as tombstones. The first read takes open opportunities only; full and incremental
     reads include closed ones so the store learns which opportunities closed. The first read
     also keeps the opportunities closed in the last four quarters (win rate and velocity).
+    ``spec`` replaces the kind's default read (the User read with a quota field).
     """
-    spec = SPECS[kind]
+    spec = spec or SPECS[kind]
     if visit_mode_field and kind is ObjectKind.ACCOUNTS:
         spec = replace(spec, fields=(*spec.fields, visit_mode_field),
                        mapper=partial(map_account, visit_mode_field=visit_mode_field))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from simple_salesforce import format_soql
@@ -45,6 +46,20 @@ SPECS: dict[ObjectKind, ObjectSpec] = {
         map_opportunity,
     ),
 }
+
+def owner_spec(quota_field: str | None) -> ObjectSpec:
+    """The User read, with the settings' quota field when one is named."""
+    base = SPECS[ObjectKind.OWNERS]
+    if not quota_field:
+        return base
+    return ObjectSpec(base.sobject, (*base.fields, quota_field), partial(map_owner, quota_field=quota_field),
+                      has_is_deleted=False)
+
+
+def quota_query(quota_field: str) -> str:
+    """Every user's quota field (the settings' name, checked to be an identifier)."""
+    return format_soql("SELECT Id, {:literal} FROM User ORDER BY Id", quota_field)
+
 
 TASK_FIELDS = ("Id", "WhatId", "Subject", "Description", "Status", "IsClosed")
 

@@ -20,7 +20,9 @@ from territory.sync.report.inputs import (
     read_rep_overlay,
 )
 from territory.sync.report.render import render_page
+from territory.sync.report.scenario import Owners
 from territory.sync.report.summary import attention_items, summary_paragraph
+from territory.sync.report.whitespace import unavailable
 
 __all__ = [
     "Quarter",
@@ -47,12 +49,16 @@ def build_report(
     quarter: Quarter,
     *,
     currency: str = "EUR",
-    scenario: tuple[dict[str, Any], list[str | None]] | None = None,
+    scenario: tuple[dict[str, Any], Owners] | None = None,
+    whitespace: dict[str, Any] | None = None,
     today: date | None = None,
 ) -> Report:
-    """Figures and page for ``quarter``; ``scenario`` is (its figures, owners after it)."""
+    """Figures and page for ``quarter``; ``scenario`` is (its figures, owners before and
+    after it); ``whitespace`` the untapped-potential figures (store mode, market data)."""
     figures = build_figures(data, quarter, currency=currency, today=today)
+    figures["whitespace"] = whitespace or unavailable("market data needs the synced store")
     figures["scenario"] = scenario[0] if scenario else None
+    figures["quota_note"] = data.extra.get("quota_note")
     items = attention_items(figures)
     figures["summary"] = {"text": summary_paragraph(figures, items), "attention": items}
     return Report(figures, render_page(figures, data, scenario[1] if scenario else None))

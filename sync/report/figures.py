@@ -20,7 +20,7 @@ from territory.rules import health
 from territory.rules.health import ClosedDeal, Quarter
 from territory.sync.report.inputs import OppInput, RepInput, ReportInput
 
-_REP_ID = re.compile(r"[A-Za-z0-9]+")
+_REP_ID = re.compile(r"(?P<lead>owner |owned by |-> )?\b(?P<id>[A-Za-z0-9]+)\b")
 SCHEMA_VERSION = 1
 CONFLICTS_SHOWN = 10
 MEAN_KEYS = (
@@ -92,7 +92,8 @@ def _rep_row(rep: RepInput, accounts: int, potential: float, workload: float, ca
         "accounts": accounts, "potential": potential, "workload": workload, "capacity": capacity,
         "utilisation": utilisation, "coverable_accounts": coverable,
         "overload_accounts": accounts - coverable, "overload_touches": max(0.0, workload - capacity),
-        "quota": rep.quota, "territory_since": rep.territory_since.isoformat() if rep.territory_since else None,
+        "quota": rep.quota, "quota_source": rep.quota_source,
+        "territory_since": rep.territory_since.isoformat() if rep.territory_since else None,
         "new_territory": new,
     }
     row.update(opps or _no_opportunities(opps is None))
@@ -209,28 +210,38 @@ def _deals(data: ReportInput, start: date, end: date) -> dict[str, Any]:
 def _activity(data: ReportInput, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if data.activity is None:
         for row in rows:
-            row["activity_per_account"] = None
-        return {"available": False, "note": f"no data: {data.activity_note}"}
+            row["activity_per_account"] = row["activities"] = None
+        return {"available": False, "note": f"no data: {data.activity_note}", "per_account": None,
+                "total": None, "accounts_with_activity": None, "accounts_without_activity": None}
     per_rep: Counter[str] = Counter()
     for account_id, owner in zip(data.account_ids, data.owner_ids):
         per_rep[owner or ""] += data.activity.get(account_id, 0)
     for row in rows:
+        row["activities"] = per_rep[row["id"]]
         row["activity_per_account"] = per_rep[row["id"]] / row["accounts"] if row["accounts"] else None
-    total = sum(data.activity.values())
-    return {"available": True, "note": "", "per_account": total / max(1, len(data.account_ids))}
+    in_book = [data.activity.get(account_id, 0) for account_id in data.account_ids]
+    touched = sum(1 for n in in_book if n)
+    return {"available": True, "note": "", "per_account": sum(in_book) / max(1, len(in_book)),
+            "total": sum(in_book), "accounts_with_activity": touched,
+            "accounts_without_activity": len(in_book) - touched}
 
 
 def _with_names(text: str, names: dict[str, str]) -> str:
-    """A rules reason with rep ids replaced by names (ids shorter than 6 characters are kept)."""
-    for rep_id in _REP_ID.findall(text):
-        if len(rep_id) >= 6 and names.get(rep_id):
-            text = text.replace(rep_id, names[rep_id])
-    return text
+    """A rules reason with rep ids replaced by names: long ids anywhere, short ones (HubSpot's
+    numbers) only where the reason names an owner ("owner 7", "owned by 7", "-> 7")."""
+    def name(found: re.Match[str]) -> str:
+        lead, rep_id = found.group("lead") or "", found.group("id")
+        if names.get(rep_id) and (lead or len(rep_id) >= 6):
+            return lead + names[rep_id]
+        return found.group(0)
+
+    return _REP_ID.sub(name, text)
 
 
 def _conflict_figures(data: ReportInput) -> dict[str, Any]:
     if data.conflicts is None:
-        return {"available": False, "note": data.conflicts_note, "total": None, "by_type": {}, "shown": []}
+        return {"available": False, "note": data.conflicts_note, "total": None, "by_type": {}, "shown": [],
+                "shown_per_type": CONFLICTS_SHOWN}
     by_type = Counter(c.status for c in data.conflicts)
     names = {rep.id: rep.name for rep in data.reps}
     shown: list[dict[str, Any]] = []

@@ -12,9 +12,11 @@ from territory import rules
 from territory.config.settings import Settings
 from territory.connector.links import build_record_link
 from territory.rules.health import Quarter
+from territory.sync.activity import activities_read, human_activity_counts
 from territory.sync.report import Report, build_report
 from territory.sync.report.inputs import ReportInput, ReportInputError, RepOverlay, load_store_input
-from territory.sync.report.scenario import scenario_figures
+from territory.sync.report.scenario import Owners, scenario_figures
+from territory.sync.report.whitespace import whitespace_figures
 from territory.sync.store import Store
 
 
@@ -49,17 +51,28 @@ def store_report(
     *, rules_found: bool = True,
 ) -> Report:
     """Report on ``crm``'s synced book (and ``request.scenario``), written where asked."""
+    quarter = request.quarter or current_quarter()
     data: ReportInput = load_store_input(
         store, crm, rule_config, overlay=request.overlay,
         account_link=build_record_link(settings, crm, "accounts"), rules_found=rules_found,
     )
-    scenario: tuple[dict[str, Any], list[str | None]] | None = None
+    if settings.territory_quota_field and crm != "salesforce":
+        data.extra["quota_note"] = (
+            f"TERRITORY_QUOTA_FIELD ({settings.territory_quota_field}) names a Salesforce User field; {crm} "
+            "owners have no custom fields, so quotas come only from --reps overlay.csv (a quota column)")
+    if activities_read(store, crm):
+        data.activity = human_activity_counts(store, crm, quarter.start, quarter.end)
+    else:
+        data.activity_note = "no activities read yet: run `territory sync` (it reads the CRM's activities too)"
+    scenario: tuple[dict[str, Any], Owners] | None = None
     if request.scenario is not None:
         try:
             scenario = scenario_figures(store, data, request.scenario)
         except KeyError as exc:
             raise ReportInputError(str(exc.args[0])) from None
-    report = build_report(data, request.quarter or current_quarter(), currency=settings.territory_currency,
-                          scenario=scenario)
+    names = {rep.id: rep.name for rep in data.reps}
+    whitespace = whitespace_figures(store, crm, rule_config, names, rules_found=rules_found)
+    report = build_report(data, quarter, currency=settings.territory_currency,
+                          scenario=scenario, whitespace=whitespace)
     write_report(report, request)
     return report

@@ -8,7 +8,6 @@ optional ``quota``, ``territory_since`` and ``capacity`` columns fill what the C
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,9 +19,12 @@ import sqlalchemy as sa
 
 from territory import rules
 from territory.rules.health import segment_of
+from territory.rules.text_files import TextFile, TextFileError, read_text_file
 from territory.sync.book import load_book
 from territory.sync.store import Store
-from territory.sync.tables import AccountRow
+from territory.sync.tables import AccountRow, OwnerRow
+
+OVERLAY_COLUMNS = ("id", "quota", "territory_since", "capacity")
 
 
 class ReportInputError(ValueError):
@@ -39,6 +41,7 @@ class RepInput:
     capacity: float | None = None
     quota: float | None = None
     territory_since: date | None = None
+    quota_source: str | None = None  # "overlay" (--reps / reps.csv) or "crm" (TERRITORY_QUOTA_FIELD)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class ReportInput:
     conflicts: list[ConflictInput] | None = None
     conflicts_note: str = ""
     activity: dict[str, int] | None = None
-    activity_note: str = "the sync does not read tasks or events yet"
+    activity_note: str = "no activities read"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -102,35 +105,39 @@ class RepOverlay:
 
 
 def read_rep_overlay(path: Path | None) -> RepOverlay:
-    """``id`` and optional ``quota``, ``territory_since`` (ISO date), ``capacity`` columns."""
+    """``id`` and optional ``quota``, ``territory_since`` (ISO date), ``capacity`` columns; read
+    like the planner's CSV files (UTF-8/UTF-16/cp1252, ``,`` ``;`` or tab, decimal commas)."""
     if path is None:
         return RepOverlay()
     overlay = RepOverlay()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or "id" not in reader.fieldnames:
-                raise ReportInputError(f"{path}:1: the header needs an id column")
-            for line, row in enumerate(reader, start=2):
-                _overlay_row(path, line, row, overlay)
-    except OSError as exc:
-        raise ReportInputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        text = read_text_file(path, known=OVERLAY_COLUMNS)
+        header = [name.lower() for name in text.header]
+        if "id" not in header:
+            raise ReportInputError(f"{path}, line 1: the header needs an id column (found: {', '.join(text.header)})")
+        for line, fields in text.records():
+            row = dict(zip(header, (value.strip() for value in fields)))
+            _overlay_row(text, line, row, overlay)
+    except TextFileError as exc:
+        raise ReportInputError(str(exc)) from None
     return overlay
 
 
-def _overlay_row(path: Path, line: int, row: dict[str, str], overlay: RepOverlay) -> None:
-    rep_id = (row.get("id") or "").strip()
-    try:
-        for column, target, parse in (
-            ("quota", overlay.quota, float), ("capacity", overlay.capacity, float),
-            ("territory_since", overlay.since, date.fromisoformat),
-        ):
-            text = (row.get(column) or "").strip()
-            if rep_id and text:
-                target[rep_id] = parse(text)  # type: ignore[index]
-    except ValueError as exc:
-        raise ReportInputError(f"{path}:{line}: {exc} (quota and capacity are numbers, "
-                               "territory_since an ISO date like 2026-04-01)") from None
+def _overlay_row(text: TextFile, line: int, row: dict[str, str], overlay: RepOverlay) -> None:
+    rep_id = row.get("id", "")
+    if not rep_id:
+        return
+    for column, target in (("quota", overlay.quota), ("capacity", overlay.capacity)):
+        value = text.parse_number(row.get(column, ""), line=line, column=column)
+        if value is not None:
+            target[rep_id] = value
+    since = row.get("territory_since", "")
+    if since:
+        try:
+            overlay.since[rep_id] = date.fromisoformat(since)
+        except ValueError:
+            raise ReportInputError(f"{text.source}, line {line}: territory_since {since!r} is not an ISO date "
+                                   "like 2026-04-01") from None
 
 
 def load_store_input(
@@ -146,8 +153,11 @@ def load_store_input(
     book = load_book(store, crm)
     if not book.accounts:
         raise ReportInputError("the store holds no accounts: run `territory sync` first")
+    crm_quotas = _store_quotas(store, crm)
     reps = [RepInput(rep.id, rep.name, rep.active, overlay.capacity.get(rep.id),
-                     overlay.quota.get(rep.id), overlay.since.get(rep.id)) for rep in book.reps]
+                     overlay.quota.get(rep.id, crm_quotas.get(rep.id)), overlay.since.get(rep.id),
+                     quota_source="overlay" if rep.id in overlay.quota else "crm" if rep.id in crm_quotas else None)
+            for rep in book.reps]
     rule_reps = [rules.Rep(id=r.id, name=r.name, active=r.active, capacity=r.capacity) for r in reps]
     evaluation = rules.evaluate(book.accounts, rule_config, reps=rule_reps, opportunities=book.opportunities)
     lat, lon = _coordinates(store, crm, [a.id for a in book.accounts])
@@ -169,6 +179,14 @@ def load_store_input(
     else:
         report.conflicts_note = "no rules file: run `territory rules draft` (or pass --rules) to see conflicts"
     return report
+
+
+def _store_quotas(store: Store, crm: str) -> dict[str, float]:
+    """Quotas the sync read from the CRM field TERRITORY_QUOTA_FIELD names."""
+    table = OwnerRow.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.id, table.c.quota).where(table.c.crm == crm, table.c.quota.is_not(None))
+    with store.engine.connect() as conn:
+        return {row.id: float(row.quota) for row in conn.execute(query)}
 
 
 def _coordinates(store: Store, crm: str, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +238,8 @@ def load_csv_input(accounts_path: Path, reps_path: Path, *, overlay: RepOverlay,
     except PlanInputError as exc:
         raise ReportInputError(str(exc)) from None
     merged = overlay if overlay.quota or overlay.since else read_rep_overlay(reps_path)
-    reps = [RepInput(r.id, r.name, r.active, r.capacity, merged.quota.get(r.id), merged.since.get(r.id))
+    reps = [RepInput(r.id, r.name, r.active, r.capacity, merged.quota.get(r.id), merged.since.get(r.id),
+                     quota_source="overlay" if r.id in merged.quota else None)
             for r in instance.reps]
     accounts = instance.accounts
     return ReportInput(

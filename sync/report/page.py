@@ -20,10 +20,14 @@ def _attr(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+class Html(str):
+    """Cell text that is markup already (escaped where it needs to be): shown as is."""
+
+
 def _td(cell: Cell) -> str:
     text, sort_value, flag = cell
     css = f' class="flag-{flag}"' if flag and flag != "none" else ""
-    return f'<td data-v="{_attr(sort_value)}"{css}>{escape(text)}</td>'
+    return f'<td data-v="{_attr(sort_value)}"{css}>{text if isinstance(text, Html) else escape(text)}</td>'
 
 
 def rep_name(row: dict[str, Any]) -> str:
@@ -108,7 +112,7 @@ def pipeline_columns(currency: str) -> list[Column]:
          lambda r: (numbers.percent(r["win_rate"]), r["win_rate"], None)),
         ("Days to close", "median days from create to close of won deals",
          lambda r: (numbers.count(r["median_days_to_close"]), r["median_days_to_close"], None)),
-        ("Activity / account", "tasks and events per account this quarter",
+        ("Activity / account", "human activities (tasks, events, notes, meetings, calls) per account this quarter",
          lambda r: (numbers.decimal(r.get("activity_per_account")), r.get("activity_per_account"), None)),
     ]
 

@@ -8,13 +8,15 @@ from typing import Any
 from territory.rules import health
 from territory.sync.report import charts, numbers, page
 from territory.sync.report.inputs import ReportInput
+from territory.sync.report.scenario import Owners
+from territory.sync.report.whitespace import whitespace_section
 
 LEGEND = ('<p class="legend"><span class="l-bad">beyond threshold</span><span class="l-warn">'
           'outside target</span><span class="l-ok">on target</span> Hover a header for its definition, '
           'a name for the rep\'s id; click a header to sort.</p>')
 
 
-def render_page(figures: dict[str, Any], data: ReportInput, after_owners: list[str | None] | None) -> str:
+def render_page(figures: dict[str, Any], data: ReportInput, owners: Owners | None) -> str:
     """The full HTML document for ``figures``."""
     currency = figures["currency"]
     sections = [
@@ -24,8 +26,10 @@ def render_page(figures: dict[str, Any], data: ReportInput, after_owners: list[s
         _activity_section(figures),
         _conflicts_section(figures),
     ]
-    if figures.get("scenario") is not None and after_owners is not None:
-        sections.append(_scenario_section(figures["scenario"], data, after_owners, currency))
+    if figures.get("whitespace") is not None:
+        sections.append(whitespace_section(figures["whitespace"], currency))
+    if figures.get("scenario") is not None and owners is not None:
+        sections.append(_scenario_section(figures["scenario"], data, owners, currency))
     sections.append(_footer(figures))
     source = figures["source"]
     origin = (f"{source['crm']} store {source['store']}" if source["kind"] == "store"
@@ -62,8 +66,11 @@ def _reps_section(figures: dict[str, Any], currency: str) -> str:
             + "<h3>Territory size, pipeline and deals</h3>" + '<div class="wide-table">'
             + page.table(rows, page.pipeline_columns(currency), mean=mean_row, table_id="reps-pipeline")
             + "</div>")
+    if figures.get("quota_note"):
+        body += f'<p class="muted">{escape(figures["quota_note"])}</p>'
     if all(r["quota"] is None for r in rows):
-        body += page.no_data("pipeline coverage needs a quota: pass --reps with a quota column")
+        body += page.no_data("pipeline coverage needs a quota: pass --reps with a quota column, or (Salesforce) "
+                             "name the User's quota field in TERRITORY_QUOTA_FIELD and sync")
     if all(r["active_prospects"] is None for r in rows):
         body += page.no_data("opportunities are not available from this source")
     return page.section("Reps and territories", body)
@@ -96,8 +103,11 @@ def _activity_section(figures: dict[str, Any]) -> str:
     activity = figures["activity"]
     if not activity["available"]:
         return page.section("Activity per account", page.no_data(activity["note"]))
-    return page.section("Activity per account", f"<p>{numbers.decimal(activity['per_account'])} tasks and "
-                        "events per account this quarter (per rep in the table above).</p>")
+    return page.section("Activity per account", (
+        f"<p><b>{numbers.decimal(activity['per_account'])}</b> activities per account this quarter "
+        f"({numbers.count(activity['total'])} in all; {numbers.count(activity['accounts_without_activity'])} "
+        "accounts without any). Counted: the CRM's tasks, events, notes, meetings and calls on the account "
+        "dated in the quarter, without the agent's own tasks and notes; per rep in the table above.</p>"))
 
 
 def _conflicts_section(figures: dict[str, Any]) -> str:
@@ -127,7 +137,7 @@ def _record_link(conflict: dict[str, Any]) -> str:
     return f'<span title="{escape(conflict["account_id"])}">{name}</span>'
 
 
-def _scenario_section(scenario: dict[str, Any], data: ReportInput, after: list[str | None], currency: str) -> str:
+def _scenario_section(scenario: dict[str, Any], data: ReportInput, owners: Owners, currency: str) -> str:
     balance, travel = scenario["balance"], scenario["travel"]
     proposals = scenario["proposals"]
     facts = page.tiles([
@@ -140,7 +150,7 @@ def _scenario_section(scenario: dict[str, Any], data: ReportInput, after: list[s
     ])
     states = " · ".join(f"{escape(k)}: <b>{numbers.count(v)}</b>" for k, v in proposals["by_state"].items())
     published = "" if proposals["published"] else " (moves as planned; no proposals published yet)"
-    maps = charts.owner_maps(data.lat, data.lon, data.owner_ids, after)
+    maps = charts.owner_maps(data.lat, data.lon, *owners)
     columns: list[page.Column] = [
         (f"{label} {side}", "", (lambda k, s: lambda r: (_fmt(k, r[f"{k}_{s}"], currency), r[f"{k}_{s}"], None))(key, side))
         for key, label in (("accounts", "Accounts"), ("potential", "Potential")) for side in ("before", "after")

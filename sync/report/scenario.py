@@ -1,9 +1,12 @@
 """A saved scenario before and after: owners, balance per rep, moves by reason, travel, proposals.
 
-"Before" is the book as synced; "after" applies the scenario's moves to it. Travel per visit
-is the planner's workload-weighted travel (km) over the touches of the accounts it covers;
-where the scenario's metrics carry minutes per visit (``travel_minutes_per_visit_before`` /
-``_after``, from the planner's travel-time model) those are shown as well.
+"Before" is the book the plan started from: the synced owners, with each moved account at the
+move's ``from`` owner (so a scenario already applied still shows what it changed); "after"
+puts each moved account at its ``to`` owner. Travel per visit is the planner's
+workload-weighted travel (km) over the touches of the accounts it covers; where the
+scenario's metrics carry travel minutes (a key naming ``minutes`` and ``before``/``after``,
+per visit or in total) those are shown as well. Proposals by state come from the proposals
+published to the CRM; before publishing, from the scenario's stored moves.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from territory.rules import health
+from territory.sync.proposals import list_proposals
 from territory.sync.report.inputs import ReportInput
 from territory.sync.store import Store
+
+Owners = tuple[list[str | None], list[str | None]]
 
 REASON_CATEGORIES = (
     ("had no owner", "unowned account"),
@@ -34,21 +40,22 @@ def reason_category(reason: str | None) -> str:
     return BALANCE_REASON if old_side else "unstated"
 
 
-def proposal_states(store: Store, scenario_id: int, move_statuses: list[str]) -> dict[str, Any]:
-    """Proposals of the scenario by state: the one place to wire the approval workflow's tables.
+def proposal_states(store: Store, crm: str, scenario: str, move_statuses: list[str]) -> dict[str, Any]:
+    """Proposals of the scenario by state: those published to ``crm`` (Proposed, Approved,
+    Rejected, Applied, Superseded, Failed), else the stored moves' statuses."""
+    published = list_proposals(store, crm, scenario=scenario)
+    if published:
+        return {"source": "proposals", "published": True,
+                "by_state": dict(Counter(p.state for p in published).most_common())}
+    return {"source": "plan_moves", "published": False, "by_state": dict(Counter(move_statuses).most_common())}
 
-    Today the only states are those of the scenario's stored moves (proposed, approved,
-    rejected, applied); once proposals are published through the approval workflow, read
-    their states here instead and the page and JSON follow.
-    """
-    del store, scenario_id  # kept for the approval workflow's tables
-    return {"source": "plan_moves", "published": False, "by_state": dict(Counter(move_statuses))}
 
-
-def after_owners(data: ReportInput, moves: list[Any]) -> list[str | None]:
-    """Owner per account once ``moves`` (with account_id, to_owner_id) are applied."""
+def owners_before_after(data: ReportInput, moves: list[Any]) -> tuple[list[str | None], list[str | None]]:
+    """Owner per account before ``moves`` (their from_owner_id) and after (their to_owner_id)."""
+    start = {m.account_id: m.from_owner_id for m in moves}
     target = {m.account_id: m.to_owner_id for m in moves}
-    return [target.get(account_id, owner) for account_id, owner in zip(data.account_ids, data.owner_ids)]
+    pairs = list(zip(data.account_ids, data.owner_ids))
+    return [start.get(a, owner) for a, owner in pairs], [target.get(a, owner) for a, owner in pairs]
 
 
 def _loads(data: ReportInput, owners: list[str | None], rep_ids: list[str]) -> dict[str, np.ndarray]:
@@ -64,17 +71,18 @@ def _loads(data: ReportInput, owners: list[str | None], rep_ids: list[str]) -> d
     }
 
 
-def scenario_figures(store: Store, data: ReportInput, name: str) -> tuple[dict[str, Any], list[str | None]]:
-    """Figures of scenario ``name`` and the owner per account after it; KeyError if unknown."""
+def scenario_figures(store: Store, data: ReportInput, name: str) -> tuple[dict[str, Any], Owners]:
+    """Figures of scenario ``name`` and the owners per account before and after it; KeyError
+    if unknown."""
     found = store.scenarios.get(name)
     if found is None:
         known = ", ".join(store.scenarios.names()) or "none saved yet"
         raise KeyError(f"scenario {name!r} is not in the store (saved: {known})")
     scenario, moves = found
-    after = after_owners(data, moves)
-    reps = [r for r in data.reps if r.active or r.id in set(data.owner_ids) | set(after)]
+    before, after = owners_before_after(data, moves)
+    reps = [r for r in data.reps if r.active or r.id in set(before) | set(after)]
     rep_ids = [r.id for r in reps]
-    before_loads, after_loads = _loads(data, data.owner_ids, rep_ids), _loads(data, after, rep_ids)
+    before_loads, after_loads = _loads(data, before, rep_ids), _loads(data, after, rep_ids)
     active = np.array([r.active for r in reps], dtype=bool)
     rows = []
     for i, rep in enumerate(reps):
@@ -97,9 +105,9 @@ def scenario_figures(store: Store, data: ReportInput, name: str) -> tuple[dict[s
         "reps": rows,
         "balance": _balance(rows),
         "travel": _travel(metrics, before_loads, after_loads),
-        "proposals": proposal_states(store, int(scenario.id or 0), [m.status for m in moves]),
+        "proposals": proposal_states(store, str(data.source.get("crm")), scenario.name, [m.status for m in moves]),
     }
-    return figures, after
+    return figures, (before, after)
 
 
 def _balance(rows: list[dict[str, Any]]) -> dict[str, float | None]:
@@ -117,9 +125,19 @@ def _travel(metrics: dict[str, Any], before: dict[str, np.ndarray], after: dict[
         touches = float(loads["covered_workload"][0])
         return float(km) / touches if isinstance(km, int | float) and touches > 0 else None
 
-    return {
+    out: dict[str, Any] = {
         "km_per_visit_before": per_visit(metrics.get("travel_before"), before),
         "km_per_visit_after": per_visit(metrics.get("travel_after"), after),
-        "minutes_per_visit_before": metrics.get("travel_minutes_per_visit_before"),
-        "minutes_per_visit_after": metrics.get("travel_minutes_per_visit_after"),
     }
+    for side, loads in (("before", before), ("after", after)):
+        key, value = _minutes_metric(metrics, side)
+        out[f"minutes_per_visit_{side}"] = (value if "per_visit" in key or not isinstance(value, int | float)
+                                            else per_visit(value, loads))
+    return out
+
+
+def _minutes_metric(metrics: dict[str, Any], side: str) -> tuple[str, Any]:
+    """The planner's travel-minutes figure for ``side`` (per visit preferred), or ("", None)."""
+    keys = sorted((k for k in metrics if "minute" in k and side in k and "travel" in k),
+                  key=lambda k: ("per_visit" not in k, k))
+    return (keys[0], metrics[keys[0]]) if keys else ("", None)

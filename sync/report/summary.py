@@ -35,7 +35,7 @@ def attention_items(figures: dict[str, Any]) -> list[dict[str, str]]:
         uncovered = sum(r["overload_accounts"] for r in over)
         items.append({"severity": "bad", "topic": "capacity", "text": (
             f"{len(over)} rep{'s are' if len(over) > 1 else ' is'} over capacity — "
-            f"{_names(over, 'utilisation', numbers.percent)} of capacity; "
+            f"{_names(over, 'utilisation', lambda v: numbers.percent(v) + ' of capacity')}; "
             f"{numbers.count(uncovered)} accounts cannot get {health.TOUCHES_FLOOR:g} touches this quarter")})
     inactive = flagged("inactive_owner")
     if inactive:
@@ -65,7 +65,17 @@ def attention_items(figures: dict[str, Any]) -> list[dict[str, str]]:
         items.append({"severity": "warn", "topic": "territory_size", "text": (
             f"{len(size)} territor{'ies are' if len(size) > 1 else 'y is'} outside the {low}–{high} active "
             f"prospects / {health.QUALIFIED_RANGE[0]}–{health.QUALIFIED_RANGE[1]} qualified opportunities guideline")})
+    items += _whitespace_items(figures.get("whitespace"), figures["currency"])
     return items
+
+
+def _whitespace_items(whitespace: dict[str, Any] | None, currency: str) -> list[dict[str, str]]:
+    if not whitespace or not whitespace["available"] or not whitespace["too_large_territories"]:
+        return []
+    return [{"severity": "warn", "topic": "whitespace", "text": (
+        f"{numbers.percent(whitespace['too_large_share'])} of the untapped market potential "
+        f"({numbers.money(whitespace['untapped_potential'], currency)}) lies in "
+        f"{numbers.count(whitespace['too_large_territories'])} territories too large to work")}]
 
 
 def summary_paragraph(figures: dict[str, Any], items: list[dict[str, str]]) -> str:
