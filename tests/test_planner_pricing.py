@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 from unittest.mock import patch
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import territory.planner.lp as lp_module
 from territory.planner.band import find_band, travel_lower_bound
+from territory.planner.candidates import base_mask, build_candidates
 from territory.planner.generate import generate_instance
 from territory.planner.instance import Instance, PlanOptions
 from territory.planner.lp import AssignmentLp, LpSolution
@@ -94,6 +96,23 @@ def test_best_effort_band_is_refined_too_when_the_tolerance_is_out_of_reach() ->
     hard = [v for v in validate_plan(instance, options, plan.assignment) if v.kind in HARD_KINDS]
     assert hard == [] and plan.metrics["status"] == "BEST_EFFORT"
     assert any(f"{small.id}'s capacity" in e for e in plan.explanations)
+
+
+def test_bundled_path_keeps_the_base_reach_and_tolerance_when_single_accounts_hold_the_band() -> None:
+    # 93 accounts in 8 bundles miss the 5% band that single accounts hold at the base reach
+    instance, options = make_instance(93, 6, seed=2181), PlanOptions(tolerance=0.05, reach=3, time_limit=5.0)
+    data = build_problem_data(instance)
+    exact_band, _, _ = find_band(data, options, 30.0, exact=True)
+    assert exact_band.reachable and exact_band.widened_rounds == 0
+    with patch.object(lp_module, "MAX_LP_UNITS", 10), patch.object(lp_module, "BUNDLED_LP_UNITS", 8):
+        base = base_mask(data, options.reach)
+        bundles = AssignmentLp(data, build_candidates(data, base, base), options.tolerance)
+        assert bundles.units.size < data.n
+        assert not bundles.min_moves(0.05, 0.05, np.zeros(bundles.reps.size), 30.0).ok
+        band, lp, start = find_band(data, options, 30.0)
+        plan = solve(instance, options)
+    assert band.reachable and band.widened_rounds == 0 and start.ok and lp.units.size == data.n
+    assert plan.metrics["status"] != "BEST_EFFORT" and plan.metrics["widened_accounts"] == 0
 
 
 @st.composite
