@@ -120,7 +120,8 @@ def find_band(
         if not (sol.solved and _badness(sol) < _badness(best) - 1e-6):
             break
         mask, lp, best, rounds = wider, trial, sol, rounds + 1
-    lp, best = _unbundled_if_it_holds(lp, best, left())
+    if rounds:  # the base reach's bundled answer was refined above already
+        lp, best = _unbundled_if_it_holds(lp, best, left())
     if best.ok:
         return Band(lp.cands, tol, tol, zero, rounds, True), *refine_bundled(lp, best, left())
     return _best_effort_band(lp, rounds, deadline)
