@@ -82,12 +82,13 @@ def find_band(
 ) -> tuple[Band, AssignmentLp, LpSolution]:
     """Candidates and band: the base reach, widened only for the accounts that need it.
 
-    1. min moves at the tolerance over the base reach: done when feasible (the usual case);
+    1. min moves at the tolerance over the base reach: done when feasible (the usual case;
+       a bundled LP that misses the band is first refined to single accounts, which may hold it);
     2. else the elastic solution names the reps that cannot reach their band; the accounts
        of over-full reps gain arcs to their nearest reps with room, and accounts near
        under-full reps gain arcs to them (reach doubled per round), while that helps
        (skipped where specialists, locks or capacities bind: reach cannot help there);
-    3. if still short, best effort (:func:`_best_effort_band`): the reps that bind get the
+    3. if still short (single accounts too), best effort (:func:`_best_effort_band`): the reps that bind get the
        LP's smallest worst deviation, the others the best band left for them.
 
     Every LP call shares one deadline (``time_limit`` from now). With ``exact`` the LP has
@@ -104,7 +105,7 @@ def find_band(
     mask = base
     lp = AssignmentLp(data, build_candidates(data, mask, base), tol, exact)
     zero = np.zeros(lp.reps.size)
-    best = lp.min_moves(tol, tol, zero, left())
+    lp, best = _unbundled_if_it_holds(lp, lp.min_moves(tol, tol, zero, left()), left())
     if best.ok:
         return Band(lp.cands, tol, tol, zero, 0, True), *refine_bundled(lp, best, left())
     rounds, k = 0, options.reach
@@ -119,9 +120,21 @@ def find_band(
         if not (sol.solved and _badness(sol) < _badness(best) - 1e-6):
             break
         mask, lp, best, rounds = wider, trial, sol, rounds + 1
+    if rounds:  # the base reach's bundled answer was refined above already
+        lp, best = _unbundled_if_it_holds(lp, best, left())
     if best.ok:
         return Band(lp.cands, tol, tol, zero, rounds, True), *refine_bundled(lp, best, left())
     return _best_effort_band(lp, rounds, deadline)
+
+
+def _unbundled_if_it_holds(lp: AssignmentLp, sol: LpSolution, time_limit: float) -> tuple[AssignmentLp, LpSolution]:
+    """A bundled LP may miss the band only because its accounts move in bundles: before
+    widening or giving up, the single-account LP refined from its answer decides (returned
+    when it holds the band; else ``lp`` and ``sol`` as they are)."""
+    if sol.ok:
+        return lp, sol
+    single, refined = refine_bundled(lp, sol, time_limit)
+    return (single, refined) if refined.ok else (lp, sol)
 
 
 def _best_effort_band(lp: AssignmentLp, rounds: int, deadline: float) -> tuple[Band, AssignmentLp, LpSolution]:
