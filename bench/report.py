@@ -105,6 +105,7 @@ def build_store(args: argparse.Namespace, folder: Path) -> tuple[dict[str, str],
                "TERRITORY_RULES": str(folder / "territory.yaml"), "HUBSPOT_PORTAL_ID": "4711"}
         env.pop("TERRITORY_EMULATOR_URL", None)
         facts["sync_s"] = round(territory(env, "sync")[0], 1)
+    env.pop("TERRITORY_CA_FILE", None)  # the emulator (and its CA file) is gone: the rest reads the store
     store = open_store(env["TERRITORY_DB_URL"])
     (folder / "territory.yaml").write_text(draft_rules_yaml(store, args.crm), encoding="utf-8")
     rules.load_rules(folder / "territory.yaml")
